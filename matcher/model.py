@@ -1,0 +1,731 @@
+"""The domain model: providers, their registrations and capacity, referrals and their needs.
+
+Records are pydantic models that reject unknown fields. An :class:`Instance` checks its
+cross-references when it is built (an unknown district, a refusal naming a provider that
+does not exist, a duplicate id) and raises :class:`~matcher.errors.InputError` naming the
+field's path, so everything downstream can trust it. Lookups that ranking and the solver
+need (id to index, district to area) are computed once, when the instance is built.
+
+This module never imports OR-Tools: building and validating an instance must stay cheap
+for the command line and the service.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Self, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+
+from matcher.errors import InputError, Problem
+
+# --------------------------------------------------------------------------------------
+# Vocabulary
+# --------------------------------------------------------------------------------------
+
+
+class Lot(StrEnum):
+    """A service of the Lancashire provider list (its "lots")."""
+
+    BREAK_TIME = "1a"  # group activities, SEND without a social-care assessment
+    BREAK_TIME_PLUS = "1b"  # group activities, assessed need
+    DAY_TIME = "2a"  # community short breaks at home or in the community, 1:1 or 2:1
+    PERSONAL_CARE = "2b"  # personal care at home, day and overnight
+    NIGHT_TIME = "3"  # overnight short breaks in Ofsted-registered settings
+    INTENSIVE_PBS = "4"  # intensive positive behaviour support, edge of care
+
+    @property
+    def label(self) -> str:
+        return LOT_LABELS[self]
+
+    @property
+    def is_overnight(self) -> bool:
+        return self is Lot.NIGHT_TIME
+
+    @property
+    def is_break_time(self) -> bool:
+        return self in (Lot.BREAK_TIME, Lot.BREAK_TIME_PLUS)
+
+
+LOT_LABELS: dict[Lot, str] = {
+    Lot.BREAK_TIME: "Break Time",
+    Lot.BREAK_TIME_PLUS: "Break Time Plus",
+    Lot.DAY_TIME: "Day Time (community short breaks)",
+    Lot.PERSONAL_CARE: "Personal Care",
+    Lot.NIGHT_TIME: "Night Time (overnight short breaks)",
+    Lot.INTENSIVE_PBS: "Intensive Positive Behaviour Support",
+}
+
+#: Lots delivered in the child's home, where personal care needs CQC registration.
+HOME_LOTS: frozenset[Lot] = frozenset({Lot.DAY_TIME, Lot.PERSONAL_CARE, Lot.INTENSIVE_PBS})
+#: Lots that end on the 18th birthday unless an extension is agreed (specification 3.4.7).
+LOTS_ENDING_AT_18: frozenset[Lot] = frozenset(
+    {Lot.DAY_TIME, Lot.PERSONAL_CARE, Lot.NIGHT_TIME, Lot.INTENSIVE_PBS}
+)
+
+
+class StaffRatio(StrEnum):
+    """Staff to children: a group at 1:3 or 1:2, one worker 1:1, or two workers at once 2:1."""
+
+    GROUP_1_3 = "1:3"
+    GROUP_1_2 = "1:2"
+    ONE_TO_ONE = "1:1"
+    TWO_TO_ONE = "2:1"
+
+    @property
+    def staff_per_child(self) -> float:
+        """Staff-hours one hour of this child's care takes (a 2:1 hour is two staff-hours)."""
+        return STAFF_PER_CHILD[self]
+
+
+STAFF_PER_CHILD: dict[StaffRatio, float] = {
+    StaffRatio.GROUP_1_3: 1 / 3,
+    StaffRatio.GROUP_1_2: 1 / 2,
+    StaffRatio.ONE_TO_ONE: 1.0,
+    StaffRatio.TWO_TO_ONE: 2.0,
+}
+
+
+class Capability(StrEnum):
+    """What a provider, its venue or its staff can offer."""
+
+    HEARING_IMPAIRMENT = "hearing_impairment"
+    VISUAL_IMPAIRMENT = "visual_impairment"
+    PERSONAL_CARE = "personal_care"
+    POSITIVE_BEHAVIOUR_SUPPORT = "positive_behaviour_support"
+    COMPLEX_HEALTH = "complex_health"
+    AUTISM_QUIET_SPACE = "autism_quiet_space"
+    WHEELCHAIR_ACCESS = "wheelchair_access"
+    MOVING_AND_HANDLING = "moving_and_handling"
+
+
+class Need(StrEnum):
+    """A child's need that only some providers can meet; each maps to one capability."""
+
+    PERSONAL_CARE = "personal_care"
+    HEARING_IMPAIRMENT = "hearing_impairment"
+    VISUAL_IMPAIRMENT = "visual_impairment"
+    BEHAVIOURS_THAT_CHALLENGE = "behaviours_that_challenge"
+    COMPLEX_HEALTH = "complex_health"
+    AUTISM = "autism"
+    WHEELCHAIR_USER = "wheelchair_user"
+    MOVING_AND_HANDLING = "moving_and_handling"
+
+    @property
+    def capability(self) -> Capability:
+        return NEED_TO_CAPABILITY[self]
+
+
+#: Which capability meets which need (DOMAIN.md, "Needs and capability").
+NEED_TO_CAPABILITY: dict[Need, Capability] = {
+    Need.PERSONAL_CARE: Capability.PERSONAL_CARE,
+    Need.HEARING_IMPAIRMENT: Capability.HEARING_IMPAIRMENT,
+    Need.VISUAL_IMPAIRMENT: Capability.VISUAL_IMPAIRMENT,
+    Need.BEHAVIOURS_THAT_CHALLENGE: Capability.POSITIVE_BEHAVIOUR_SUPPORT,
+    Need.COMPLEX_HEALTH: Capability.COMPLEX_HEALTH,
+    Need.AUTISM: Capability.AUTISM_QUIET_SPACE,
+    Need.WHEELCHAIR_USER: Capability.WHEELCHAIR_ACCESS,
+    Need.MOVING_AND_HANDLING: Capability.MOVING_AND_HANDLING,
+}
+
+
+class Regulator(StrEnum):
+    CQC = "cqc"
+    OFSTED = "ofsted"
+
+
+class RegisteredActivity(StrEnum):
+    """A registration with a regulator; the prefix names the regulator.
+
+    One activity is never registered with both regulators, so each activity belongs to
+    exactly one of them.
+    """
+
+    CQC_PERSONAL_CARE = "cqc_personal_care"
+    OFSTED_CHILDRENS_HOME = "ofsted_childrens_home"
+    OFSTED_FOSTERING_AGENCY = "ofsted_fostering_agency"
+    OFSTED_EARLY_YEARS = "ofsted_early_years"
+    OFSTED_CHILDCARE_COMPULSORY = "ofsted_childcare_compulsory"
+    OFSTED_CHILDCARE_VOLUNTARY = "ofsted_childcare_voluntary"
+
+    @property
+    def regulator(self) -> Regulator:
+        return Regulator.CQC if self.value.startswith("cqc_") else Regulator.OFSTED
+
+
+class Grade(StrEnum):
+    """A regulator's four-point judgement."""
+
+    OUTSTANDING = "outstanding"
+    GOOD = "good"
+    REQUIRES_IMPROVEMENT = "requires_improvement"
+    INADEQUATE = "inadequate"
+
+
+class Contract(StrEnum):
+    FRAMEWORK = "framework"  # on the council's provider list, paid the fixed hourly rate
+    OFF_LIST = "off_list"  # spot purchase at the provider's own rate
+
+
+class PriorityFactor(StrEnum):
+    """Families in greatest assessed need (specification 3.4.2), in the order listed there."""
+
+    CRISIS = "crisis"  # in crisis, including child protection concerns
+    MULTIPLE_DISABILITIES = "multiple_disabilities"
+    CARER_DISABLED_OR_UNWELL = "carer_disabled_or_unwell"
+    TERMINALLY_ILL = "terminally_ill"
+    SEVERE_LEARNING_OR_BEHAVIOURAL = "severe_learning_or_behavioural"
+    SINGLE_PARENT_NO_SUPPORT = "single_parent_no_support"
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+class UnitSpecialism(StrEnum):
+    AUTISM_LEARNING_DISABILITY = "autism_learning_disability"
+    COMPLEX_HEALTH = "complex_health"
+    GENERAL = "general"
+
+
+# --------------------------------------------------------------------------------------
+# Field types
+# --------------------------------------------------------------------------------------
+
+_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+
+Identifier = Annotated[
+    str, Field(pattern=_ID_PATTERN, description="Letters, digits, '_', '.', '-'; up to 64.")
+]
+
+
+def _pseudonymous(value: str) -> str:
+    # A pseudonymous reference such as "R-00042" always carries a digit; a bare word is
+    # most likely a name typed into the wrong column, and names must not enter the engine.
+    if not any(ch.isdigit() for ch in value):
+        raise ValueError("a child's identifier must be a pseudonymous reference containing a digit")
+    return value
+
+
+ChildId = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$",
+        description="Pseudonymous referral reference (never a name), with at least one digit.",
+    ),
+    AfterValidator(_pseudonymous),
+]
+
+
+def _year_month(value: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise ValueError("expected a month written YYYY-MM")
+    return value
+
+
+YearMonth = Annotated[
+    str, AfterValidator(_year_month), Field(description="A month, written YYYY-MM.")
+]
+
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="Pounds sterling.")]
+Hours = Annotated[float, Field(ge=0, le=168, allow_inf_nan=False)]
+
+
+def _sorted_unique(values: list[Any]) -> list[Any]:
+    # Deterministic output: set-like lists are stored sorted and without repeats.
+    return sorted(set(values))
+
+
+T = TypeVar("T")
+#: A set-like list: stored sorted and without repeats, so files and reports are deterministic.
+SortedSet = Annotated[list[T], AfterValidator(_sorted_unique)]
+
+
+class Record(BaseModel):
+    """Base of every record: unknown fields are rejected, records are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+# --------------------------------------------------------------------------------------
+# Settings
+# --------------------------------------------------------------------------------------
+
+
+class District(Record):
+    id: Identifier
+    name: str = Field(min_length=1)
+    area: str = Field(min_length=1, description="e.g. North, Central, East")
+
+
+class TimeSlot(Record):
+    """A weekly period in which day services use staff-hours (e.g. Saturday morning)."""
+
+    id: Identifier
+    label: str = Field(min_length=1)
+    day: Weekday
+    part: str = Field(min_length=1, description="e.g. morning, afternoon, evening, night")
+
+
+class RankingWeights(Record):
+    """Points each part of a match's score can earn; the score is out of their sum.
+
+    The ranking is documented in docs/ranking.md. Cost earns full points at the fixed
+    hourly rate and fewer as the price rises; travel earns full points at 0 minutes and
+    none at ``travel_minutes_cap``; continuity and family preference are all or nothing;
+    spare capacity earns full points when the provider has at least twice what the child
+    needs in every requested slot.
+    """
+
+    cost: float = Field(40.0, ge=0)
+    travel: float = Field(25.0, ge=0)
+    continuity: float = Field(15.0, ge=0)
+    preference: float = Field(10.0, ge=0)
+    spare_capacity: float = Field(10.0, ge=0)
+    travel_minutes_cap: float = Field(90.0, gt=0)
+
+
+class Settings(Record):
+    """The council's parameters: rates, the planning date, time slots and districts."""
+
+    council: str = Field(min_length=1)
+    planning_date: date
+    fixed_hourly_rate: Money = Field(gt=0, description="Framework rate per staff-hour, in £.")
+    rate_effective_from: date = Field(description="Date the fixed hourly rate was set.")
+    annual_uplift: float = Field(0.0, ge=0, le=0.5, description="Yearly uplift, e.g. 0.03.")
+    night_rate: Money = Field(gt=0, description="Framework price of one bed-night, in £.")
+    districts: list[District] = Field(min_length=1, description="The council's own districts.")
+    neighbouring_areas: list[District] = Field(
+        default_factory=list,
+        description="Places known to the engine but outside the council (e.g. Blackpool): "
+        "a child living there is not eligible.",
+    )
+    travel_minutes: dict[str, dict[str, float]] = Field(
+        description="Travel time in minutes from each place to each place."
+    )
+    time_slots: list[TimeSlot] = Field(min_length=1)
+    ranking: RankingWeights = Field(default_factory=RankingWeights)
+
+    def hourly_rate_on(self, day: date) -> float:
+        """The fixed hourly rate with the annual uplift applied for each full year elapsed."""
+        years = day.year - self.rate_effective_from.year
+        if (day.month, day.day) < (self.rate_effective_from.month, self.rate_effective_from.day):
+            years -= 1
+        return self.fixed_hourly_rate * (1 + self.annual_uplift) ** max(0, years)
+
+    @property
+    def hourly_rate(self) -> float:
+        """The fixed hourly rate in force on the planning date."""
+        return self.hourly_rate_on(self.planning_date)
+
+
+# --------------------------------------------------------------------------------------
+# Providers
+# --------------------------------------------------------------------------------------
+
+
+class Rating(Record):
+    """A regulator's latest judgement: overall grade, safeguarding judgement, and date."""
+
+    regulator: Regulator
+    overall: Grade
+    safeguarding: Grade | None = Field(None, description="Safeguarding judgement, if given.")
+    date: date
+
+    @property
+    def inadequate(self) -> bool:
+        return Grade.INADEQUATE in (self.overall, self.safeguarding)
+
+
+class OvernightUnit(Record):
+    """A short-break setting with beds (a children's home, a home-from-home)."""
+
+    id: Identifier
+    name: str = Field(min_length=1)
+    district: Identifier
+    beds: int = Field(ge=0, description="Beds available each night the unit is open.")
+    solo_rooms: int = Field(0, ge=0, description="Beds in rooms a child can have alone.")
+    specialisms: SortedSet[UnitSpecialism] = Field(default_factory=list)
+    open_days: SortedSet[Weekday] = Field(default_factory=lambda: list(Weekday))
+    target_occupancy: float = Field(0.85, gt=0, le=1)
+    min_age: int = Field(0, ge=0, le=25)
+    max_age: int = Field(18, ge=0, le=25, description="Oldest age (in whole years) accepted.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.solo_rooms > self.beds:
+            raise ValueError(f"solo_rooms ({self.solo_rooms}) exceeds beds ({self.beds})")
+        if self.min_age > self.max_age:
+            raise ValueError("min_age is above max_age")
+        return self
+
+
+class Provider(Record):
+    """An organisation that can take referrals, with its registrations and capacity."""
+
+    id: Identifier
+    name: str = Field(min_length=1)
+    contract: Contract
+    spot_hourly_rate: Money | None = Field(
+        None, description="Off-list providers only: price per staff-hour, in £."
+    )
+    spot_night_rate: Money | None = Field(
+        None, description="Off-list providers only: price per bed-night, in £."
+    )
+    base_district: Identifier = Field(description="Where the provider's staff or venue is.")
+    districts: SortedSet[Identifier] = Field(description="Districts whose children it takes.")
+    services: SortedSet[Lot]
+    ratios: SortedSet[StaffRatio]
+    capabilities: SortedSet[Capability] = Field(default_factory=list)
+    registrations: SortedSet[RegisteredActivity] = Field(default_factory=list)
+    ratings: list[Rating] = Field(default_factory=list, description="Latest per regulator.")
+    min_age: int = Field(0, ge=0, le=25, description="Youngest age (whole years) it takes.")
+    max_age: int = Field(25, ge=0, le=25, description="Oldest age (whole years) it takes.")
+    staff_hours: dict[str, Hours] = Field(
+        default_factory=dict, description="Weekly staff-hours free in each time slot."
+    )
+    units: list[OvernightUnit] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.contract is Contract.OFF_LIST and self.spot_hourly_rate is None:
+            raise ValueError("an off-list provider needs its spot_hourly_rate")
+        if self.contract is Contract.FRAMEWORK and (
+            self.spot_hourly_rate is not None or self.spot_night_rate is not None
+        ):
+            raise ValueError(
+                "a framework provider is paid the fixed rate; remove its spot rates"
+            )
+        regulators = [r.regulator for r in self.ratings]
+        if len(regulators) != len(set(regulators)):
+            raise ValueError("ratings: give only the latest rating for each regulator")
+        if self.min_age > self.max_age:
+            raise ValueError("min_age is above max_age")
+        return self
+
+    @property
+    def suspended(self) -> bool:
+        """Rated inadequate (overall or for safeguarding) by any regulator (spec 2.1.7)."""
+        return any(r.inadequate for r in self.ratings)
+
+    @property
+    def total_beds(self) -> int:
+        return sum(u.beds for u in self.units)
+
+
+# --------------------------------------------------------------------------------------
+# Referrals
+# --------------------------------------------------------------------------------------
+
+
+class Referral(Record):
+    """A child's referral for a short-break service. Pseudonymous: no names or addresses."""
+
+    id: ChildId
+    service: Lot
+    home_district: Identifier
+    birth_month: YearMonth
+    staff_ratio: StaffRatio
+    hours: dict[str, Hours] = Field(
+        default_factory=dict, description="Hours of care per week in each time slot."
+    )
+    nights_per_month: int = Field(0, ge=0, le=31, description="Overnight services only.")
+    needs: SortedSet[Need] = Field(default_factory=list)
+    priority: SortedSet[PriorityFactor] = Field(default_factory=list)
+    referral_date: date
+    planned_start_date: date
+    looked_after: bool = False
+    residential_school: bool = False
+    school_short_breaks: bool = Field(
+        False, description="Receives short breaks as part of school support to families."
+    )
+    existing_short_break_plan: bool = Field(
+        False, description="Already receives day or night short breaks through a social-care plan."
+    )
+    extension_agreed: bool = Field(False, description="Service may continue past 18.")
+    refused_provider_ids: SortedSet[Identifier] = Field(default_factory=list)
+    preferred_provider_ids: SortedSet[Identifier] = Field(default_factory=list)
+    current_provider_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.planned_start_date < self.referral_date:
+            raise ValueError("planned_start_date is before referral_date")
+        if self.service.is_overnight:
+            if self.nights_per_month == 0:
+                raise ValueError("an overnight referral needs nights_per_month of at least 1")
+        elif sum(self.hours.values()) <= 0:
+            raise ValueError("a day-service referral needs hours in at least one time slot")
+        both = set(self.refused_provider_ids) & set(self.preferred_provider_ids)
+        if both:
+            raise ValueError(f"providers both refused and preferred: {', '.join(sorted(both))}")
+        return self
+
+    @property
+    def weekly_hours(self) -> float:
+        return sum(self.hours.values())
+
+    @property
+    def birth_year_month(self) -> tuple[int, int]:
+        year, month = self.birth_month.split("-")
+        return int(year), int(month)
+
+
+# --------------------------------------------------------------------------------------
+# Ages, from a birth month
+# --------------------------------------------------------------------------------------
+# Only the month of birth is kept (data minimisation). The engine assumes the earliest
+# possible birthday, the 1st of the month, so a child is never taken to be younger than
+# they could be: a birthday rule can only bite early, never late.
+
+
+def birthday(birth_month: tuple[int, int], age: int) -> date:
+    """The earliest date on which a child born in ``birth_month`` reaches ``age``."""
+    year, month = birth_month
+    return date(year + age, month, 1)
+
+
+def age_on(birth_month: tuple[int, int], day: date) -> int:
+    """Age in whole years on ``day``, taking the birthday as the 1st of the birth month."""
+    year, month = birth_month
+    return day.year - year - (1 if day.month < month else 0)
+
+
+def academic_year_start(birth_month: tuple[int, int], age: int) -> int:
+    """Calendar year whose September begins the academic year in which the child turns ``age``."""
+    year, month = birth_month
+    return year + age if month >= 9 else year + age - 1
+
+
+def break_time_window(birth_month: tuple[int, int]) -> tuple[date, date]:
+    """First and last day of Break Time eligibility (specification 3.4.8).
+
+    From the September of the academic year in which the child turns 5 to the end (31
+    August) of the academic year in which they turn 18.
+    """
+    first = date(academic_year_start(birth_month, 5), 9, 1)
+    last = date(academic_year_start(birth_month, 18) + 1, 8, 31)
+    return first, last
+
+
+# --------------------------------------------------------------------------------------
+# The instance
+# --------------------------------------------------------------------------------------
+
+
+class Instance(Record):
+    """A whole problem: the council's settings, its provider register and its referrals.
+
+    Built through :meth:`build` (or :func:`matcher.io.load_instance`), which checks every
+    cross-reference and raises :class:`~matcher.errors.InputError` with field paths.
+    """
+
+    settings: Settings
+    providers: list[Provider] = Field(default_factory=list)
+    referrals: list[Referral] = Field(default_factory=list)
+
+    _provider_index: dict[str, int] = PrivateAttr(default_factory=dict)
+    _referral_index: dict[str, int] = PrivateAttr(default_factory=dict)
+    _place_index: dict[str, int] = PrivateAttr(default_factory=dict)
+    _slot_index: dict[str, int] = PrivateAttr(default_factory=dict)
+    _council_district_ids: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    _cache: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def build(cls, data: Any) -> Instance:
+        """Validate ``data`` (a dict or an Instance) into an Instance, or raise InputError."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise InputError(problems_from_validation(exc)) from None
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Self:
+        problems = _check_cross_references(self)
+        if problems:
+            # Not a ValueError: it passes through pydantic with our paths intact.
+            raise InputError(problems)
+        self._provider_index = {p.id: i for i, p in enumerate(self.providers)}
+        self._referral_index = {r.id: i for i, r in enumerate(self.referrals)}
+        self._place_index = {d.id: i for i, d in enumerate(self.places)}
+        self._slot_index = {s.id: i for i, s in enumerate(self.settings.time_slots)}
+        self._council_district_ids = frozenset(d.id for d in self.settings.districts)
+        return self
+
+    # ----- lookups ------------------------------------------------------------------
+
+    @property
+    def places(self) -> list[District]:
+        """The council's districts followed by the neighbouring areas, in a fixed order."""
+        return [*self.settings.districts, *self.settings.neighbouring_areas]
+
+    @property
+    def provider_index(self) -> dict[str, int]:
+        return self._provider_index
+
+    @property
+    def referral_index(self) -> dict[str, int]:
+        return self._referral_index
+
+    @property
+    def place_index(self) -> dict[str, int]:
+        return self._place_index
+
+    @property
+    def slot_index(self) -> dict[str, int]:
+        return self._slot_index
+
+    @property
+    def council_district_ids(self) -> frozenset[str]:
+        return self._council_district_ids
+
+    @property
+    def cache(self) -> dict[str, Any]:
+        """Derived data (eligibility arrays, for instance) computed once per instance."""
+        return self._cache
+
+    def provider(self, provider_id: str) -> Provider:
+        try:
+            return self.providers[self._provider_index[provider_id]]
+        except KeyError:
+            raise InputError(f"no provider with id {provider_id!r}") from None
+
+    def referral(self, referral_id: str) -> Referral:
+        try:
+            return self.referrals[self._referral_index[referral_id]]
+        except KeyError:
+            raise InputError(f"no referral with id {referral_id!r}") from None
+
+    def district_name(self, place_id: str) -> str:
+        return self.places[self._place_index[place_id]].name
+
+    def slot_label(self, slot_id: str) -> str:
+        return self.settings.time_slots[self._slot_index[slot_id]].label
+
+    def travel_minutes(self, origin: str, destination: str) -> float:
+        return self.settings.travel_minutes[origin][destination]
+
+    def service_date(self, referral: Referral) -> date:
+        """The date rules are judged on: the planned start, or the planning date if later."""
+        return max(referral.planned_start_date, self.settings.planning_date)
+
+
+def _check_cross_references(instance: Instance) -> list[Problem]:
+    """Every reference between records, with the path of each field that is wrong."""
+    problems: list[Problem] = []
+    settings = instance.settings
+    places = [*settings.districts, *settings.neighbouring_areas]
+    place_ids = {d.id for d in places}
+    council_ids = {d.id for d in settings.districts}
+    slot_ids = {s.id for s in settings.time_slots}
+
+    def known(ids: Iterable[str], allowed: set[str], path: str, what: str) -> None:
+        for value in ids:
+            if value not in allowed:
+                problems.append(Problem(path, f"unknown {what} {value!r}"))
+
+    problems += _duplicates(
+        [d.id for d in places], "settings.districts/neighbouring_areas", "place id"
+    )
+    problems += _duplicates([s.id for s in settings.time_slots], "settings.time_slots", "slot id")
+    for origin in place_ids:
+        row = settings.travel_minutes.get(origin)
+        if row is None:
+            problems.append(
+                Problem(f"settings.travel_minutes.{origin}", "missing travel times from here")
+            )
+            continue
+        for destination in sorted(place_ids - row.keys()):
+            problems.append(
+                Problem(f"settings.travel_minutes.{origin}.{destination}", "missing travel time")
+            )
+    for origin, row in settings.travel_minutes.items():
+        if origin not in place_ids:
+            problems.append(Problem(f"settings.travel_minutes.{origin}", "unknown place"))
+        for destination, minutes in row.items():
+            path = f"settings.travel_minutes.{origin}.{destination}"
+            if destination not in place_ids:
+                problems.append(Problem(path, "unknown place"))
+            elif not minutes >= 0:
+                problems.append(Problem(path, f"travel time must be 0 or more, got {minutes}"))
+
+    problems += _duplicates([p.id for p in instance.providers], "providers", "provider id")
+    unit_ids: list[str] = []
+    for i, provider in enumerate(instance.providers):
+        at = f"providers[{i}] ({provider.id})"
+        known([provider.base_district], place_ids, f"{at}.base_district", "district")
+        known(provider.districts, council_ids, f"{at}.districts", "council district")
+        known(provider.staff_hours, slot_ids, f"{at}.staff_hours", "time slot")
+        for j, unit in enumerate(provider.units):
+            unit_ids.append(unit.id)
+            known([unit.district], place_ids, f"{at}.units[{j}].district", "district")
+    problems += _duplicates(unit_ids, "providers[].units", "unit id")
+
+    provider_ids = {p.id for p in instance.providers}
+    problems += _duplicates([r.id for r in instance.referrals], "referrals", "referral id")
+    for i, referral in enumerate(instance.referrals):
+        at = f"referrals[{i}] ({referral.id})"
+        known([referral.home_district], place_ids, f"{at}.home_district", "district")
+        known(referral.hours, slot_ids, f"{at}.hours", "time slot")
+        known(referral.refused_provider_ids, provider_ids, f"{at}.refused_provider_ids", "provider")
+        known(
+            referral.preferred_provider_ids,
+            provider_ids,
+            f"{at}.preferred_provider_ids",
+            "provider",
+        )
+        if referral.current_provider_id is not None:
+            known(
+                [referral.current_provider_id],
+                provider_ids,
+                f"{at}.current_provider_id",
+                "provider",
+            )
+        if referral.birth_year_month > (settings.planning_date.year, settings.planning_date.month):
+            problems.append(Problem(f"{at}.birth_month", "is after the planning date"))
+    return problems
+
+
+def _duplicates(ids: list[str], path: str, what: str) -> list[Problem]:
+    seen: set[str] = set()
+    problems = []
+    for value in ids:
+        if value in seen:
+            problems.append(Problem(path, f"duplicate {what} {value!r}"))
+        seen.add(value)
+    return problems
+
+
+def problems_from_validation(exc: ValidationError) -> list[Problem]:
+    """Pydantic's errors as problems with dotted paths, never echoing the input values.
+
+    Input values are left out on purpose: a referral's fields are a child's data.
+    """
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        path = ""
+        for part in error["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        message = error["msg"]
+        if message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        problems.append(Problem(path, message))
+    return problems
+
