@@ -3,7 +3,7 @@
 Districts and areas are the specification's (3.1.1): North, Central and East, with
 Blackpool and Blackburn with Darwen known as neighbouring areas whose children the council
 does not serve. Travel times are estimated from the districts' main towns: straight-line
-distance times 1.3 for roads, at 40 km/h in towns and 33 km/h in the rural districts, plus
+distance times 1.25 for roads, at 60 km/h, or 50 km/h to or from a rural district, plus
 8 minutes to set off and park; 12 minutes within a district.
 
 Rates are the engine's assumptions, not published figures (the documents give none for
@@ -78,8 +78,8 @@ def travel_minutes() -> dict[str, dict[str, float]]:
             if origin == destination:
                 row[destination] = 12.0
                 continue
-            road_km = 1.3 * _km((lat1, lon1), (lat2, lon2))
-            speed = 33.0 if (rural1 or rural2) else 40.0
+            road_km = 1.25 * _km((lat1, lon1), (lat2, lon2))
+            speed = 50.0 if (rural1 or rural2) else 60.0
             row[destination] = round(8 + 60 * road_km / speed)
         table[origin] = row
     return table
