@@ -61,10 +61,10 @@ class Lot(StrEnum):
 LOT_LABELS: dict[Lot, str] = {
     Lot.BREAK_TIME: "Break Time",
     Lot.BREAK_TIME_PLUS: "Break Time Plus",
-    Lot.DAY_TIME: "Day Time (community short breaks)",
+    Lot.DAY_TIME: "Day Time",
     Lot.PERSONAL_CARE: "Personal Care",
-    Lot.NIGHT_TIME: "Night Time (overnight short breaks)",
-    Lot.INTENSIVE_PBS: "Intensive Positive Behaviour Support",
+    Lot.NIGHT_TIME: "Night Time (overnight)",
+    Lot.INTENSIVE_PBS: "Intensive PBS",
 }
 
 #: Lots delivered in the child's home, where personal care needs CQC registration.

@@ -1,0 +1,305 @@
+"""Ranked matches for one referral: who may take the child, best first, and why not the rest.
+
+Every provider appears once, either as a candidate (eligible and with room) scored out of
+100 with its score broken down, or as excluded with every reason that rules it out. The
+score is documented in docs/ranking.md; in short, with the weights of
+:class:`~matcher.model.RankingWeights` (defaults in brackets):
+
+- cost [40]: the package's price at the fixed hourly rate divided by its price here, so a
+  framework provider earns full points and a spot price 25 % higher earns 80 %;
+- travel [25]: 1 − minutes / cap (90): the worker's journey to the child's home, or the
+  child's to the venue or the nearest overnight unit;
+- continuity [15]: the child's current provider;
+- preference [10]: a provider the family asked for;
+- spare capacity [10]: in the tightest requested slot, the staff-hours left after this
+  placement as a share of what it takes, capped at 1 (full points at twice the need);
+  for overnight stays, bed-nights a month left after the child's nights, likewise.
+
+Ties are broken by shorter travel, then provider id, so a ranking is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from matcher.model import Contract, Instance, Referral
+from matcher.rules.catalogue import ReasonCode
+from matcher.rules.checks import pair_warnings
+from matcher.rules.eligibility import (
+    FloatArray,
+    IntArray,
+    exclusions,
+    provider_arrays,
+    staff_hours_needed,
+)
+from matcher.rules.explain import Reason, explain
+
+WEEKS_PER_MONTH = 52 / 12
+
+
+@dataclass(frozen=True, slots=True)
+class ScorePart:
+    """One component of a candidate's score."""
+
+    component: str
+    points: float
+    max_points: float
+    detail: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "component": self.component,
+            "points": round(self.points, 2),
+            "max_points": self.max_points,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    provider_id: str
+    provider_name: str
+    rank: int
+    score: float
+    weekly_cost: float
+    travel_minutes: float
+    breakdown: list[ScorePart]
+    warnings: list[Reason] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "provider_id": self.provider_id,
+            "provider_name": self.provider_name,
+            "rank": self.rank,
+            "score": round(self.score, 2),
+            "weekly_cost": round(self.weekly_cost, 2),
+            "travel_minutes": self.travel_minutes,
+            "breakdown": [part.to_dict() for part in self.breakdown],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Excluded:
+    provider_id: str
+    provider_name: str
+    reasons: list[Reason]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "provider_id": self.provider_id,
+            "provider_name": self.provider_name,
+            "reasons": [r.to_dict() for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    referral_id: str
+    service: str
+    candidates: list[Candidate]
+    excluded: list[Excluded]
+    eligible_count: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "referral_id": self.referral_id,
+            "service": self.service,
+            "eligible_count": self.eligible_count,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "excluded": [e.to_dict() for e in self.excluded],
+        }
+
+
+def rank(instance: Instance, referral: Referral | str, top: int | None = None) -> Ranking:
+    """Rank every provider for one referral; ``top`` limits the candidates listed."""
+    if isinstance(referral, str):
+        referral = instance.referral(referral)
+    arrays = provider_arrays(instance)
+    excl = exclusions(instance, referral)
+    n = excl.eligible.shape[0]
+    everyone = np.arange(n, dtype=np.int64)
+
+    # Capacity, for every provider (an ineligible one lists it too, if it has no room).
+    if referral.service.is_overnight:
+        short = arrays.beds == 0
+        slots = np.zeros(0, dtype=np.int64)
+        needed = np.zeros((n, 0), dtype=np.float64)
+    else:
+        slots, needed = staff_hours_needed(instance, referral, everyone)
+        short = (needed > arrays.staff_hours[:, slots] + 1e-9).any(axis=1)
+    candidate_idx = np.flatnonzero(excl.eligible & ~short)
+
+    scored = _score(instance, referral, candidate_idx, slots, needed[candidate_idx])
+    # Best score first; ties by shorter travel, then provider id (deterministic).
+    ranked = sorted(
+        range(len(candidate_idx)),
+        key=lambda i: (
+            -round(float(scored.total[i]), 6),
+            float(scored.travel[i]),
+            instance.providers[int(candidate_idx[i])].id,
+        ),
+    )
+    if top is not None:
+        ranked = ranked[:top]
+    candidates = [
+        _candidate(instance, referral, int(candidate_idx[i]), rank_no, scored, i)
+        for rank_no, i in enumerate(ranked, start=1)
+    ]
+
+    excluded = []
+    providers = instance.providers
+    for p in np.flatnonzero(~excl.eligible | short):
+        provider = providers[p]
+        codes = excl.codes_for(int(p))
+        if short[p]:
+            codes.append(ReasonCode.INSUFFICIENT_CAPACITY)
+        reasons = [explain(code, instance, referral, provider) for code in codes]
+        excluded.append(Excluded(provider.id, provider.name, reasons))
+    return Ranking(
+        referral_id=referral.id,
+        service=referral.service.value,
+        candidates=candidates,
+        excluded=excluded,
+        eligible_count=int(excl.eligible.sum()),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Scores:
+    total: FloatArray
+    cost: FloatArray
+    travel_points: FloatArray
+    continuity: FloatArray
+    preference: FloatArray
+    spare: FloatArray
+    weekly_cost: FloatArray
+    price: FloatArray
+    travel: FloatArray
+    tightest: IntArray  # column of the tightest slot (day services), else -1
+    left: FloatArray  # staff-hours (or bed-nights) left in the tightest slot
+
+
+def _score(
+    instance: Instance,
+    referral: Referral,
+    idx: IntArray,
+    slots: IntArray,
+    needed: FloatArray,
+) -> _Scores:
+    """Score components for the candidate providers ``idx`` (vectorised)."""
+    arrays = provider_arrays(instance)
+    settings = instance.settings
+    weights = settings.ranking
+    home = instance.place_index[referral.home_district]
+
+    if referral.service.is_overnight:
+        price = arrays.night_price[idx]
+        base_price = settings.night_rate
+        units = referral.nights_per_month / WEEKS_PER_MONTH  # bed-nights a week
+        travel_to = np.where(arrays.unit_places[idx], arrays.travel[:, home][None, :], np.inf)
+        travel = travel_to.min(axis=1) if len(idx) else np.zeros(0)
+        capacity = arrays.bed_nights_per_month[idx]
+        left = capacity - referral.nights_per_month
+        spare = np.clip(left / referral.nights_per_month, 0.0, 1.0)
+        tightest = np.full(len(idx), -1, dtype=np.int64)
+    else:
+        price = arrays.hourly_price[idx]
+        base_price = settings.hourly_rate
+        units = referral.weekly_hours * referral.staff_ratio.staff_per_child  # staff-hours
+        travel = arrays.travel[arrays.base_place[idx], home]
+        free = arrays.staff_hours[np.ix_(idx, slots)]
+        ratio = (free - needed) / needed
+        tightest = ratio.argmin(axis=1) if len(idx) else np.zeros(0, dtype=np.int64)
+        rows = np.arange(len(idx))
+        spare = np.clip(ratio[rows, tightest], 0.0, 1.0) if len(idx) else np.zeros(0)
+        left = (free - needed)[rows, tightest] if len(idx) else np.zeros(0)
+
+    weekly_cost = units * price
+    cost = weights.cost * np.minimum(1.0, base_price / price)
+    travel_points = weights.travel * (
+        1.0 - np.minimum(travel, weights.travel_minutes_cap) / weights.travel_minutes_cap
+    )
+    provider_index = instance.provider_index
+    current = provider_index.get(referral.current_provider_id or "", -1)
+    continuity = weights.continuity * (idx == current)
+    preferred = np.array([provider_index[p] for p in referral.preferred_provider_ids], dtype=int)
+    preference = weights.preference * np.isin(idx, preferred)
+    spare_points = weights.spare_capacity * spare
+    total = cost + travel_points + continuity + preference + spare_points
+    return _Scores(
+        total=total,
+        cost=cost,
+        travel_points=travel_points,
+        continuity=continuity.astype(np.float64),
+        preference=preference.astype(np.float64),
+        spare=spare_points,
+        weekly_cost=weekly_cost,
+        price=price,
+        travel=travel,
+        tightest=tightest.astype(np.int64),
+        left=left,
+    )
+
+
+def _candidate(
+    instance: Instance, referral: Referral, p: int, rank_no: int, s: _Scores, i: int
+) -> Candidate:
+    provider = instance.providers[p]
+    weights = instance.settings.ranking
+    overnight = referral.service.is_overnight
+    unit = "bed-night" if overnight else "staff-hour"
+    tariff = (
+        "framework rate" if provider.contract is Contract.FRAMEWORK else "spot price, off-list"
+    )
+    if overnight:
+        spare_detail = f"{s.left[i]:.0f} bed-nights a month left after this child's"
+    else:
+        slot_ids = [sid for sid, h in referral.hours.items() if h > 0]
+        slot = slot_ids[int(s.tightest[i])]
+        spare_detail = (
+            f"tightest slot {instance.slot_label(slot)}: {s.left[i]:.1f} staff-hours left"
+        )
+    travel_from = "nearest unit" if overnight else instance.district_name(provider.base_district)
+    breakdown = [
+        ScorePart(
+            "cost",
+            float(s.cost[i]),
+            weights.cost,
+            f"£{s.price[i]:.2f} per {unit} ({tariff}), £{s.weekly_cost[i]:.2f} a week",
+        ),
+        ScorePart(
+            "travel",
+            float(s.travel_points[i]),
+            weights.travel,
+            f"{s.travel[i]:.0f} min from {travel_from}",
+        ),
+        ScorePart(
+            "continuity",
+            float(s.continuity[i]),
+            weights.continuity,
+            "current provider" if s.continuity[i] > 0 else "new provider",
+        ),
+        ScorePart(
+            "preference",
+            float(s.preference[i]),
+            weights.preference,
+            "asked for by the family" if s.preference[i] > 0 else "no family preference",
+        ),
+        ScorePart("spare_capacity", float(s.spare[i]), weights.spare_capacity, spare_detail),
+    ]
+    warnings = [explain(c, instance, referral, provider) for c in pair_warnings(
+        instance, referral, provider
+    )]
+    return Candidate(
+        provider_id=provider.id,
+        provider_name=provider.name,
+        rank=rank_no,
+        score=float(s.total[i]),
+        weekly_cost=float(s.weekly_cost[i]),
+        travel_minutes=float(s.travel[i]),
+        breakdown=breakdown,
+        warnings=warnings,
+    )

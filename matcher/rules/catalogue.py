@@ -1,0 +1,216 @@
+"""The catalogue of reason codes: stable identifiers, what each rule says, and its source.
+
+Codes are what tests, reports and the API rely on; they never change meaning. Sentences
+are for people and may be reworded. ``docs/reasons.md`` is generated from this table
+(``matcher reasons --markdown``), so the catalogue and its documentation cannot drift.
+
+Kinds:
+
+- ``eligibility``: a hard rule that does not depend on capacity. Ranking excludes the
+  provider, and the batch solver creates no assignment variable for the pair.
+- ``availability``: the provider may take the child but has no room now (capacity in the
+  requested slots or beds). Ranking excludes it; the batch solver models capacity itself.
+- ``warning``: the match may go ahead, but someone must act (shown with the candidate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ReasonCode(StrEnum):
+    # Decided by the referral alone: every provider is excluded for the same reason.
+    OUTSIDE_COUNCIL_AREA = "outside_council_area"
+    AGE_OUT_OF_RANGE = "age_out_of_range"
+    BREAK_TIME_EXCLUDED = "break_time_excluded"
+    # Decided by the pair.
+    PROVIDER_SUSPENDED = "provider_suspended"
+    SERVICE_NOT_OFFERED = "service_not_offered"
+    DISTRICT_NOT_COVERED = "district_not_covered"
+    OUTSIDE_PROVIDER_AGE_BAND = "outside_provider_age_band"
+    RATIO_NOT_SUPPORTED = "ratio_not_supported"
+    NEED_NOT_MET = "need_not_met"
+    NO_CQC_PERSONAL_CARE = "no_cqc_personal_care"
+    NO_OFSTED_CHILDRENS_HOME = "no_ofsted_childrens_home"
+    NO_CHILDCARE_REGISTRATION = "no_childcare_registration"
+    FAMILY_REFUSED = "family_refused"
+    # Capacity.
+    INSUFFICIENT_CAPACITY = "insufficient_capacity"
+    # Warnings.
+    SUSPENDED_EXISTING_PLACEMENT = "suspended_existing_placement"
+    TURNS_18_SOON = "turns_18_soon"
+
+
+class Kind(StrEnum):
+    ELIGIBILITY = "eligibility"
+    AVAILABILITY = "availability"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    code: ReasonCode
+    kind: Kind
+    title: str
+    rule: str
+    source: str
+
+
+CATALOGUE: dict[ReasonCode, Entry] = {
+    e.code: e
+    for e in [
+        Entry(
+            ReasonCode.OUTSIDE_COUNCIL_AREA,
+            Kind.ELIGIBILITY,
+            "Child lives outside the council's area",
+            "Services accept referrals only for children living within the council's "
+            "boundaries; Blackpool and Blackburn with Darwen are separate councils.",
+            "Lancashire specification 3.1.1, 3.5.1, 3.5.3",
+        ),
+        Entry(
+            ReasonCode.AGE_OUT_OF_RANGE,
+            Kind.ELIGIBILITY,
+            "Child's age is outside the service's age window",
+            "Break Time and Break Time Plus run from the September of the school year in "
+            "which the child turns 5 to the end of the school year in which they turn 18. "
+            "Lots 2, 3 and 4 end on the 18th birthday unless an extension is agreed. Judged "
+            "on the planned start date, taking the birthday as the 1st of the birth month.",
+            "Lancashire specification 3.4.7, 3.4.8",
+        ),
+        Entry(
+            ReasonCode.BREAK_TIME_EXCLUDED,
+            Kind.ELIGIBILITY,
+            "Child is excluded from Break Time",
+            "Break Time is not for looked-after children, children receiving day or night "
+            "short breaks through a social-care plan, children at residential school, or "
+            "children receiving short breaks as part of school support to families.",
+            "Lancashire specification 3.6.1",
+        ),
+        Entry(
+            ReasonCode.PROVIDER_SUSPENDED,
+            Kind.ELIGIBILITY,
+            "Provider is suspended after an inadequate rating",
+            "A provider rated inadequate (for safeguarding, or overall) by its regulator "
+            "takes no new placements until re-graded at least requires improvement. An "
+            "existing placement may continue after reassessment (see the warning "
+            "suspended_existing_placement).",
+            "Lancashire specification 2.1.7",
+        ),
+        Entry(
+            ReasonCode.SERVICE_NOT_OFFERED,
+            Kind.ELIGIBILITY,
+            "Provider does not offer this service",
+            "A provider takes referrals only for the lots it is on the list for.",
+            "Lancashire specification 2.1.1",
+        ),
+        Entry(
+            ReasonCode.DISTRICT_NOT_COVERED,
+            Kind.ELIGIBILITY,
+            "Provider does not cover the child's district",
+            "A provider covers some districts only; the child's home district must be one.",
+            "DOMAIN.md, Geography",
+        ),
+        Entry(
+            ReasonCode.OUTSIDE_PROVIDER_AGE_BAND,
+            Kind.ELIGIBILITY,
+            "Child's age is outside the provider's age band",
+            "A provider states the youngest and oldest ages it takes.",
+            "DOMAIN.md, Needs and capability",
+        ),
+        Entry(
+            ReasonCode.RATIO_NOT_SUPPORTED,
+            Kind.ELIGIBILITY,
+            "Provider cannot staff the child's ratio",
+            "The staffing ratio comes from the child's assessment (group 1:3, 1:2, 1:1, or "
+            "2:1, two staff at once); the provider must support it.",
+            "Lancashire specification 2.8.2",
+        ),
+        Entry(
+            ReasonCode.NEED_NOT_MET,
+            Kind.ELIGIBILITY,
+            "Provider cannot meet one or more of the child's needs",
+            "Each need requires a capability: personal care; hearing or visual impairment; "
+            "behaviours that challenge (PBS-trained staff); complex health (clinical "
+            "training); autism (a quiet space); a wheelchair-accessible venue; moving and "
+            "handling.",
+            "Lancashire specification 3.2.2; DOMAIN.md, Needs and capability",
+        ),
+        Entry(
+            ReasonCode.NO_CQC_PERSONAL_CARE,
+            Kind.ELIGIBILITY,
+            "Provider is not CQC-registered for personal care",
+            "Personal care in the child's home (Personal Care, and Day Time or Intensive PBS "
+            "for a child who needs personal care) requires CQC registration for personal "
+            "care, except that an Ofsted-inspected fostering agency is exempt.",
+            "Lancashire specification 2.2.3",
+        ),
+        Entry(
+            ReasonCode.NO_OFSTED_CHILDRENS_HOME,
+            Kind.ELIGIBILITY,
+            "Provider is not an Ofsted-registered children's home",
+            "Overnight short breaks are provided in Ofsted-registered short-break settings "
+            "(children's homes).",
+            "Lancashire specification 2.1.1 (lot 3), 1.6.2",
+        ),
+        Entry(
+            ReasonCode.NO_CHILDCARE_REGISTRATION,
+            Kind.ELIGIBILITY,
+            "Provider lacks the childcare registration for a child under 8",
+            "Group childcare (Break Time, Break Time Plus) for a child under 5 needs the "
+            "Early Years Register, and for a child aged 5 to 7 the compulsory part of the "
+            "Childcare Register. From 8 registration is voluntary.",
+            "Lancashire specification 2.2.3",
+        ),
+        Entry(
+            ReasonCode.FAMILY_REFUSED,
+            Kind.ELIGIBILITY,
+            "Family has refused this provider",
+            "A family may refuse a provider.",
+            "DOMAIN.md, Family choice",
+        ),
+        Entry(
+            ReasonCode.INSUFFICIENT_CAPACITY,
+            Kind.AVAILABILITY,
+            "Provider has no room in the requested time",
+            "Day services need the child's staff-hours (care hours times staff per child, "
+            "plus the worker's travel to a home visit) free in every requested slot; "
+            "overnight services need beds.",
+            "DOMAIN.md, Capacity",
+        ),
+        Entry(
+            ReasonCode.SUSPENDED_EXISTING_PLACEMENT,
+            Kind.WARNING,
+            "Current provider is suspended: reassess before continuing",
+            "An existing placement with a suspended provider may continue only after "
+            "reassessment.",
+            "Lancashire specification 2.1.7",
+        ),
+        Entry(
+            ReasonCode.TURNS_18_SOON,
+            Kind.WARNING,
+            "Child turns 18 within six months of the start",
+            "Lots 2, 3 and 4 end on the 18th birthday unless an extension is agreed; the "
+            "adult package should be arranged before then.",
+            "Lancashire specification 3.4.7",
+        ),
+    ]
+}
+
+
+def catalogue_markdown() -> str:
+    """The catalogue as a markdown table, for docs/reasons.md."""
+    lines = [
+        "# Reason codes",
+        "",
+        "Every exclusion, warning and unplaced child carries one of these stable codes, the",
+        "facts behind it, and a sentence for people. Generated by `matcher reasons --markdown`.",
+        "",
+        "| code | kind | meaning | rule | source |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in CATALOGUE.values():
+        lines.append(
+            f"| `{entry.code}` | {entry.kind} | {entry.title} | {entry.rule} | {entry.source} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,163 @@
+"""Eligibility rules in plain Python, one small function per rule, read pair by pair.
+
+This is the independent half of "every rule checked twice": ranking and the solver use
+the vectorised arrays of :mod:`matcher.rules.eligibility`; checkers and tests use these
+functions, written from the rule text without sharing the arrays. Each function answers
+"does this rule rule the provider out?" and cites the rule it encodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from matcher.model import (
+    LOTS_ENDING_AT_18,
+    Instance,
+    Lot,
+    Provider,
+    Referral,
+    RegisteredActivity,
+    birthday,
+    break_time_window,
+)
+from matcher.rules.catalogue import ReasonCode
+from matcher.rules.consumption import short_slots
+from matcher.rules.explain import (
+    Reason,
+    break_time_flags,
+    child_age,
+    explain,
+    needs_cqc_personal_care,
+    required_childcare_registration,
+    turns_18_soon,
+    unmet_needs,
+)
+
+Rule = Callable[[Instance, Referral, Provider], bool]
+
+
+def outside_council_area(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    # Spec 3.1.1: only children living within the council's boundaries.
+    return referral.home_district not in instance.council_district_ids
+
+
+def age_out_of_range(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    start = instance.service_date(referral)
+    if referral.service.is_break_time:
+        # Spec 3.4.8: September of the school year they turn 5 to the end of the one they turn 18.
+        first, last = break_time_window(referral.birth_year_month)
+        return not first <= start <= last
+    if referral.service in LOTS_ENDING_AT_18 and not referral.extension_agreed:
+        # Spec 3.4.7: lots 2, 3 and 4 end on the 18th birthday unless extended.
+        return start >= birthday(referral.birth_year_month, 18)
+    return False
+
+
+def break_time_excluded(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    # Spec 3.6.1: looked after, on a social-care plan, at residential school.
+    return referral.service is Lot.BREAK_TIME and bool(break_time_flags(referral))
+
+
+def provider_suspended(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    # Spec 2.1.7: inadequate means no new placements; an existing one may continue.
+    return provider.suspended and provider.id != referral.current_provider_id
+
+
+def service_not_offered(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    return referral.service not in provider.services
+
+
+def district_not_covered(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    return referral.home_district not in provider.districts
+
+
+def outside_provider_age_band(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    return not provider.min_age <= child_age(instance, referral) <= provider.max_age
+
+
+def ratio_not_supported(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    return referral.staff_ratio not in provider.ratios
+
+
+def need_not_met(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    return bool(unmet_needs(referral, provider))
+
+
+def no_cqc_personal_care(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    # Spec 2.2.3: personal care where the child lives needs CQC registration, except that
+    # an Ofsted-inspected fostering agency is exempt.
+    if not needs_cqc_personal_care(referral):
+        return False
+    exempt_or_registered = {
+        RegisteredActivity.CQC_PERSONAL_CARE,
+        RegisteredActivity.OFSTED_FOSTERING_AGENCY,
+    }
+    return not exempt_or_registered & set(provider.registrations)
+
+
+def no_ofsted_childrens_home(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    # Lot 3: overnight breaks in Ofsted-registered children's homes.
+    return (
+        referral.service is Lot.NIGHT_TIME
+        and RegisteredActivity.OFSTED_CHILDRENS_HOME not in provider.registrations
+    )
+
+
+def no_childcare_registration(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    # Spec 2.2.3: childcare under 8 needs the Early Years (0-5) or compulsory Childcare
+    # Register (5-8); group sessions are the childcare among the lots.
+    if not referral.service.is_break_time:
+        return False
+    required = required_childcare_registration(child_age(instance, referral))
+    return required is not None and required not in provider.registrations
+
+
+def family_refused(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    return provider.id in referral.refused_provider_ids
+
+
+#: Eligibility rules in the order reasons are listed.
+RULES: list[tuple[ReasonCode, Rule]] = [
+    (ReasonCode.OUTSIDE_COUNCIL_AREA, outside_council_area),
+    (ReasonCode.AGE_OUT_OF_RANGE, age_out_of_range),
+    (ReasonCode.BREAK_TIME_EXCLUDED, break_time_excluded),
+    (ReasonCode.PROVIDER_SUSPENDED, provider_suspended),
+    (ReasonCode.SERVICE_NOT_OFFERED, service_not_offered),
+    (ReasonCode.DISTRICT_NOT_COVERED, district_not_covered),
+    (ReasonCode.OUTSIDE_PROVIDER_AGE_BAND, outside_provider_age_band),
+    (ReasonCode.RATIO_NOT_SUPPORTED, ratio_not_supported),
+    (ReasonCode.NEED_NOT_MET, need_not_met),
+    (ReasonCode.NO_CQC_PERSONAL_CARE, no_cqc_personal_care),
+    (ReasonCode.NO_OFSTED_CHILDRENS_HOME, no_ofsted_childrens_home),
+    (ReasonCode.NO_CHILDCARE_REGISTRATION, no_childcare_registration),
+    (ReasonCode.FAMILY_REFUSED, family_refused),
+]
+
+
+def failed_rules(instance: Instance, referral: Referral, provider: Provider) -> list[ReasonCode]:
+    """Codes of every eligibility rule that rules this provider out for this child."""
+    return [code for code, rule in RULES if rule(instance, referral, provider)]
+
+
+def check_pair(instance: Instance, referral: Referral, provider: Provider) -> list[Reason]:
+    """Every eligibility rule this pair fails, explained; empty if the provider may take it."""
+    return [explain(code, instance, referral, provider) for code in failed_rules(
+        instance, referral, provider
+    )]
+
+
+def lacks_capacity(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    """No room now: a requested slot short of staff-hours, or no beds for an overnight stay."""
+    if referral.service.is_overnight:
+        return provider.total_beds == 0
+    return bool(short_slots(instance, referral, provider))
+
+
+def pair_warnings(instance: Instance, referral: Referral, provider: Provider) -> list[ReasonCode]:
+    """Warnings on an eligible pair: things someone must act on before it goes ahead."""
+    codes = []
+    if provider.suspended and provider.id == referral.current_provider_id:
+        codes.append(ReasonCode.SUSPENDED_EXISTING_PLACEMENT)
+    if turns_18_soon(instance, referral):
+        codes.append(ReasonCode.TURNS_18_SOON)
+    return codes
