@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from matcher.errors import InputError, MatcherError, Problem
-from matcher.model import Instance
+from matcher.model import Instance, Settings, problems_from_validation
 
 SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 
@@ -58,11 +59,25 @@ def load_instance(path: str | Path) -> Instance:
     path = Path(path)
     data = read_document(path)
     if not isinstance(data, dict):
-        raise InputError(Problem(str(path), "expected a mapping with settings, providers, referrals"))
+        raise InputError(
+            Problem(str(path), "expected a mapping with settings, providers, referrals")
+        )
     try:
         return Instance.build(data)
     except MatcherError as exc:
         raise exc.with_source(str(path)) from None
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read a council's settings (the ``settings`` block of an instance) from JSON or YAML."""
+    path = Path(path)
+    data = read_document(path)
+    if isinstance(data, dict) and "settings" in data:
+        data = data["settings"]  # a whole instance file also names its settings
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc), source=str(path)) from None
 
 
 def instance_document(instance: Instance) -> dict[str, Any]:

@@ -62,9 +62,10 @@ PARTS: list[str] = ["morning", "afternoon", "evening", "night"]
 def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
     lat1, lon1 = map(math.radians, a)
     lat2, lon2 = map(math.radians, b)
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
-        (lon2 - lon1) / 2
-    ) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6371 * math.asin(math.sqrt(h))
 
 
@@ -91,8 +92,10 @@ def time_slots() -> list[TimeSlot]:
     for day, day_name in DAYS:
         for part in PARTS:
             school_day = day not in (Weekday.SAT, Weekday.SUN)
-            label = f"{day_name} after school" if part == "afternoon" and school_day else (
-                f"{day_name} {part}"
+            label = (
+                f"{day_name} after school"
+                if part == "afternoon" and school_day
+                else (f"{day_name} {part}")
             )
             slots.append(TimeSlot(id=f"{day.value}_{part}", label=label, day=day, part=part))
     return slots

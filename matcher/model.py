@@ -407,12 +407,12 @@ class Provider(Record):
     def _consistent(self) -> Self:
         if self.contract is Contract.OFF_LIST and self.spot_hourly_rate is None:
             raise ValueError("an off-list provider needs its spot_hourly_rate")
+        if self.contract is Contract.OFF_LIST and self.units and self.spot_night_rate is None:
+            raise ValueError("an off-list provider with overnight units needs its spot_night_rate")
         if self.contract is Contract.FRAMEWORK and (
             self.spot_hourly_rate is not None or self.spot_night_rate is not None
         ):
-            raise ValueError(
-                "a framework provider is paid the fixed rate; remove its spot rates"
-            )
+            raise ValueError("a framework provider is paid the fixed rate; remove its spot rates")
         regulators = [r.regulator for r in self.ratings]
         if len(regulators) != len(set(regulators)):
             raise ValueError("ratings: give only the latest rating for each regulator")
@@ -728,4 +728,3 @@ def problems_from_validation(exc: ValidationError) -> list[Problem]:
             message = message.removeprefix("Value error, ")
         problems.append(Problem(path, message))
     return problems
-

@@ -251,9 +251,7 @@ def _candidate(
     weights = instance.settings.ranking
     overnight = referral.service.is_overnight
     unit = "bed-night" if overnight else "staff-hour"
-    tariff = (
-        "framework rate" if provider.contract is Contract.FRAMEWORK else "spot price, off-list"
-    )
+    tariff = "framework rate" if provider.contract is Contract.FRAMEWORK else "spot price, off-list"
     if overnight:
         spare_detail = f"{s.left[i]:.0f} bed-nights a month left after this child's"
     else:
@@ -290,9 +288,10 @@ def _candidate(
         ),
         ScorePart("spare_capacity", float(s.spare[i]), weights.spare_capacity, spare_detail),
     ]
-    warnings = [explain(c, instance, referral, provider) for c in pair_warnings(
-        instance, referral, provider
-    )]
+    warnings = [
+        explain(c, instance, referral, provider)
+        for c in pair_warnings(instance, referral, provider)
+    ]
     return Candidate(
         provider_id=provider.id,
         provider_name=provider.name,

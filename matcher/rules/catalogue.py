@@ -182,8 +182,7 @@ CATALOGUE: dict[ReasonCode, Entry] = {
             ReasonCode.SUSPENDED_EXISTING_PLACEMENT,
             Kind.WARNING,
             "Current provider is suspended: reassess before continuing",
-            "An existing placement with a suspended provider may continue only after "
-            "reassessment.",
+            "An existing placement with a suspended provider may continue only after reassessment.",
             "Lancashire specification 2.1.7",
         ),
         Entry(

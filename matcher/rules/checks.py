@@ -141,9 +141,10 @@ def failed_rules(instance: Instance, referral: Referral, provider: Provider) -> 
 
 def check_pair(instance: Instance, referral: Referral, provider: Provider) -> list[Reason]:
     """Every eligibility rule this pair fails, explained; empty if the provider may take it."""
-    return [explain(code, instance, referral, provider) for code in failed_rules(
-        instance, referral, provider
-    )]
+    return [
+        explain(code, instance, referral, provider)
+        for code in failed_rules(instance, referral, provider)
+    ]
 
 
 def lacks_capacity(instance: Instance, referral: Referral, provider: Provider) -> bool:

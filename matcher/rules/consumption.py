@@ -35,9 +35,7 @@ def staff_hours_needed(
     """Staff-hours this placement takes in each requested slot, travel included."""
     travel = visit_travel_hours(instance, referral, provider)
     per_child = referral.staff_ratio.staff_per_child
-    return {
-        slot: hours * per_child + travel for slot, hours in referral.hours.items() if hours > 0
-    }
+    return {slot: hours * per_child + travel for slot, hours in referral.hours.items() if hours > 0}
 
 
 def short_slots(

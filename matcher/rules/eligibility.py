@@ -126,7 +126,6 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
             if unit.beds > 0:
                 unit_places[p, place_index[unit.district]] = True
 
-    night_default = settings.night_rate
     arrays = ProviderArrays(
         services=np.array([mask(p.services, LOT_BIT) for p in providers], dtype=np.int64),
         ratios=np.array([mask(p.ratios, RATIO_BIT) for p in providers], dtype=np.int64),
@@ -149,22 +148,10 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
         base_place=np.array([place_index[p.base_district] for p in providers], dtype=np.int64),
         unit_places=unit_places,
         hourly_price=np.array(
-            [
-                settings.hourly_rate
-                if p.contract is Contract.FRAMEWORK or p.spot_hourly_rate is None
-                else p.spot_hourly_rate
-                for p in providers
-            ],
-            dtype=np.float64,
+            [p.spot_hourly_rate or settings.hourly_rate for p in providers], dtype=np.float64
         ),
         night_price=np.array(
-            [
-                p.spot_night_rate
-                if p.contract is Contract.OFF_LIST and p.spot_night_rate is not None
-                else night_default
-                for p in providers
-            ],
-            dtype=np.float64,
+            [p.spot_night_rate or settings.night_rate for p in providers], dtype=np.float64
         ),
         framework=np.array([p.contract is Contract.FRAMEWORK for p in providers], dtype=np.bool_),
         travel=np.array(
@@ -266,7 +253,7 @@ def exclusions(instance: Instance, referral: Referral) -> Exclusions:
         refused = [provider_index[p] for p in referral.refused_provider_ids]
         fails[ROW[ReasonCode.FAMILY_REFUSED], refused] = True
 
-    eligible = ~fails.any(axis=0)
+    eligible = np.logical_not(np.any(fails, axis=0))
     return Exclusions(fails=fails, eligible=eligible)
 
 
@@ -300,9 +287,9 @@ def staff_hours_needed(
     care = care * referral.staff_ratio.staff_per_child
     if referral.service in HOME_LOTS:
         workers = workers_per_visit(referral.staff_ratio)
-        minutes = arrays.travel[arrays.base_place[provider_idx], instance.place_index[
-            referral.home_district
-        ]]
+        minutes = arrays.travel[
+            arrays.base_place[provider_idx], instance.place_index[referral.home_district]
+        ]
         travel = 2 * minutes / 60 * workers
     else:
         travel = np.zeros(len(provider_idx), dtype=np.float64)

@@ -71,8 +71,12 @@ REGISTRATION_WORDS: dict[RegisteredActivity, str] = {
     RegisteredActivity.OFSTED_CHILDRENS_HOME: "Ofsted registration as a children's home",
     RegisteredActivity.OFSTED_FOSTERING_AGENCY: "Ofsted registration as a fostering agency",
     RegisteredActivity.OFSTED_EARLY_YEARS: "Ofsted's Early Years Register",
-    RegisteredActivity.OFSTED_CHILDCARE_COMPULSORY: "the compulsory part of Ofsted's Childcare Register",
-    RegisteredActivity.OFSTED_CHILDCARE_VOLUNTARY: "the voluntary part of Ofsted's Childcare Register",
+    RegisteredActivity.OFSTED_CHILDCARE_COMPULSORY: (
+        "the compulsory part of Ofsted's Childcare Register"
+    ),
+    RegisteredActivity.OFSTED_CHILDCARE_VOLUNTARY: (
+        "the voluntary part of Ofsted's Childcare Register"
+    ),
 }
 REGULATOR_WORDS: dict[Regulator, str] = {Regulator.CQC: "CQC", Regulator.OFSTED: "Ofsted"}
 
@@ -154,7 +158,7 @@ def _age_out_of_range(instance: Instance, referral: Referral, provider: Provider
     start = instance.service_date(referral)
     lot = referral.service
     if lot.is_break_time:
-        first, last = break_time_window(referral.birth_year_month)
+        first, _ = break_time_window(referral.birth_year_month)
         when = "has not yet started" if start < first else "has ended"
         return Reason(
             ReasonCode.AGE_OUT_OF_RANGE,
@@ -182,11 +186,7 @@ def _break_time_excluded(instance: Instance, referral: Referral, provider: Provi
 
 def _provider_suspended(instance: Instance, referral: Referral, provider: Provider) -> Reason:
     rating = next(r for r in provider.ratings if r.inadequate)
-    what = (
-        "for safeguarding"
-        if rating.safeguarding is Grade.INADEQUATE
-        else "overall"
-    )
+    what = "for safeguarding" if rating.safeguarding is Grade.INADEQUATE else "overall"
     return Reason(
         ReasonCode.PROVIDER_SUSPENDED,
         f"{provider.name} is suspended: rated inadequate {what} by "
@@ -204,8 +204,7 @@ def _service_not_offered(instance: Instance, referral: Referral, provider: Provi
     offered = [lot.label for lot in provider.services]
     return Reason(
         ReasonCode.SERVICE_NOT_OFFERED,
-        f"{provider.name} does not offer {referral.service.label} "
-        f"(it offers {_names(offered)}).",
+        f"{provider.name} does not offer {referral.service.label} (it offers {_names(offered)}).",
         {"service": referral.service.value, "offered": [lot.value for lot in provider.services]},
     )
 
@@ -260,9 +259,7 @@ def _no_cqc_personal_care(instance: Instance, referral: Referral, provider: Prov
     )
 
 
-def _no_ofsted_childrens_home(
-    instance: Instance, referral: Referral, provider: Provider
-) -> Reason:
+def _no_ofsted_childrens_home(instance: Instance, referral: Referral, provider: Provider) -> Reason:
     return Reason(
         ReasonCode.NO_OFSTED_CHILDRENS_HOME,
         f"{provider.name} is not an Ofsted-registered children's home, which overnight short "

@@ -1,0 +1,185 @@
+"""The ``matcher`` command line. Thin: it reads options, calls the library, prints.
+
+A user's mistake (a bad file, an unknown id) is reported as ``error: ...`` naming the
+file, row or field, with exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from matcher.errors import MatcherError
+
+app = typer.Typer(
+    help="Match children with SEND to short-break care: rules with reasons, ranked matches.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+InstancePath = Annotated[Path, typer.Argument(help="Instance file (.json, .yaml or .yml).")]
+
+
+@app.command()
+def schema(
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the JSON Schema of an instance file."""
+    from matcher.io import write_text_atomic
+    from matcher.model import Instance
+
+    text = json.dumps(Instance.model_json_schema(), indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_text_atomic(out, text)
+
+
+@app.command()
+def validate(instance: InstancePath) -> None:
+    """Check an instance file and summarise it."""
+    from matcher.io import load_instance
+
+    loaded = load_instance(instance)
+    overnight = sum(1 for r in loaded.referrals if r.service.is_overnight)
+    console.print(
+        f"{instance}: valid. {len(loaded.providers)} providers, {len(loaded.referrals)} "
+        f"referrals ({overnight} overnight), {len(loaded.settings.districts)} districts, "
+        f"{len(loaded.settings.time_slots)} time slots."
+    )
+
+
+@app.command()
+def rank(
+    instance: InstancePath,
+    referral: Annotated[str, typer.Option("--referral", "-r", help="Referral id.")],
+    top: Annotated[int | None, typer.Option(min=1, help="Show only the best K.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Rank every provider for one referral: who may take the child, best first, and why not."""
+    from matcher.io import load_instance
+    from matcher.ranking import rank as rank_referral
+    from matcher.render import print_ranking
+
+    loaded = load_instance(instance)
+    ranking = rank_referral(loaded, referral, top=top)
+    if as_json:
+        sys.stdout.write(json.dumps(ranking.to_dict(), indent=1, ensure_ascii=False) + "\n")
+    else:
+        print_ranking(console, loaded, ranking)
+
+
+@app.command("import-csv")
+def import_csv(
+    providers: Annotated[Path, typer.Option(help="Provider register CSV.")],
+    referrals: Annotated[Path, typer.Option(help="Referral list CSV.")],
+    out: Annotated[Path, typer.Option(help="Instance file to write (.json or .yaml).")],
+    units: Annotated[Path | None, typer.Option(help="Overnight units CSV.")] = None,
+    settings: Annotated[
+        Path | None, typer.Option(help="Settings (JSON/YAML); default: Lancashire.")
+    ] = None,
+) -> None:
+    """Turn a provider register CSV and a referral list CSV into an instance file."""
+    from matcher import lancashire
+    from matcher.csvio import import_csv as read_csv
+    from matcher.io import load_settings, save_instance
+
+    council = load_settings(settings) if settings else lancashire.settings()
+    loaded = read_csv(providers, referrals, council, units_csv=units)
+    save_instance(loaded, out)
+    console.print(
+        f"wrote {out}: {len(loaded.providers)} providers, {len(loaded.referrals)} referrals"
+    )
+
+
+@app.command()
+def template(
+    directory: Annotated[Path, typer.Argument(help="Folder for the example CSV files.")],
+    force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
+) -> None:
+    """Write example CSVs (providers, referrals, units) whose header row explains itself."""
+    from matcher import lancashire
+    from matcher.csvio import write_templates
+
+    for path in write_templates(directory, lancashire.settings(), overwrite=force):
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Instance file to write (.json or .yaml).")],
+    referrals: Annotated[int, typer.Option(min=1, max=50_000, help="Number of referrals.")] = 700,
+    providers: Annotated[
+        int | None, typer.Option(min=1, help="Number of providers (default: referrals / 10).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same file.")] = 0,
+) -> None:
+    """Generate a realistic Lancashire-shaped instance."""
+    from matcher.generate import generate as make
+    from matcher.io import save_instance
+
+    instance = make(referrals, providers, seed=seed)
+    save_instance(instance, out)
+    console.print(
+        f"wrote {out}: {len(instance.providers)} providers, {len(instance.referrals)} referrals"
+    )
+
+
+@app.command()
+def reasons(
+    markdown: Annotated[bool, typer.Option(help="Print the catalogue as markdown.")] = False,
+) -> None:
+    """List the reason codes: what each rule says and where it comes from."""
+    from rich.table import Table
+
+    from matcher.rules.catalogue import CATALOGUE, catalogue_markdown
+
+    if markdown:
+        sys.stdout.write(catalogue_markdown())
+        return
+    table = Table()
+    table.add_column("code", no_wrap=True)
+    table.add_column("kind")
+    table.add_column("rule")
+    table.add_column("source")
+    for entry in CATALOGUE.values():
+        table.add_row(entry.code.value, entry.kind.value, entry.rule, entry.source)
+    console.print(table)
+
+
+@app.command()
+def demo(
+    scenario: Annotated[Path, typer.Option(help="Instance to load into the register.")] = Path(
+        "scenarios/lancashire-county.json"
+    ),
+    database: Annotated[
+        str | None,
+        typer.Option(help="Database URL (default: $DATABASE_URL or .matcher/register.sqlite)."),
+    ] = None,
+    examples: Annotated[int, typer.Option(min=1, max=20, help="Referrals to show.")] = 4,
+) -> None:
+    """Load the county scenario into the register and show ranked matches for a few referrals."""
+    from matcher.demo import run_demo
+
+    run_demo(console, scenario, database, examples)
+
+
+def main() -> None:
+    """Entry point: run the app, turning user mistakes into a clear message and status 2."""
+    try:
+        app()
+    except MatcherError as exc:
+        err.print(Text.assemble(("error: ", "bold red"), exc.render()), highlight=False)
+        raise SystemExit(2) from None
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        err.print(Text.assemble(("error: ", "bold red"), f"{exc.filename}: {exc.strerror}"))
+        raise SystemExit(2) from None

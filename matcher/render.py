@@ -1,0 +1,91 @@
+"""Readable terminal output (rich tables) for rankings. It formats; it decides nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from matcher.model import Instance, Referral
+from matcher.ranking import Ranking
+from matcher.rules.explain import NEED_WORDS
+
+
+def referral_summary(instance: Instance, referral: Referral) -> str:
+    """One line about a referral, without personal data (no birth month, no names)."""
+    parts = [
+        referral.id,
+        referral.service.label,
+        referral.staff_ratio.value,
+        f"lives in {instance.district_name(referral.home_district)}",
+    ]
+    if referral.service.is_overnight:
+        parts.append(f"{referral.nights_per_month} nights a month")
+    else:
+        slots = ", ".join(
+            f"{instance.slot_label(s)} {h:g} h" for s, h in referral.hours.items() if h > 0
+        )
+        parts.append(f"{referral.weekly_hours:g} h a week ({slots})")
+    if referral.needs:
+        parts.append("needs: " + ", ".join(NEED_WORDS[n] for n in referral.needs))
+    if referral.priority:
+        parts.append("priority: " + ", ".join(p.value.replace("_", " ") for p in referral.priority))
+    return " · ".join(parts)
+
+
+def ranking_panel(instance: Instance, ranking: Ranking, *, examples: int | None = None) -> Panel:
+    """A panel with the candidates table and the exclusions (all, or a summary)."""
+    referral = instance.referral(ranking.referral_id)
+    candidates = Table(title="May take the child, best first", title_justify="left", expand=True)
+    candidates.add_column("#", justify="right")
+    candidates.add_column("provider")
+    candidates.add_column("score", justify="right")
+    for part in ("cost", "travel", "continuity", "preference", "spare"):
+        candidates.add_column(part, justify="right")
+    candidates.add_column("£ a week", justify="right")
+    candidates.add_column("why", ratio=1)
+    for c in ranking.candidates:
+        parts = {p.component: p for p in c.breakdown}
+        notes = [parts["cost"].detail, parts["travel"].detail]
+        notes += [w.message for w in c.warnings]
+        candidates.add_row(
+            str(c.rank),
+            f"{c.provider_name} ({c.provider_id})",
+            f"{c.score:.1f}",
+            *(
+                f"{parts[k].points:.1f}"
+                for k in ("cost", "travel", "continuity", "preference", "spare_capacity")
+            ),
+            f"{c.weekly_cost:,.2f}",
+            "; ".join(notes),
+        )
+    if not ranking.candidates:
+        candidates.add_row("", Text("no provider may take this child now", style="bold red"))
+
+    body: list[Table | Text] = [candidates]
+    excluded = Table(
+        title=f"Excluded ({len(ranking.excluded)} providers)", title_justify="left", expand=True
+    )
+    excluded.add_column("provider")
+    excluded.add_column("reasons", ratio=1)
+    shown = ranking.excluded if examples is None else ranking.excluded[:examples]
+    for e in shown:
+        excluded.add_row(
+            f"{e.provider_name} ({e.provider_id})",
+            "\n".join(f"[{r.code}] {r.message}" for r in e.reasons),
+        )
+    body.append(excluded)
+    if examples is not None and len(ranking.excluded) > examples:
+        counts = Counter(r.code.value for e in ranking.excluded for r in e.reasons)
+        summary = ", ".join(f"{code} × {n}" for code, n in counts.most_common())
+        body.append(Text(f"All exclusions by reason: {summary}", style="dim"))
+    return Panel(Group(*body), title=referral_summary(instance, referral), title_align="left")
+
+
+def print_ranking(
+    console: Console, instance: Instance, ranking: Ranking, *, examples: int | None = None
+) -> None:
+    console.print(ranking_panel(instance, ranking, examples=examples))
