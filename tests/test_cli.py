@@ -1,0 +1,110 @@
+"""The command line, run as a user runs it: exit codes, output, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from matcher.io import save_instance
+from tests import factories as f
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "matcher", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+def small_instance(tmp_path: Path) -> Path:
+    inst = f.instance(
+        providers=[
+            f.provider(),
+            f.provider(id="P-2", name="Fylde Bright", contract="off_list", spot_hourly_rate=31),
+            f.provider(id="P-3", name="Wyre Stars", districts=["wyre"]),
+        ],
+        referrals=[f.referral(), f.referral(id="R-0002", home_district="blackpool")],
+    )
+    path = tmp_path / "instance.json"
+    save_instance(inst, path)
+    return path
+
+
+def test_rank_json_has_the_documented_shape(tmp_path: Path) -> None:
+    result = run("rank", small_instance(tmp_path), "--referral", "R-0001", "--json")
+    assert result.returncode == 0, result.stderr
+    ranking = json.loads(result.stdout)
+    assert ranking["referral_id"] == "R-0001"
+    assert [c["provider_id"] for c in ranking["candidates"]] == ["P-1", "P-2"]
+    assert {"provider_id", "rank", "score", "breakdown"} <= ranking["candidates"][0].keys()
+    [excluded] = ranking["excluded"]
+    assert excluded["provider_id"] == "P-3"
+    assert excluded["reasons"][0]["code"] == "district_not_covered"
+    assert excluded["reasons"][0]["message"]
+
+
+def test_rank_table_shows_reasons_in_words(tmp_path: Path) -> None:
+    result = run("rank", small_instance(tmp_path), "--referral", "R-0002")
+    assert result.returncode == 0, result.stderr
+    assert "outside Lancashire County Council's area" in result.stdout
+    assert "no provider may take this child now" in result.stdout
+
+
+def test_unknown_referral_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    result = run("rank", small_instance(tmp_path), "--referral", "R-404")
+    assert result.returncode == 2
+    assert "error: no referral with id 'R-404'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_instance_file_names_file_and_field(tmp_path: Path) -> None:
+    path = small_instance(tmp_path)
+    data = json.loads(path.read_text())
+    data["providers"][0]["districts"] = ["preston", "narnia"]
+    path.write_text(json.dumps(data))
+    result = run("validate", path)
+    assert result.returncode == 2
+    assert f"{path}: providers[0] (P-1).districts: unknown council district 'narnia'" in (
+        result.stderr.replace("\n", "")
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("validate", tmp_path / "nothing.yaml")
+    assert result.returncode == 2
+    assert "file not found" in result.stderr
+
+
+def test_schema_is_json_schema() -> None:
+    result = run("schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert set(schema["properties"]) == {"settings", "providers", "referrals"}
+    assert "Referral" in schema["$defs"]
+
+
+def test_reasons_markdown_matches_the_committed_docs() -> None:
+    # docs/reasons.md is generated from the catalogue; they must not drift apart.
+    result = run("reasons", "--markdown")
+    docs = Path(__file__).parent.parent / "docs" / "reasons.md"
+    assert result.stdout == docs.read_text()
+
+
+def test_demo_loads_the_register_and_ranks(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    result = run(
+        "demo", "--scenario", small_instance(tmp_path), "--database", database, "--examples", "2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Loaded" in result.stdout and "2 referrals" in result.stdout
+    assert "Ranked all 2 referrals" in result.stdout
+    assert (tmp_path / "register.sqlite").exists()
