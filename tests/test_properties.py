@@ -1,0 +1,75 @@
+"""Invariants over many random instances: the two rule paths agree, rankings are sound."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+
+from matcher.model import Instance
+from matcher.ranking import rank
+from matcher.rules import checks
+from matcher.rules.catalogue import ReasonCode
+from matcher.rules.eligibility import exclusions
+from tests.strategies import instances
+
+
+@settings(max_examples=150)
+@given(instances())
+def test_vectorised_and_plain_rules_agree_on_every_pair(instance: Instance) -> None:
+    for referral in instance.referrals:
+        excl = exclusions(instance, referral)
+        for p, provider in enumerate(instance.providers):
+            plain = checks.failed_rules(instance, referral, provider)
+            assert excl.codes_for(p) == plain, (referral.id, provider.id)
+            assert bool(excl.eligible[p]) == (not plain)
+
+
+@settings(max_examples=150)
+@given(instances())
+def test_ranking_is_sound(instance: Instance) -> None:
+    for referral in instance.referrals:
+        ranking = rank(instance, referral)
+        seen = [c.provider_id for c in ranking.candidates] + [
+            e.provider_id for e in ranking.excluded
+        ]
+        # Every provider exactly once.
+        assert sorted(seen) == sorted(p.id for p in instance.providers)
+        for candidate in ranking.candidates:
+            provider = instance.provider(candidate.provider_id)
+            # Checked independently: a candidate passes every rule and has room.
+            assert checks.failed_rules(instance, referral, provider) == []
+            assert not checks.lacks_capacity(instance, referral, provider)
+            assert abs(sum(p.points for p in candidate.breakdown) - candidate.score) < 1e-9
+            assert all(0 <= p.points <= p.max_points + 1e-9 for p in candidate.breakdown)
+            assert [w.code for w in candidate.warnings] == checks.pair_warnings(
+                instance, referral, provider
+            )
+        for excluded in ranking.excluded:
+            provider = instance.provider(excluded.provider_id)
+            codes = [r.code for r in excluded.reasons]
+            assert codes, "an excluded provider has at least one reason"
+            expected = checks.failed_rules(instance, referral, provider)
+            if checks.lacks_capacity(instance, referral, provider):
+                expected.append(ReasonCode.INSUFFICIENT_CAPACITY)
+            assert codes == expected
+            assert all(r.message.endswith(".") for r in excluded.reasons)
+        scores = [c.score for c in ranking.candidates]
+        assert scores == sorted(scores, reverse=True)
+        assert [c.rank for c in ranking.candidates] == list(range(1, len(scores) + 1))
+        json.dumps(ranking.to_dict())
+
+
+@settings(max_examples=50)
+@given(instances())
+def test_messages_never_quote_a_birth_month(instance: Instance) -> None:
+    # Children's data: sentences give ages, never the month of birth.
+    for referral in instance.referrals:
+        text = json.dumps(rank(instance, referral).to_dict())
+        assert referral.birth_month not in text
+
+
+@settings(max_examples=50)
+@given(instances())
+def test_instance_json_round_trip(instance: Instance) -> None:
+    assert Instance.build(json.loads(instance.model_dump_json())) == instance
