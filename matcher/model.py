@@ -13,7 +13,7 @@ for the command line and the service.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Self, TypeVar
@@ -569,6 +569,22 @@ class Instance(Record):
         self._council_district_ids = frozenset(d.id for d in self.settings.districts)
         return self
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A changed copy, validated again so its lookups and caches describe the copy.
+
+        (pydantic's own copy would share the cache of derived arrays with the original and
+        skip the cross-reference checks.)
+        """
+        data: dict[str, Any] = {
+            "settings": self.settings,
+            "providers": self.providers,
+            "referrals": self.referrals,
+        }
+        data.update(update or {})
+        if deep:
+            data = {key: _deep_copy(value) for key, value in data.items()}
+        return type(self).build(data)  # type: ignore[return-value]
+
     # ----- lookups ------------------------------------------------------------------
 
     @property
@@ -625,6 +641,14 @@ class Instance(Record):
     def service_date(self, referral: Referral) -> date:
         """The date rules are judged on: the planned start, or the planning date if later."""
         return max(referral.planned_start_date, self.settings.planning_date)
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_copy(deep=True)
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
 
 
 def _check_cross_references(instance: Instance) -> list[Problem]:

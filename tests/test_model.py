@@ -203,3 +203,16 @@ def test_records_are_immutable() -> None:
         referral.home_district = "wyre"  # type: ignore[misc]
     with pytest.raises(ValueError):
         provider.name = "x"  # type: ignore[misc]
+
+
+def test_a_changed_copy_is_validated_and_has_its_own_lookups() -> None:
+    from matcher.rules.eligibility import provider_arrays
+
+    inst = f.instance()
+    provider_arrays(inst)  # fill the original's cache
+    copy = inst.model_copy(update={"providers": [f.provider(), f.overnight_provider()]})
+    assert copy.provider_index == {"P-1": 0, "P-9": 1}
+    assert provider_arrays(copy).services.shape == (2,)
+    assert provider_arrays(inst).services.shape == (1,)
+    with pytest.raises(InputError, match="duplicate provider id"):
+        inst.model_copy(update={"providers": [f.provider(), f.provider()]})

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from matcher.errors import InputError
+from matcher.model import Instance
 from matcher.store import Register
 from tests import factories as f
 
@@ -29,7 +30,9 @@ def test_replace_is_one_transaction(tmp_path: Path) -> None:
     register.replace(first)
     # Two providers with one id break the primary key part-way through the insert: the
     # register must keep its previous contents, not a mixture.
-    clash = first.model_copy(update={"providers": [f.provider(), f.provider()]})
+    clash = Instance.model_construct(
+        settings=first.settings, providers=[f.provider(), f.provider()], referrals=[]
+    )
     with pytest.raises(Exception):  # noqa: B017 - the database's own integrity error
         register.replace(clash)
     assert register.load() == first
