@@ -102,3 +102,17 @@ def overnight_provider(**changes: Any) -> Provider:
     }
     data.update(changes)
     return Provider.model_validate(data)
+
+
+def break_time_referral(**changes: Any) -> Referral:
+    """A Break Time (lot 1a) group referral for the default 10-year-old: 1:3 on Saturday."""
+    data: dict[str, Any] = {"service": "1a", "staff_ratio": "1:3", "hours": {"sat_morning": 3}}
+    data.update(changes)
+    return referral(**data)
+
+
+def overnight_referral(**changes: Any) -> Referral:
+    """A Night Time (lot 3) referral in Preston that ``overnight_provider()`` can take."""
+    data: dict[str, Any] = {"service": "3", "hours": {}, "nights_per_month": 4}
+    data.update(changes)
+    return referral(**data)
