@@ -12,6 +12,7 @@ for the command line and the service.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -390,7 +391,9 @@ class Provider(Record):
         None, description="Off-list providers only: price per bed-night, in £."
     )
     base_district: Identifier = Field(description="Where the provider's staff or venue is.")
-    districts: SortedSet[Identifier] = Field(description="Districts whose children it takes.")
+    districts: SortedSet[Identifier] = Field(
+        min_length=1, description="Districts whose children it takes."
+    )
     services: SortedSet[Lot]
     ratios: SortedSet[StaffRatio]
     capabilities: SortedSet[Capability] = Field(default_factory=list)
@@ -491,9 +494,11 @@ class Referral(Record):
 # --------------------------------------------------------------------------------------
 # Ages, from a birth month
 # --------------------------------------------------------------------------------------
-# Only the month of birth is kept (data minimisation). The engine assumes the earliest
-# possible birthday, the 1st of the month, so a child is never taken to be younger than
-# they could be: a birthday rule can only bite early, never late.
+# Only the month of birth is kept (data minimisation), so in the birth month a child has
+# two possible ages. Each rule takes the one that keeps it safe: a rule that stops at an
+# age (the 18th birthday, a provider's oldest age) uses the oldest the child could be
+# (birthday on the 1st); a rule that applies until an age (childcare registration under
+# 8, a provider's youngest age) uses the youngest (birthday on the last day of the month).
 
 
 def birthday(birth_month: tuple[int, int], age: int) -> date:
@@ -503,9 +508,16 @@ def birthday(birth_month: tuple[int, int], age: int) -> date:
 
 
 def age_on(birth_month: tuple[int, int], day: date) -> int:
-    """Age in whole years on ``day``, taking the birthday as the 1st of the birth month."""
+    """The oldest the child can be on ``day``: birthday taken as the 1st of the month."""
     year, month = birth_month
     return day.year - year - (1 if day.month < month else 0)
+
+
+def youngest_age_on(birth_month: tuple[int, int], day: date) -> int:
+    """The youngest the child can be on ``day``: birthday taken as the month's last day."""
+    year, month = birth_month
+    last_day = calendar.monthrange(day.year, month)[1]
+    return day.year - year - (1 if (day.month, day.day) < (month, last_day) else 0)
 
 
 def academic_year_start(birth_month: tuple[int, int], age: int) -> int:
@@ -665,9 +677,7 @@ def _check_cross_references(instance: Instance) -> list[Problem]:
             if value not in allowed:
                 problems.append(Problem(path, f"unknown {what} {value!r}"))
 
-    problems += _duplicates(
-        [d.id for d in places], "settings.districts/neighbouring_areas", "place id"
-    )
+    problems += _duplicates([d.id for d in places], "settings.places", "place id")
     problems += _duplicates([s.id for s in settings.time_slots], "settings.time_slots", "slot id")
     for origin in place_ids:
         row = settings.travel_minutes.get(origin)
@@ -700,7 +710,7 @@ def _check_cross_references(instance: Instance) -> list[Problem]:
         for j, unit in enumerate(provider.units):
             unit_ids.append(unit.id)
             known([unit.district], place_ids, f"{at}.units[{j}].district", "district")
-    problems += _duplicates(unit_ids, "providers[].units", "unit id")
+    problems += _duplicates(unit_ids, "units (all providers)", "unit id")
 
     provider_ids = {p.id for p in instance.providers}
     problems += _duplicates([r.id for r in instance.referrals], "referrals", "referral id")
@@ -728,12 +738,18 @@ def _check_cross_references(instance: Instance) -> list[Problem]:
 
 
 def _duplicates(ids: list[str], path: str, what: str) -> list[Problem]:
-    seen: set[str] = set()
+    """A problem for each repeat of an id, at the repeat's path (e.g. ``referrals[4].id``)."""
+    first: dict[str, int] = {}
     problems = []
-    for value in ids:
-        if value in seen:
-            problems.append(Problem(path, f"duplicate {what} {value!r}"))
-        seen.add(value)
+    for i, value in enumerate(ids):
+        if value in first:
+            problems.append(
+                Problem(
+                    f"{path}[{i}].id", f"duplicate {what} {value!r} (first at [{first[value]}])"
+                )
+            )
+        else:
+            first[value] = i
     return problems
 
 

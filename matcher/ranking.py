@@ -196,8 +196,8 @@ def _score(
     home = instance.place_index[referral.home_district]
 
     if referral.service.is_overnight:
-        price = arrays.night_price[idx]
         base_price = settings.night_rate
+        price = np.where(arrays.framework[idx], base_price, arrays.spot_night[idx])
         units = referral.nights_per_month / WEEKS_PER_MONTH  # bed-nights a week
         travel_to = np.where(arrays.unit_places[idx], arrays.travel[:, home][None, :], np.inf)
         travel = travel_to.min(axis=1) if len(idx) else np.zeros(0)
@@ -206,8 +206,9 @@ def _score(
         spare = np.clip(left / referral.nights_per_month, 0.0, 1.0)
         tightest = np.full(len(idx), -1, dtype=np.int64)
     else:
-        price = arrays.hourly_price[idx]
-        base_price = settings.hourly_rate
+        # The fixed rate in force when the service starts, with the annual uplift.
+        base_price = settings.hourly_rate_on(instance.service_date(referral))
+        price = np.where(arrays.framework[idx], base_price, arrays.spot_hourly[idx])
         units = referral.weekly_hours * referral.staff_ratio.staff_per_child  # staff-hours
         travel = arrays.travel[arrays.base_place[idx], home]
         free = arrays.staff_hours[np.ix_(idx, slots)]

@@ -82,7 +82,7 @@ def providers(draw: st.DrawFn, index: int) -> dict[str, Any]:
         "spot_hourly_rate": draw(st.floats(20, 45)) if off_list else None,
         "spot_night_rate": draw(st.floats(400, 700)) if off_list and units else None,
         "base_district": draw(st.sampled_from(PLACES)),
-        "districts": draw(subset(COUNCIL, 6)),
+        "districts": draw(subset(COUNCIL, 6).filter(bool)),
         "services": [x.value for x in draw(subset(list(Lot)))],
         "ratios": [x.value for x in draw(subset(list(StaffRatio)))],
         "capabilities": [x.value for x in draw(subset(list(Capability)))],

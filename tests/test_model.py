@@ -65,8 +65,8 @@ def test_duplicate_ids_are_reported() -> None:
     with pytest.raises(InputError) as caught:
         f.instance(referrals=[f.referral(), f.referral()], providers=[f.provider(), f.provider()])
     found = problems(caught.value)
-    assert "providers: duplicate provider id 'P-1'" in found
-    assert "referrals: duplicate referral id 'R-0001'" in found
+    assert "providers[1].id: duplicate provider id 'P-1' (first at [0])" in found
+    assert "referrals[1].id: duplicate referral id 'R-0001' (first at [0])" in found
 
 
 def test_negative_capacity_is_rejected_with_its_path() -> None:

@@ -206,18 +206,10 @@ def test_break_time_childcare_registration_by_age(
     assert judge(referral, factories.provider(registrations=registrations)) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the 1st-of-month birthday makes a child OLDER, so the under-8 childcare "
-    "registration rule (a lower age bound) stops biting up to a month early: a child born "
-    "in Nov 2018 may still be 7 on 9 Nov 2026 but is taken as 8, and an unregistered group "
-    "provider is accepted (spec 2.2.3: registration is compulsory from birth to 8)",
-)
 def test_child_who_may_still_be_7_needs_the_childcare_register() -> None:
     # Spec 2.2.3 with DOMAIN "Data protection": only the birth month is known. Born in
     # November 2018, the child turns 8 on some day of November 2026; on 9 Nov 2026 they
-    # may be 7. model.py promises a birthday rule "can only bite early, never late"; for a
-    # rule that stops at an age, being safe means taking the LAST day of the birth month.
+    # may be 7. A rule that applies until an age takes the youngest the child can be.
     referral = factories.break_time_referral(birth_month="2018-11")
     assert judge(referral, factories.provider(registrations=[])) == {C.NO_CHILDCARE_REGISTRATION}
 
@@ -884,3 +876,30 @@ def test_plain_and_vectorised_rules_agree_on_random_pairs(seed: int) -> None:
         for provider in instance.providers:
             codes(instance, referral.id, provider.id)
             short_of_room(instance, referral.id, provider.id)
+
+
+def test_provider_age_band_takes_the_safe_age_at_each_end() -> None:
+    # Only the birth month is known. Born November 2014, the child is 11 or 12 on
+    # 9 Nov 2026: a provider taking 12 to 16 may not (the child may still be 11), and
+    # one taking 5 to 11 may not either (the child may already be 12).
+    referral = factories.referral(birth_month="2014-11")
+    assert judge(referral, factories.provider(min_age=12, max_age=16)) == {
+        C.OUTSIDE_PROVIDER_AGE_BAND
+    }
+    assert judge(referral, factories.provider(min_age=5, max_age=11)) == {
+        C.OUTSIDE_PROVIDER_AGE_BAND
+    }
+    assert judge(referral, factories.provider(min_age=11, max_age=12)) == set()
+
+
+def test_overnight_child_must_fit_one_units_age_band() -> None:
+    # DOMAIN "Overnight compatibility": units take an age band; a 15-year-old (born
+    # March 2011, 15 on 9 Nov 2026) cannot stay at a unit for children up to 12.
+    referral = factories.overnight_referral(birth_month="2011-03")
+    unit = {"id": "U-1", "name": "Little House", "district": "pendle", "beds": 4}
+    young_only = factories.overnight_provider(units=[unit | {"max_age": 12}])
+    assert judge(referral, young_only) == {C.OUTSIDE_PROVIDER_AGE_BAND}
+    both = factories.overnight_provider(
+        units=[unit | {"max_age": 12}, unit | {"id": "U-2", "name": "Big House", "min_age": 13}]
+    )
+    assert judge(referral, both) == set()

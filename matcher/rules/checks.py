@@ -25,9 +25,11 @@ from matcher.rules.consumption import short_slots
 from matcher.rules.explain import (
     Reason,
     break_time_flags,
-    child_age,
+    child_ages,
     explain,
+    fits_band,
     needs_cqc_personal_care,
+    overnight_age_misfit,
     required_childcare_registration,
     turns_18_soon,
     unmet_needs,
@@ -72,7 +74,11 @@ def district_not_covered(instance: Instance, referral: Referral, provider: Provi
 
 
 def outside_provider_age_band(instance: Instance, referral: Referral, provider: Provider) -> bool:
-    return not provider.min_age <= child_age(instance, referral) <= provider.max_age
+    # The provider's band, and for an overnight stay the band of at least one of its units.
+    ages = child_ages(instance, referral)
+    return not fits_band(ages, provider.min_age, provider.max_age) or overnight_age_misfit(
+        instance, referral, provider
+    )
 
 
 def ratio_not_supported(instance: Instance, referral: Referral, provider: Provider) -> bool:
@@ -108,7 +114,8 @@ def no_childcare_registration(instance: Instance, referral: Referral, provider: 
     # Register (5-8); group sessions are the childcare among the lots.
     if not referral.service.is_break_time:
         return False
-    required = required_childcare_registration(child_age(instance, referral))
+    youngest, _ = child_ages(instance, referral)  # the rule applies while they may be under 8
+    required = required_childcare_registration(youngest)
     return required is not None and required not in provider.registrations
 
 

@@ -29,6 +29,7 @@ from matcher.model import (
     age_on,
     birthday,
     break_time_window,
+    youngest_age_on,
 )
 from matcher.rules.catalogue import ReasonCode
 from matcher.rules.consumption import workers_per_visit
@@ -93,8 +94,12 @@ class ProviderArrays:
     bed_nights_per_month: FloatArray  # beds × opening days, over an average month
     base_place: IntArray  # index of the base district in instance.places
     unit_places: BoolArray  # providers × places: has an overnight unit there
-    hourly_price: FloatArray  # £ per staff-hour: fixed rate on the framework, else spot
-    night_price: FloatArray  # £ per bed-night
+    spot_hourly: FloatArray  # £ per staff-hour off-list; NaN on the framework (fixed rate)
+    spot_night: FloatArray  # £ per bed-night off-list; NaN on the framework
+    unit_provider: IntArray  # for each overnight unit (all providers'), its provider
+    unit_min_age: IntArray
+    unit_max_age: IntArray
+    has_units: BoolArray
     framework: BoolArray
     travel: FloatArray  # places × places, minutes
 
@@ -147,12 +152,20 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
         ),
         base_place=np.array([place_index[p.base_district] for p in providers], dtype=np.int64),
         unit_places=unit_places,
-        hourly_price=np.array(
-            [p.spot_hourly_rate or settings.hourly_rate for p in providers], dtype=np.float64
+        spot_hourly=np.array(
+            [np.nan if p.spot_hourly_rate is None else p.spot_hourly_rate for p in providers],
+            dtype=np.float64,
         ),
-        night_price=np.array(
-            [p.spot_night_rate or settings.night_rate for p in providers], dtype=np.float64
+        spot_night=np.array(
+            [np.nan if p.spot_night_rate is None else p.spot_night_rate for p in providers],
+            dtype=np.float64,
         ),
+        unit_provider=np.array(
+            [i for i, p in enumerate(providers) for _ in p.units], dtype=np.int64
+        ),
+        unit_min_age=np.array([u.min_age for p in providers for u in p.units], dtype=np.int64),
+        unit_max_age=np.array([u.max_age for p in providers for u in p.units], dtype=np.int64),
+        has_units=np.array([bool(p.units) for p in providers], dtype=np.bool_),
         framework=np.array([p.contract is Contract.FRAMEWORK for p in providers], dtype=np.bool_),
         travel=np.array(
             [[settings.travel_minutes[a.id][b.id] for b in places] for a in places],
@@ -212,7 +225,11 @@ def exclusions(instance: Instance, referral: Referral) -> Exclusions:
         fails[ROW[code]] = True
 
     lot = referral.service
-    age = age_on(referral.birth_year_month, instance.service_date(referral))
+    day = instance.service_date(referral)
+    # Two possible ages in the birth month: rules that stop at an age use the oldest,
+    # rules that apply until an age use the youngest (see matcher.model).
+    oldest = age_on(referral.birth_year_month, day)
+    youngest = youngest_age_on(referral.birth_year_month, day)
     provider_index = instance.provider_index
     current = provider_index.get(referral.current_provider_id or "", -1)
 
@@ -224,9 +241,14 @@ def exclusions(instance: Instance, referral: Referral) -> Exclusions:
     fails[ROW[ReasonCode.DISTRICT_NOT_COVERED]] = ~arrays.covers[
         :, instance.place_index[referral.home_district]
     ]
-    fails[ROW[ReasonCode.OUTSIDE_PROVIDER_AGE_BAND]] = (age < arrays.min_age) | (
-        age > arrays.max_age
-    )
+    age_band = (youngest < arrays.min_age) | (oldest > arrays.max_age)
+    if lot.is_overnight:
+        # ... and an overnight child must fit the age band of at least one of the units.
+        unit_fits = (arrays.unit_min_age <= youngest) & (oldest <= arrays.unit_max_age)
+        some_unit_fits = np.zeros(n, dtype=np.bool_)
+        some_unit_fits[arrays.unit_provider[unit_fits]] = True
+        age_band |= arrays.has_units & ~some_unit_fits
+    fails[ROW[ReasonCode.OUTSIDE_PROVIDER_AGE_BAND]] = age_band
     fails[ROW[ReasonCode.RATIO_NOT_SUPPORTED]] = (
         arrays.ratios & RATIO_BIT[referral.staff_ratio]
     ) == 0
@@ -246,8 +268,8 @@ def exclusions(instance: Instance, referral: Referral) -> Exclusions:
         fails[ROW[ReasonCode.NO_OFSTED_CHILDRENS_HOME]] = (
             arrays.registrations & _CHILDRENS_HOME
         ) == 0
-    if lot.is_break_time and age < 8:
-        required = _EARLY_YEARS if age < 5 else _CHILDCARE_COMPULSORY
+    if lot.is_break_time and youngest < 8:
+        required = _EARLY_YEARS if youngest < 5 else _CHILDCARE_COMPULSORY
         fails[ROW[ReasonCode.NO_CHILDCARE_REGISTRATION]] = (arrays.registrations & required) == 0
     if referral.refused_provider_ids:
         refused = [provider_index[p] for p in referral.refused_provider_ids]

@@ -27,6 +27,7 @@ from matcher.model import (
     age_on,
     birthday,
     break_time_window,
+    youngest_age_on,
 )
 from matcher.rules.catalogue import ReasonCode
 from matcher.rules.consumption import short_slots
@@ -100,8 +101,33 @@ def _names(values: list[str]) -> str:
 
 
 def child_age(instance: Instance, referral: Referral) -> int:
-    """Age in whole years on the service date (planned start, or planning date if later)."""
+    """The oldest the child can be on the service date (planned start, or planning date)."""
     return age_on(referral.birth_year_month, instance.service_date(referral))
+
+
+def child_ages(instance: Instance, referral: Referral) -> tuple[int, int]:
+    """The youngest and oldest the child can be on the service date (see model.py)."""
+    day = instance.service_date(referral)
+    return youngest_age_on(referral.birth_year_month, day), age_on(referral.birth_year_month, day)
+
+
+def ages_in_words(ages: tuple[int, int]) -> str:
+    young, old = ages
+    return str(old) if young == old else f"{young} or {old}"
+
+
+def fits_band(ages: tuple[int, int], min_age: int, max_age: int) -> bool:
+    """Whether the child is within an age band whichever their exact birthday."""
+    young, old = ages
+    return min_age <= young and old <= max_age
+
+
+def overnight_age_misfit(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    """An overnight child fits none of the provider's units' age bands."""
+    if not referral.service.is_overnight or not provider.units:
+        return False
+    ages = child_ages(instance, referral)
+    return not any(fits_band(ages, u.min_age, u.max_age) for u in provider.units)
 
 
 def break_time_flags(referral: Referral) -> list[str]:
@@ -222,12 +248,27 @@ def _district_not_covered(instance: Instance, referral: Referral, provider: Prov
 def _outside_provider_age_band(
     instance: Instance, referral: Referral, provider: Provider
 ) -> Reason:
-    age = child_age(instance, referral)
+    ages = child_ages(instance, referral)
+    facts: dict[str, Fact] = {
+        "youngest_age_on_start": ages[0],
+        "oldest_age_on_start": ages[1],
+        "min_age": provider.min_age,
+        "max_age": provider.max_age,
+    }
+    if fits_band(ages, provider.min_age, provider.max_age):  # so it is the units' bands
+        bands = [f"{u.name} {u.min_age} to {u.max_age}" for u in provider.units]
+        facts["unit_bands"] = bands
+        return Reason(
+            ReasonCode.OUTSIDE_PROVIDER_AGE_BAND,
+            f"{provider.name}'s overnight units take children aged {_names(bands)}; this child "
+            f"is {ages_in_words(ages)} on the start date.",
+            facts,
+        )
     return Reason(
         ReasonCode.OUTSIDE_PROVIDER_AGE_BAND,
         f"{provider.name} takes children aged {provider.min_age} to {provider.max_age}; "
-        f"this child is {age} on the start date.",
-        {"age_on_start": age, "min_age": provider.min_age, "max_age": provider.max_age},
+        f"this child is {ages_in_words(ages)} on the start date.",
+        facts,
     )
 
 
@@ -271,14 +312,14 @@ def _no_ofsted_childrens_home(instance: Instance, referral: Referral, provider: 
 def _no_childcare_registration(
     instance: Instance, referral: Referral, provider: Provider
 ) -> Reason:
-    age = child_age(instance, referral)
-    required = required_childcare_registration(age)
-    assert required is not None  # decided only for children under 8
+    ages = child_ages(instance, referral)
+    required = required_childcare_registration(ages[0])
+    assert required is not None  # decided only for children who may be under 8
     return Reason(
         ReasonCode.NO_CHILDCARE_REGISTRATION,
         f"{provider.name} is not on {REGISTRATION_WORDS[required]}, required for group "
-        f"childcare of a child aged {age}.",
-        {"age_on_start": age, "required": required.value},
+        f"childcare of a child aged {ages_in_words(ages)}.",
+        {"youngest_age_on_start": ages[0], "required": required.value},
     )
 
 
