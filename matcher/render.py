@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from matcher.model import Instance, Referral
-from matcher.ranking import Ranking
+from matcher.ranking import Candidate, Ranking
 from matcher.rules.explain import NEED_WORDS
 
 
@@ -36,53 +36,58 @@ def referral_summary(instance: Instance, referral: Referral) -> str:
     return " · ".join(parts)
 
 
+def _breakdown(candidate: Candidate) -> Text:
+    text = Text()
+    for i, part in enumerate(candidate.breakdown):
+        if i:
+            text.append("\n")
+        text.append(
+            f"{part.component.replace('_', ' ')} {part.points:.1f}/{part.max_points:g}", "bold"
+        )
+        text.append(f"  {part.detail}")
+    for warning in candidate.warnings:
+        text.append(f"\n! {warning.message}", "yellow")
+    return text
+
+
 def ranking_panel(instance: Instance, ranking: Ranking, *, examples: int | None = None) -> Panel:
     """A panel with the candidates table and the exclusions (all, or a summary)."""
     referral = instance.referral(ranking.referral_id)
     candidates = Table(title="May take the child, best first", title_justify="left", expand=True)
     candidates.add_column("#", justify="right")
-    candidates.add_column("provider")
+    candidates.add_column("provider", ratio=1)
     candidates.add_column("score", justify="right")
-    for part in ("cost", "travel", "continuity", "preference", "spare"):
-        candidates.add_column(part, justify="right")
-    candidates.add_column("£ a week", justify="right")
-    candidates.add_column("why", ratio=1)
+    candidates.add_column("score broken down", ratio=3)
     for c in ranking.candidates:
-        parts = {p.component: p for p in c.breakdown}
-        notes = [parts["cost"].detail, parts["travel"].detail]
-        notes += [w.message for w in c.warnings]
         candidates.add_row(
             str(c.rank),
-            f"{c.provider_name} ({c.provider_id})",
+            Text(f"{c.provider_name} ({c.provider_id})"),
             f"{c.score:.1f}",
-            *(
-                f"{parts[k].points:.1f}"
-                for k in ("cost", "travel", "continuity", "preference", "spare_capacity")
-            ),
-            f"{c.weekly_cost:,.2f}",
-            "; ".join(notes),
+            _breakdown(c),
         )
     if not ranking.candidates:
         candidates.add_row("", Text("no provider may take this child now", style="bold red"))
 
-    body: list[Table | Text] = [candidates]
+    body: list[Table | Text] = [Text(referral_summary(instance, referral)), candidates]
     excluded = Table(
         title=f"Excluded ({len(ranking.excluded)} providers)", title_justify="left", expand=True
     )
-    excluded.add_column("provider")
-    excluded.add_column("reasons", ratio=1)
+    excluded.add_column("provider", ratio=1)
+    excluded.add_column("reasons", ratio=3)
     shown = ranking.excluded if examples is None else ranking.excluded[:examples]
     for e in shown:
-        excluded.add_row(
-            f"{e.provider_name} ({e.provider_id})",
-            "\n".join(f"[{r.code}] {r.message}" for r in e.reasons),
-        )
+        reasons = Text()
+        for i, r in enumerate(e.reasons):
+            reasons.append(("\n" if i else "") + r.code.value, "bold")
+            reasons.append(f"  {r.message}")
+        excluded.add_row(Text(f"{e.provider_name} ({e.provider_id})"), reasons)
     body.append(excluded)
     if examples is not None and len(ranking.excluded) > examples:
         counts = Counter(r.code.value for e in ranking.excluded for r in e.reasons)
         summary = ", ".join(f"{code} × {n}" for code, n in counts.most_common())
         body.append(Text(f"All exclusions by reason: {summary}", style="dim"))
-    return Panel(Group(*body), title=referral_summary(instance, referral), title_align="left")
+    title = Text(f"{referral.id}: {referral.service.label}")
+    return Panel(Group(*body), title=title, title_align="left")
 
 
 def print_ranking(

@@ -108,3 +108,26 @@ def test_demo_loads_the_register_and_ranks(tmp_path: Path) -> None:
     assert "Loaded" in result.stdout and "2 referrals" in result.stdout
     assert "Ranked all 2 referrals" in result.stdout
     assert (tmp_path / "register.sqlite").exists()
+
+
+def test_import_csv_end_to_end_and_bad_row_writes_nothing(tmp_path: Path) -> None:
+    assert run("template", tmp_path).returncode == 0
+    out = tmp_path / "instance.json"
+    csvs = ["--providers", tmp_path / "providers.csv", "--referrals", tmp_path / "referrals.csv"]
+    result = run("import-csv", *csvs, "--units", tmp_path / "units.csv", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert run("validate", out).returncode == 0
+
+    # A malformed row: a clear error naming file, row and column, and no output file.
+    referrals = tmp_path / "referrals.csv"
+    lines = referrals.read_text(encoding="utf-8-sig").splitlines()
+    lines[1] = lines[1].replace("preston", "narnia", 1)
+    referrals.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bad_out = tmp_path / "never.json"
+    result = run("import-csv", *csvs, "--units", tmp_path / "units.csv", "--out", bad_out)
+    assert result.returncode == 2
+    stderr = " ".join(result.stderr.split())
+    where = "referrals.csv, row 2, column 'home_district'"
+    assert f"{where}: 'narnia' is not a known district" in stderr
+    assert "Traceback" not in result.stderr
+    assert not bad_out.exists()
