@@ -20,6 +20,7 @@ Ties are broken by shorter travel, then provider id, so a ranking is determinist
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,7 @@ from matcher.model import Contract, Instance, Referral
 from matcher.rules.catalogue import ReasonCode
 from matcher.rules.checks import pair_warnings
 from matcher.rules.eligibility import (
+    PAIR_CODES,
     FloatArray,
     IntArray,
     exclusions,
@@ -83,9 +85,23 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Excluded:
+    """A provider that may not (or not now) take the child, with every reason's code.
+
+    The sentences are written when asked for (:attr:`reasons`), not when ranking: a
+    ranking of a county register excludes most providers, and most callers read only a
+    few of them.
+    """
+
     provider_id: str
     provider_name: str
-    reasons: list[Reason]
+    codes: tuple[ReasonCode, ...]
+    _instance: Instance
+    _referral: Referral
+
+    @property
+    def reasons(self) -> list[Reason]:
+        provider = self._instance.provider(self.provider_id)
+        return [explain(code, self._instance, self._referral, provider) for code in self.codes]
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -149,15 +165,16 @@ def rank(instance: Instance, referral: Referral | str, top: int | None = None) -
         for rank_no, i in enumerate(ranked, start=1)
     ]
 
-    excluded = []
+    # Codes of every excluded provider at once: each provider's failing rules (capacity
+    # last) as one bitmask, turned into its tuple of codes through a small cache.
+    excluded_idx = np.flatnonzero(~excl.eligible | short)
+    failing = np.vstack([excl.fails[:, excluded_idx], short[excluded_idx]])
+    masks = _BIT_WEIGHTS @ failing.astype(np.int64)
     providers = instance.providers
-    for p in np.flatnonzero(~excl.eligible | short):
+    excluded = []
+    for p, mask in zip(excluded_idx.tolist(), masks.tolist(), strict=True):
         provider = providers[p]
-        codes = excl.codes_for(int(p))
-        if short[p]:
-            codes.append(ReasonCode.INSUFFICIENT_CAPACITY)
-        reasons = [explain(code, instance, referral, provider) for code in codes]
-        excluded.append(Excluded(provider.id, provider.name, reasons))
+        excluded.append(Excluded(provider.id, provider.name, _codes(mask), instance, referral))
     return Ranking(
         referral_id=referral.id,
         service=referral.service.value,
@@ -165,6 +182,16 @@ def rank(instance: Instance, referral: Referral | str, top: int | None = None) -
         excluded=excluded,
         eligible_count=int(excl.eligible.sum()),
     )
+
+
+_CODES_BY_BIT = (*PAIR_CODES, ReasonCode.INSUFFICIENT_CAPACITY)
+_BIT_WEIGHTS = 1 << np.arange(len(_CODES_BY_BIT), dtype=np.int64)
+
+
+@functools.cache
+def _codes(mask: int) -> tuple[ReasonCode, ...]:
+    """The codes whose bits are set in ``mask``, in catalogue order."""
+    return tuple(code for bit, code in enumerate(_CODES_BY_BIT) if mask >> bit & 1)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
