@@ -64,7 +64,7 @@ LOT_LABELS: dict[Lot, str] = {
     Lot.BREAK_TIME_PLUS: "Break Time Plus",
     Lot.DAY_TIME: "Day Time",
     Lot.PERSONAL_CARE: "Personal Care",
-    Lot.NIGHT_TIME: "Night Time (overnight)",
+    Lot.NIGHT_TIME: "Night Time",
     Lot.INTENSIVE_PBS: "Intensive PBS",
 }
 

@@ -288,7 +288,11 @@ def _candidate(
         spare_detail = (
             f"tightest slot {instance.slot_label(slot)}: {s.left[i]:.1f} staff-hours left"
         )
-    travel_from = "nearest unit" if overnight else instance.district_name(provider.base_district)
+    journey = (
+        "to the nearest unit"
+        if overnight
+        else f"from {instance.district_name(provider.base_district)}"
+    )
     breakdown = [
         ScorePart(
             "cost",
@@ -300,7 +304,7 @@ def _candidate(
             "travel",
             float(s.travel_points[i]),
             weights.travel,
-            f"{s.travel[i]:.0f} min from {travel_from}",
+            f"{s.travel[i]:.0f} min {journey}",
         ),
         ScorePart(
             "continuity",

@@ -69,12 +69,16 @@ def ranking_panel(instance: Instance, ranking: Ranking, *, examples: int | None 
         candidates.add_row("", Text("no provider may take this child now", style="bold red"))
 
     body: list[Table | Text] = [Text(referral_summary(instance, referral)), candidates]
-    excluded = Table(
-        title=f"Excluded ({len(ranking.excluded)} providers)", title_justify="left", expand=True
-    )
+    title = f"Excluded ({len(ranking.excluded)} providers)"
+    if examples is not None and len(ranking.excluded) > examples:
+        title += f", the {examples} nearest misses"
+    excluded = Table(title=title, title_justify="left", expand=True)
     excluded.add_column("provider", ratio=1)
     excluded.add_column("reasons", ratio=3)
-    shown = ranking.excluded if examples is None else ranking.excluded[:examples]
+    shown = ranking.excluded
+    if examples is not None:
+        # Nearest misses first: the providers ruled out by the fewest reasons.
+        shown = sorted(shown, key=lambda e: len(e.codes))[:examples]
     for e in shown:
         reasons = Text()
         for i, r in enumerate(e.reasons):
@@ -83,11 +87,11 @@ def ranking_panel(instance: Instance, ranking: Ranking, *, examples: int | None 
         excluded.add_row(Text(f"{e.provider_name} ({e.provider_id})"), reasons)
     body.append(excluded)
     if examples is not None and len(ranking.excluded) > examples:
-        counts = Counter(r.code.value for e in ranking.excluded for r in e.reasons)
+        counts = Counter(code.value for e in ranking.excluded for code in e.codes)
         summary = ", ".join(f"{code} × {n}" for code, n in counts.most_common())
         body.append(Text(f"All exclusions by reason: {summary}", style="dim"))
-    title = Text(f"{referral.id}: {referral.service.label}")
-    return Panel(Group(*body), title=title, title_align="left")
+    heading = Text(f"{referral.id}: {referral.service.label}")
+    return Panel(Group(*body), title=heading, title_align="left")
 
 
 def print_ranking(
