@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from matcher.generate import generate
 from matcher.model import Instance
 from matcher.ranking import rank
 from matcher.rules import checks
@@ -73,3 +75,26 @@ def test_messages_never_quote_a_birth_month(instance: Instance) -> None:
 @given(instances())
 def test_instance_json_round_trip(instance: Instance) -> None:
     assert Instance.build(json.loads(instance.model_dump_json())) == instance
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 2**32 - 1), referrals=st.integers(50, 150))
+def test_rankings_on_generated_counties_pass_the_independent_rules(
+    seed: int, referrals: int
+) -> None:
+    # The calibrated generator (realistic mixes of lots, needs, registrations, ratings),
+    # checked pair by pair by the plain-Python rules.
+    instance = generate(referrals, seed=seed)
+    for referral in instance.referrals:
+        ranking = rank(instance, referral)
+        for candidate in ranking.candidates:
+            provider = instance.provider(candidate.provider_id)
+            assert checks.failed_rules(instance, referral, provider) == []
+            assert not checks.lacks_capacity(instance, referral, provider)
+        for excluded in ranking.excluded:
+            assert excluded.codes, "every excluded provider has at least one reason"
+            provider = instance.provider(excluded.provider_id)
+            expected = checks.failed_rules(instance, referral, provider)
+            if checks.lacks_capacity(instance, referral, provider):
+                expected.append(ReasonCode.INSUFFICIENT_CAPACITY)
+            assert list(excluded.codes) == expected
