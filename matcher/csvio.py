@@ -38,6 +38,7 @@ from matcher.errors import InputError, MatcherError, Problem
 from matcher.io import write_text_atomic
 from matcher.model import (
     LOT_LABELS,
+    PRIORITY_LABELS,
     Capability,
     ChildId,
     Contract,
@@ -63,16 +64,6 @@ from matcher.model import (
 PROVIDERS_FILE = "providers.csv"
 REFERRALS_FILE = "referrals.csv"
 UNITS_FILE = "units.csv"
-
-#: What each priority factor means, for the hint of its yes/no column (specification 3.4.2).
-PRIORITY_HINTS: dict[PriorityFactor, str] = {
-    PriorityFactor.CRISIS: "family in crisis, including child protection concerns",
-    PriorityFactor.MULTIPLE_DISABILITIES: "child has multiple disabilities",
-    PriorityFactor.CARER_DISABLED_OR_UNWELL: "parent or carer is disabled or unwell",
-    PriorityFactor.TERMINALLY_ILL: "child has a life-limiting or terminal illness",
-    PriorityFactor.SEVERE_LEARNING_OR_BEHAVIOURAL: "severe learning disability or behaviour",
-    PriorityFactor.SINGLE_PARENT_NO_SUPPORT: "single parent with no other support",
-}
 
 # --------------------------------------------------------------------------------------
 # Cell converters
@@ -550,7 +541,7 @@ def referral_columns(settings: Settings) -> list[Column]:
         *(
             Column(
                 f"priority_{factor.value}",
-                f"yes/no: {PRIORITY_HINTS[factor]}; blank = no",
+                f"yes/no: {PRIORITY_LABELS[factor]}; blank = no",
                 _boolean,
                 ("priority", factor.value),
                 private=True,

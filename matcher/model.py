@@ -190,6 +190,17 @@ class PriorityFactor(StrEnum):
     SINGLE_PARENT_NO_SUPPORT = "single_parent_no_support"
 
 
+#: What each priority factor means, in words for people (specification 3.4.2).
+PRIORITY_LABELS: dict[PriorityFactor, str] = {
+    PriorityFactor.CRISIS: "family in crisis, including child protection concerns",
+    PriorityFactor.MULTIPLE_DISABILITIES: "child has multiple disabilities",
+    PriorityFactor.CARER_DISABLED_OR_UNWELL: "parent or carer is disabled or unwell",
+    PriorityFactor.TERMINALLY_ILL: "child has a life-limiting or terminal illness",
+    PriorityFactor.SEVERE_LEARNING_OR_BEHAVIOURAL: "severe learning disability or behaviour",
+    PriorityFactor.SINGLE_PARENT_NO_SUPPORT: "single parent with no other support",
+}
+
+
 class Weekday(StrEnum):
     MON = "mon"
     TUE = "tue"

@@ -95,8 +95,8 @@ class Excluded:
     provider_id: str
     provider_name: str
     codes: tuple[ReasonCode, ...]
-    _instance: Instance
-    _referral: Referral
+    _instance: Instance = field(repr=False, compare=False)
+    _referral: Referral = field(repr=False, compare=False)
 
     @property
     def reasons(self) -> list[Reason]:

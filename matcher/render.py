@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from matcher.model import Instance, Referral
+from matcher.model import PRIORITY_LABELS, Instance, Referral
 from matcher.ranking import Candidate, Ranking
 from matcher.rules.explain import NEED_WORDS
 
@@ -32,7 +32,7 @@ def referral_summary(instance: Instance, referral: Referral) -> str:
     if referral.needs:
         parts.append("needs: " + ", ".join(NEED_WORDS[n] for n in referral.needs))
     if referral.priority:
-        parts.append("priority: " + ", ".join(p.value.replace("_", " ") for p in referral.priority))
+        parts.append("priority: " + "; ".join(PRIORITY_LABELS[p] for p in referral.priority))
     return " · ".join(parts)
 
 

@@ -14,7 +14,6 @@ import pytest
 
 from matcher import lancashire
 from matcher.csvio import (
-    PRIORITY_HINTS,
     Column,
     import_csv,
     provider_columns,
@@ -24,7 +23,17 @@ from matcher.csvio import (
 )
 from matcher.errors import InputError
 from matcher.io import save_instance
-from matcher.model import Grade, Instance, Lot, Need, PriorityFactor, Regulator, StaffRatio, Weekday
+from matcher.model import (
+    PRIORITY_LABELS,
+    Grade,
+    Instance,
+    Lot,
+    Need,
+    PriorityFactor,
+    Regulator,
+    StaffRatio,
+    Weekday,
+)
 
 SETTINGS = lancashire.settings(date(2026, 11, 2))
 
@@ -132,7 +141,7 @@ def test_columns_cover_every_model_field() -> None:
     assert fields(provider_columns(SETTINGS)) == set(Provider.model_fields) - {"units"}
     assert fields(unit_columns(SETTINGS)) == set(OvernightUnit.model_fields) | {"provider_id"}
     assert fields(referral_columns(SETTINGS)) == set(Referral.model_fields)
-    assert set(PRIORITY_HINTS) == set(PriorityFactor)
+    assert set(PRIORITY_LABELS) == set(PriorityFactor)
 
 
 def test_templates_are_not_overwritten_unless_asked(tmp_path: Path) -> None:
