@@ -413,7 +413,8 @@ class Provider(Record):
     min_age: int = Field(0, ge=0, le=25, description="Youngest age (whole years) it takes.")
     max_age: int = Field(25, ge=0, le=25, description="Oldest age (whole years) it takes.")
     staff_hours: dict[str, Hours] = Field(
-        default_factory=dict, description="Weekly staff-hours free in each time slot."
+        default_factory=dict,
+        description="Weekly staff-hours offered in each time slot (existing placements use some).",
     )
     units: list[OvernightUnit] = Field(default_factory=list)
 
@@ -476,7 +477,9 @@ class Referral(Record):
     extension_agreed: bool = Field(False, description="Service may continue past 18.")
     refused_provider_ids: SortedSet[Identifier] = Field(default_factory=list)
     preferred_provider_ids: SortedSet[Identifier] = Field(default_factory=list)
-    current_provider_id: Identifier | None = None
+    current_provider_id: Identifier | None = Field(
+        None, description="The provider delivering this package now (an existing placement)."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

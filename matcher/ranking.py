@@ -33,6 +33,8 @@ from matcher.rules.eligibility import (
     FloatArray,
     IntArray,
     exclusions,
+    free_bed_nights,
+    free_staff_hours,
     provider_arrays,
     staff_hours_needed,
 )
@@ -133,22 +135,31 @@ def rank(instance: Instance, referral: Referral | str, top: int | None = None) -
     """Rank every provider for one referral; ``top`` limits the candidates listed."""
     if isinstance(referral, str):
         referral = instance.referral(referral)
-    arrays = provider_arrays(instance)
     excl = exclusions(instance, referral)
     n = excl.eligible.shape[0]
     everyone = np.arange(n, dtype=np.int64)
 
     # Capacity, for every provider (an ineligible one lists it too, if it has no room).
+    # What is left after the other existing placements (matcher.rules.consumption).
     if referral.service.is_overnight:
-        short = arrays.beds == 0
-        slots = np.zeros(0, dtype=np.int64)
-        needed = np.zeros((n, 0), dtype=np.float64)
+        free_nights = free_bed_nights(instance, referral)
+        short = free_nights < referral.nights_per_month - 1e-9
+        needed = free = np.zeros((n, 0), dtype=np.float64)
     else:
         slots, needed = staff_hours_needed(instance, referral, everyone)
-        short = (needed > arrays.staff_hours[:, slots] + 1e-9).any(axis=1)
+        free = free_staff_hours(instance, referral, slots)
+        short = np.any(needed > free + 1e-9, axis=1)
+        free_nights = np.zeros(n, dtype=np.float64)
     candidate_idx = np.flatnonzero(excl.eligible & ~short)
 
-    scored = _score(instance, referral, candidate_idx, slots, needed[candidate_idx])
+    scored = _score(
+        instance,
+        referral,
+        candidate_idx,
+        needed[candidate_idx],
+        free[candidate_idx],
+        free_nights[candidate_idx],
+    )
     # Best score first; ties by shorter travel, then provider id (deterministic).
     ranked = sorted(
         range(len(candidate_idx)),
@@ -213,8 +224,9 @@ def _score(
     instance: Instance,
     referral: Referral,
     idx: IntArray,
-    slots: IntArray,
     needed: FloatArray,
+    free: FloatArray,
+    free_nights: FloatArray,
 ) -> _Scores:
     """Score components for the candidate providers ``idx`` (vectorised)."""
     arrays = provider_arrays(instance)
@@ -228,8 +240,7 @@ def _score(
         units = referral.nights_per_month / WEEKS_PER_MONTH  # bed-nights a week
         travel_to = np.where(arrays.unit_places[idx], arrays.travel[:, home][None, :], np.inf)
         travel = travel_to.min(axis=1) if len(idx) else np.zeros(0)
-        capacity = arrays.bed_nights_per_month[idx]
-        left = capacity - referral.nights_per_month
+        left = free_nights - referral.nights_per_month
         spare = np.clip(left / referral.nights_per_month, 0.0, 1.0)
         tightest = np.full(len(idx), -1, dtype=np.int64)
     else:
@@ -238,7 +249,6 @@ def _score(
         price = np.where(arrays.framework[idx], base_price, arrays.spot_hourly[idx])
         units = referral.weekly_hours * referral.staff_ratio.staff_per_child  # staff-hours
         travel = arrays.travel[arrays.base_place[idx], home]
-        free = arrays.staff_hours[np.ix_(idx, slots)]
         ratio = (free - needed) / needed
         tightest = ratio.argmin(axis=1) if len(idx) else np.zeros(0, dtype=np.int64)
         rows = np.arange(len(idx))

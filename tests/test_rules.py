@@ -903,3 +903,43 @@ def test_overnight_child_must_fit_one_units_age_band() -> None:
         units=[unit | {"max_age": 12}, unit | {"id": "U-2", "name": "Big House", "min_age": 13}]
     )
     assert judge(referral, both) == set()
+
+
+def test_existing_placements_use_the_providers_capacity() -> None:
+    # DOMAIN "Capacity": a provider's staff-hours are shared by everyone placed there.
+    # P-1 offers 20 staff-hours on Saturday morning; R-0002 already placed there (1:1,
+    # 3 h, 12 min each way within Preston) uses 3.4; a new child needing 17 h (17.4 with
+    # travel) has only 16.6 left.
+    placed = factories.referral(id="R-0002", current_provider_id="P-1")
+    newcomer = factories.referral(id="R-0003", hours={"sat_morning": 17})
+    inst = factories.instance(referrals=[placed, newcomer])
+    assert checks.lacks_capacity(inst, newcomer, inst.provider("P-1"))
+    result = ranking.rank(inst, "R-0003")
+    assert result.excluded[0].codes == (C.INSUFFICIENT_CAPACITY,)
+    # Without the existing placement there is room.
+    alone = factories.instance(referrals=[newcomer])
+    assert not checks.lacks_capacity(alone, newcomer, alone.provider("P-1"))
+    assert [c.provider_id for c in ranking.rank(alone, "R-0003").candidates] == ["P-1"]
+
+
+def test_a_childs_own_placement_does_not_count_against_itself() -> None:
+    # Re-ranking a placed child: the hours it already uses at its provider are its own.
+    placed = factories.referral(hours={"sat_morning": 19}, current_provider_id="P-1")
+    inst = factories.instance(referrals=[placed])
+    assert not checks.lacks_capacity(inst, placed, inst.provider("P-1"))
+    assert [c.provider_id for c in ranking.rank(inst, placed).candidates] == ["P-1"]
+
+
+def test_existing_overnight_placements_use_bed_nights() -> None:
+    # A 1-bed unit open 7 days offers 365/12 ≈ 30.4 bed-nights a month; a child already
+    # staying 28 nights leaves 2.4, too few for a child asking for 4.
+    unit = {"id": "U-1", "name": "Solo House", "district": "pendle", "beds": 1}
+    provider = factories.overnight_provider(units=[unit])
+    placed = factories.overnight_referral(
+        id="R-0002", nights_per_month=28, current_provider_id="P-9"
+    )
+    newcomer = factories.overnight_referral(id="R-0003", nights_per_month=4)
+    inst = factories.instance(providers=[provider], referrals=[placed, newcomer])
+    assert checks.lacks_capacity(inst, newcomer, inst.provider("P-9"))
+    assert ranking.rank(inst, "R-0003").excluded[0].codes == (C.INSUFFICIENT_CAPACITY,)
+    assert not checks.lacks_capacity(inst, placed, inst.provider("P-9"))

@@ -21,7 +21,7 @@ from matcher.model import (
     break_time_window,
 )
 from matcher.rules.catalogue import ReasonCode
-from matcher.rules.consumption import short_slots
+from matcher.rules.consumption import free_bed_nights, short_slots
 from matcher.rules.explain import (
     Reason,
     break_time_flags,
@@ -155,9 +155,9 @@ def check_pair(instance: Instance, referral: Referral, provider: Provider) -> li
 
 
 def lacks_capacity(instance: Instance, referral: Referral, provider: Provider) -> bool:
-    """No room now: a requested slot short of staff-hours, or no beds for an overnight stay."""
+    """No room now: a requested slot short of staff-hours, or too few bed-nights left."""
     if referral.service.is_overnight:
-        return provider.total_beds == 0
+        return free_bed_nights(instance, referral, provider) < referral.nights_per_month - 1e-9
     return bool(short_slots(instance, referral, provider))
 
 

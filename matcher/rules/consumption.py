@@ -1,7 +1,12 @@
-"""What a placement consumes: staff-hours per time slot for day services.
+"""What a placement consumes, and what a provider has left.
 
-One definition, used by ranking (spare capacity), the capacity reasons, and later the
-batch solver and its checker, so they all agree on what "room" means.
+One definition, used by ranking (room now, spare capacity), the capacity reasons, and the
+batch solver's checker, so they all agree on what "room" means.
+
+A provider's ``staff_hours`` are the weekly staff-hours it offers the council in each slot,
+and its units' beds the bed-nights it offers. Existing placements (referrals whose
+``current_provider_id`` names the provider) use some of them; a new match has only what is
+left. A referral's own current placement does not count against itself.
 
 A child's care takes ``hours × staff per child`` staff-hours in each slot (a 2:1 hour is
 two staff-hours, a 1:3 group hour a third). Services delivered where the child lives
@@ -38,13 +43,54 @@ def staff_hours_needed(
     return {slot: hours * per_child + travel for slot, hours in referral.hours.items() if hours > 0}
 
 
+def existing_placements(
+    instance: Instance, provider: Provider, excluding: Referral | None = None
+) -> list[Referral]:
+    """Referrals placed with this provider now, other than ``excluding``."""
+    by_provider = instance.cache.get("placements_by_provider")
+    if not isinstance(by_provider, dict):
+        by_provider = {}
+        for r in instance.referrals:
+            if r.current_provider_id is not None:
+                by_provider.setdefault(r.current_provider_id, []).append(r)
+        instance.cache["placements_by_provider"] = by_provider
+    placed: list[Referral] = by_provider.get(provider.id, [])
+    return [r for r in placed if excluding is None or r.id != excluding.id]
+
+
+def free_staff_hours(
+    instance: Instance, referral: Referral, provider: Provider
+) -> dict[str, float]:
+    """Staff-hours per slot the provider has left after its other existing placements."""
+    free = {
+        slot.id: provider.staff_hours.get(slot.id, 0.0) for slot in instance.settings.time_slots
+    }
+    for placed in existing_placements(instance, provider, excluding=referral):
+        if not placed.service.is_overnight:
+            for slot, hours in staff_hours_needed(instance, placed, provider).items():
+                free[slot] -= hours
+    return free
+
+
+def bed_nights_per_month(provider: Provider) -> float:
+    """Bed-nights a month over the provider's units: beds × opening days, average month."""
+    return sum(u.beds * len(u.open_days) / 7 * 365 / 12 for u in provider.units)
+
+
+def free_bed_nights(instance: Instance, referral: Referral, provider: Provider) -> float:
+    """Bed-nights a month the provider has left after its other existing overnight placements."""
+    used = sum(
+        placed.nights_per_month
+        for placed in existing_placements(instance, provider, excluding=referral)
+        if placed.service.is_overnight
+    )
+    return bed_nights_per_month(provider) - used
+
+
 def short_slots(
     instance: Instance, referral: Referral, provider: Provider
 ) -> list[tuple[str, float, float]]:
-    """Requested slots where the provider has fewer staff-hours free than the child needs."""
+    """Requested slots where the provider has fewer staff-hours left than the child needs."""
     needed = staff_hours_needed(instance, referral, provider)
-    return [
-        (slot, need, provider.staff_hours.get(slot, 0.0))
-        for slot, need in needed.items()
-        if need > provider.staff_hours.get(slot, 0.0) + 1e-9
-    ]
+    free = free_staff_hours(instance, referral, provider)
+    return [(slot, need, free[slot]) for slot, need in needed.items() if need > free[slot] + 1e-9]

@@ -102,6 +102,10 @@ class ProviderArrays:
     has_units: BoolArray
     framework: BoolArray
     travel: FloatArray  # places × places, minutes
+    # Used by existing placements (referrals whose current provider it is); see
+    # matcher.rules.consumption. Filled in right after the arrays above are built.
+    committed_hours: FloatArray  # providers × slots
+    committed_nights: FloatArray  # providers: bed-nights a month
 
 
 def provider_arrays(instance: Instance) -> ProviderArrays:
@@ -171,8 +175,25 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
             [[settings.travel_minutes[a.id][b.id] for b in places] for a in places],
             dtype=np.float64,
         ),
+        committed_hours=np.zeros((n, len(slots)), dtype=np.float64),
+        committed_nights=np.zeros(n, dtype=np.float64),
     )
-    for array in (arrays.covers, arrays.staff_hours, arrays.travel):
+    for referral in instance.referrals:
+        if referral.current_provider_id is None:
+            continue
+        p = instance.provider_index[referral.current_provider_id]
+        if referral.service.is_overnight:
+            arrays.committed_nights[p] += referral.nights_per_month
+        else:
+            slot_idx, needed = _needed(instance, arrays, referral, np.array([p]))
+            arrays.committed_hours[p, slot_idx] += needed[0]
+    for array in (
+        arrays.covers,
+        arrays.staff_hours,
+        arrays.travel,
+        arrays.committed_hours,
+        arrays.committed_nights,
+    ):
         array.setflags(write=False)
     instance.cache["provider_arrays"] = arrays
     return arrays
@@ -301,7 +322,36 @@ def staff_hours_needed(
 
     Vectorised twin of :func:`matcher.rules.consumption.staff_hours_needed`.
     """
+    return _needed(instance, provider_arrays(instance), referral, provider_idx)
+
+
+def free_staff_hours(instance: Instance, referral: Referral, slot_idx: IntArray) -> FloatArray:
+    """Providers × the given slots: staff-hours left after the other existing placements.
+
+    Vectorised twin of :func:`matcher.rules.consumption.free_staff_hours`.
+    """
     arrays = provider_arrays(instance)
+    free = arrays.staff_hours[:, slot_idx] - arrays.committed_hours[:, slot_idx]
+    current = instance.provider_index.get(referral.current_provider_id or "", -1)
+    if current >= 0 and not referral.service.is_overnight:
+        _, own = _needed(instance, arrays, referral, np.array([current]))
+        free[current] += own[0]  # the child's own placement does not count against itself
+    return free
+
+
+def free_bed_nights(instance: Instance, referral: Referral) -> FloatArray:
+    """Per provider: bed-nights a month left after the other existing overnight placements."""
+    arrays = provider_arrays(instance)
+    free = arrays.bed_nights_per_month - arrays.committed_nights
+    current = instance.provider_index.get(referral.current_provider_id or "", -1)
+    if current >= 0 and referral.service.is_overnight:
+        free[current] += referral.nights_per_month
+    return free
+
+
+def _needed(
+    instance: Instance, arrays: ProviderArrays, referral: Referral, provider_idx: IntArray
+) -> tuple[IntArray, FloatArray]:
     slot_index = instance.slot_index
     requested = [(slot_index[s], h) for s, h in referral.hours.items() if h > 0]
     slots = np.array([s for s, _ in requested], dtype=np.int64)

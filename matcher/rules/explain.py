@@ -30,7 +30,7 @@ from matcher.model import (
     youngest_age_on,
 )
 from matcher.rules.catalogue import ReasonCode
-from matcher.rules.consumption import short_slots
+from matcher.rules.consumption import free_bed_nights, short_slots
 
 Fact = str | int | float | list[str]
 
@@ -352,10 +352,12 @@ def _turns_18_soon(instance: Instance, referral: Referral, provider: Provider) -
 
 def _insufficient_capacity(instance: Instance, referral: Referral, provider: Provider) -> Reason:
     if referral.service.is_overnight:
+        free = max(0.0, free_bed_nights(instance, referral, provider))
         return Reason(
             ReasonCode.INSUFFICIENT_CAPACITY,
-            f"{provider.name} has no overnight beds available.",
-            {"beds": provider.total_beds},
+            f"{provider.name} has {free:.0f} bed-nights a month left; this child needs "
+            f"{referral.nights_per_month}.",
+            {"free_bed_nights": round(free, 1), "nights_per_month": referral.nights_per_month},
         )
     short = short_slots(instance, referral, provider)
     parts = [
