@@ -1,0 +1,147 @@
+"""The day-service allocation problem as arrays: eligible pairs, what each takes, what it costs.
+
+Built once from an :class:`~matcher.model.Instance`: only eligible (referral, provider) pairs
+exist (STYLE: variables only where they can be true). Everything the greedy pass, the CP-SAT
+model and the objective need is here, so they agree by construction; the independent
+checker (:mod:`matcher.check`) recomputes it all from the rules instead.
+
+No OR-Tools here: the greedy pass and the checker run without it.
+
+Units: staff-hours are kept exactly as floats for the checker and as whole hundredths of
+an hour for CP-SAT, rounded against the solver (a pair's need rounded up, a capacity
+rounded down), so a solution CP-SAT finds feasible is feasible in exact arithmetic too.
+Money is in pence, travel in minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matcher.model import Instance, PriorityFactor, Referral
+from matcher.rules.eligibility import provider_arrays, referral2providers, staff_hours_needed
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+#: Hundredths of an hour: the unit of staff-hours inside CP-SAT.
+SCALE = 100
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Day referrals, their eligible pairs, and the providers' staff-hours per slot."""
+
+    instance: Instance
+    referral_idx: IntArray  # the day referrals, as indices into instance.referrals
+    # Pairs, grouped by referral (pairs of referral k are pair_start[k]:pair_start[k+1]).
+    pair_referral: IntArray  # position k in referral_idx
+    pair_provider: IntArray  # index into instance.providers
+    pair_start: IntArray
+    # What each pair takes: entries e of pair j are use_start[j]:use_start[j+1].
+    use_start: IntArray
+    use_slot: IntArray
+    use_hours: FloatArray  # exact staff-hours
+    use_units: IntArray  # hundredths of an hour, rounded up
+    pair_cost: IntArray  # pence a week: hours × staff per child × price per staff-hour
+    pair_travel: IntArray  # minutes, the provider's base to the child's home district
+    capacity_hours: FloatArray  # providers × slots, exact
+    capacity_units: IntArray  # providers × slots, hundredths rounded down
+    allow_moves: bool
+    current_pair: IntArray  # per referral position: the pair of its existing placement, or -1
+    crisis: IntArray  # per referral position: 1 if in crisis
+    factors: IntArray  # per referral position: other priority factors (0 to 5)
+    waiting_days: IntArray  # per referral position: days on the list at the planning date
+
+    @property
+    def referrals(self) -> list[Referral]:
+        return [self.instance.referrals[i] for i in self.referral_idx]
+
+    def pairs_of(self, k: int) -> range:
+        return range(int(self.pair_start[k]), int(self.pair_start[k + 1]))
+
+    def uses_of(self, j: int) -> range:
+        return range(int(self.use_start[j]), int(self.use_start[j + 1]))
+
+
+def build_problem(instance: Instance, *, allow_moves: bool = False) -> Problem:
+    """The day-service problem of an instance: eligible pairs and their consumption.
+
+    Unless moves are allowed, a child whose existing placement is still eligible gets one
+    pair only, that placement: they stay or, if it no longer fits, are left unplaced, but
+    are never moved. (An existing placement that is no longer eligible, say after the
+    provider stopped covering the district, cannot be kept, and the child is matched
+    afresh.)
+    """
+    arrays = provider_arrays(instance)
+    eligible = referral2providers(instance)
+    settings = instance.settings
+    referral_idx = [i for i, r in enumerate(instance.referrals) if not r.service.is_overnight]
+
+    pair_referral: list[int] = []
+    pair_provider: list[int] = []
+    pair_start = [0]
+    use_start = [0]
+    use_slot: list[int] = []
+    use_hours: list[float] = []
+    pair_cost: list[int] = []
+    pair_travel: list[int] = []
+    current_pair: list[int] = []
+    for k, i in enumerate(referral_idx):
+        referral = instance.referrals[i]
+        providers = eligible[i]
+        current = instance.provider_index.get(referral.current_provider_id or "", -1)
+        if not allow_moves and current in providers:
+            providers = np.array([current], dtype=np.int64)
+        current_pair.append(-1)
+        if len(providers):
+            slots, needed = staff_hours_needed(instance, referral, providers)
+            rate = settings.hourly_rate_on(instance.service_date(referral))
+            price = np.where(arrays.framework[providers], rate, arrays.spot_hourly[providers])
+            staff_hours = referral.weekly_hours * referral.staff_ratio.staff_per_child
+            costs = np.rint(staff_hours * price * 100).astype(np.int64)
+            home = instance.place_index[referral.home_district]
+            travel = np.rint(arrays.travel[arrays.base_place[providers], home]).astype(np.int64)
+            for column, p in enumerate(providers.tolist()):
+                if p == current:
+                    current_pair[-1] = len(pair_provider)
+                pair_referral.append(k)
+                pair_provider.append(p)
+                pair_cost.append(int(costs[column]))
+                pair_travel.append(int(travel[column]))
+                use_slot.extend(slots.tolist())
+                use_hours.extend(needed[column].tolist())
+                use_start.append(len(use_slot))
+        pair_start.append(len(pair_provider))
+
+    capacity = arrays.staff_hours
+    referrals = [instance.referrals[i] for i in referral_idx]
+    planning = settings.planning_date
+    hours = np.array(use_hours, dtype=np.float64)
+    return Problem(
+        instance=instance,
+        referral_idx=np.array(referral_idx, dtype=np.int64),
+        pair_referral=np.array(pair_referral, dtype=np.int64),
+        pair_provider=np.array(pair_provider, dtype=np.int64),
+        pair_start=np.array(pair_start, dtype=np.int64),
+        use_start=np.array(use_start, dtype=np.int64),
+        use_slot=np.array(use_slot, dtype=np.int64),
+        use_hours=hours,
+        use_units=np.ceil(hours * SCALE - 1e-9).astype(np.int64),
+        pair_cost=np.array(pair_cost, dtype=np.int64),
+        pair_travel=np.array(pair_travel, dtype=np.int64),
+        capacity_hours=capacity,
+        capacity_units=np.floor(capacity * SCALE + 1e-9).astype(np.int64),
+        allow_moves=allow_moves,
+        current_pair=np.array(current_pair, dtype=np.int64),
+        crisis=np.array([PriorityFactor.CRISIS in r.priority for r in referrals], dtype=np.int64),
+        factors=np.array(
+            [sum(1 for f in r.priority if f is not PriorityFactor.CRISIS) for r in referrals],
+            dtype=np.int64,
+        ),
+        waiting_days=np.array(
+            [max(0, (planning - r.referral_date).days) for r in referrals], dtype=np.int64
+        ),
+    )
