@@ -50,6 +50,7 @@ LEVELS: tuple[Level, ...] = (
     Level("travel", Sense.MIN, "minutes of travel"),
     Level("moves", Sense.MIN, "existing placements moved"),
 )
+MOVES = LEVELS[-1]
 
 
 def coefficients(problem: Problem, level: Level) -> IntArray:
@@ -69,7 +70,8 @@ def coefficients(problem: Problem, level: Level) -> IntArray:
         case "moves":
             current = problem.current_pair[k]
             pairs = np.arange(len(k), dtype=np.int64)
-            return ((current >= 0) & (current != pairs)).astype(np.int64)
+            moved: IntArray = ((current >= 0) & (current != pairs)).astype(np.int64)
+            return moved
     raise ValueError(f"unknown objective level {level.name!r}")
 
 

@@ -1,0 +1,161 @@
+"""Why a child was left unplaced: which rule or which capacity blocked them, in words.
+
+Two kinds of reason:
+
+- ``no_eligible_provider``: no provider may take the child at all; the message counts the
+  rules that rule providers out (e.g. "62 do not offer Personal Care, 48 do not cover
+  Pendle"), so a commissioner sees what kind of provision is missing;
+- ``eligible_providers_full``: some providers may take the child, but after this
+  allocation none of them has the staff-hours left in the slots the child needs; the
+  message names the slots ("all 3 eligible providers full on Saturday morning").
+
+When moves are not allowed and a child's existing placement no longer fits, the reason
+says so (``existing_placement_full``). ``not_placed_in_time`` is left for a solution not
+proven optimal, where an eligible provider still has room.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from matcher.allocation.problem import IntArray, Problem
+from matcher.allocation.result import ReasonOut, Unplaced
+from matcher.model import Instance
+from matcher.rules.catalogue import ReasonCode
+from matcher.rules.eligibility import PAIR_CODES, exclusions
+
+#: Short phrases for counting exclusions across providers.
+EXCLUSION_PHRASES: dict[ReasonCode, str] = {
+    ReasonCode.OUTSIDE_COUNCIL_AREA: "the child lives outside the council's area",
+    ReasonCode.AGE_OUT_OF_RANGE: "the child is outside the service's age window",
+    ReasonCode.BREAK_TIME_EXCLUDED: "the child is excluded from Break Time",
+    ReasonCode.PROVIDER_SUSPENDED: "are suspended",
+    ReasonCode.SERVICE_NOT_OFFERED: "do not offer {service}",
+    ReasonCode.DISTRICT_NOT_COVERED: "do not cover {district}",
+    ReasonCode.OUTSIDE_PROVIDER_AGE_BAND: "do not take children of this age",
+    ReasonCode.RATIO_NOT_SUPPORTED: "cannot staff {ratio}",
+    ReasonCode.NEED_NOT_MET: "cannot meet the child's needs",
+    ReasonCode.NO_CQC_PERSONAL_CARE: "are not CQC-registered for personal care",
+    ReasonCode.NO_OFSTED_CHILDRENS_HOME: "are not Ofsted-registered children's homes",
+    ReasonCode.NO_CHILDCARE_REGISTRATION: "lack the childcare registration for the child's age",
+    ReasonCode.FAMILY_REFUSED: "were refused by the family",
+}
+#: Rules decided by the referral alone: one sentence, not a count of providers.
+REFERRAL_LEVEL = (
+    ReasonCode.OUTSIDE_COUNCIL_AREA,
+    ReasonCode.AGE_OUT_OF_RANGE,
+    ReasonCode.BREAK_TIME_EXCLUDED,
+)
+
+
+def unplaced_reasons(problem: Problem, chosen: IntArray) -> list[Unplaced]:
+    """A reason for every day referral the chosen pairs leave unplaced."""
+    instance = problem.instance
+    residual = problem.capacity_hours.copy()
+    placed = np.zeros(len(problem.referral_idx), dtype=np.bool_)
+    for j in chosen.tolist():
+        uses = problem.uses_of(j)
+        p = int(problem.pair_provider[j])
+        np.subtract.at(
+            residual[p],
+            problem.use_slot[uses.start : uses.stop],
+            problem.use_hours[uses.start : uses.stop],
+        )
+        placed[problem.pair_referral[j]] = True
+
+    out = []
+    for k in np.flatnonzero(~placed).tolist():
+        referral = instance.referrals[int(problem.referral_idx[k])]
+        pairs = problem.pairs_of(k)
+        if len(pairs) == 0:
+            reason = _no_eligible_provider(instance, int(problem.referral_idx[k]))
+        else:
+            reason = _all_full(problem, k, pairs, residual)
+        out.append(Unplaced(referral_id=referral.id, reasons=[reason]))
+    return out
+
+
+def not_considered(instance: Instance) -> list[Unplaced]:
+    """Overnight referrals: allocated in bed-nights, which day allocation does not do."""
+    return [
+        Unplaced(
+            referral_id=r.id,
+            reasons=[
+                ReasonOut(
+                    code="overnight_not_in_day_allocation",
+                    message="Overnight stays are allocated in bed-nights, not by this day "
+                    "allocation.",
+                )
+            ],
+        )
+        for r in instance.referrals
+        if r.service.is_overnight
+    ]
+
+
+def _no_eligible_provider(instance: Instance, i: int) -> ReasonOut:
+    referral = instance.referrals[i]
+    excl = exclusions(instance, referral)
+    for code in REFERRAL_LEVEL:
+        row = PAIR_CODES.index(code)
+        if len(instance.providers) and excl.fails[row].all():
+            return ReasonOut(
+                code="no_eligible_provider",
+                message=f"No provider may take this child: {EXCLUSION_PHRASES[code]}.",
+            )
+    counts = Counter({code: int(excl.fails[row].sum()) for row, code in enumerate(PAIR_CODES)})
+    words = {
+        "service": referral.service.label,
+        "district": instance.district_name(referral.home_district),
+        "ratio": referral.staff_ratio.value,
+    }
+    parts = [
+        f"{n} {EXCLUSION_PHRASES[code].format(**words)}"
+        for code, n in counts.most_common(3)
+        if n > 0
+    ]
+    return ReasonOut(
+        code="no_eligible_provider",
+        message=f"No provider may take this child: of {len(instance.providers)} providers, "
+        f"{'; '.join(parts)}.",
+    )
+
+
+def _all_full(problem: Problem, k: int, pairs: range, residual: np.ndarray) -> ReasonOut:
+    instance = problem.instance
+    short_at: Counter[int] = Counter()
+    with_room = []
+    for j in pairs:
+        p = int(problem.pair_provider[j])
+        uses = problem.uses_of(j)
+        slots = problem.use_slot[uses.start : uses.stop]
+        needed = problem.use_hours[uses.start : uses.stop]
+        short = slots[needed > residual[p, slots] + 1e-9]
+        if len(short) == 0:
+            with_room.append(instance.providers[p].name)
+        short_at.update(short.tolist())
+    if with_room:
+        return ReasonOut(
+            code="not_placed_in_time",
+            message=f"{with_room[0]} may take this child and has room, but the solver stopped "
+            f"before placing them; allow more time.",
+        )
+    full = ", ".join(instance.settings.time_slots[s].label for s, _ in short_at.most_common(3))
+    district = instance.district_name(
+        instance.referrals[int(problem.referral_idx[k])].home_district
+    )
+    if problem.current_pair[k] >= 0 and len(pairs) == 1:
+        provider = instance.providers[int(problem.pair_provider[pairs[0]])].name
+        return ReasonOut(
+            code="existing_placement_full",
+            message=f"The existing placement with {provider} no longer fits ({full} full), "
+            f"and moves are not allowed.",
+        )
+    many = len(pairs)
+    who = "the only eligible provider is" if many == 1 else f"all {many} eligible providers are"
+    return ReasonOut(
+        code="eligible_providers_full",
+        message=f"No room: {who} full on {full} for a child in {district}.",
+    )
