@@ -62,7 +62,7 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
     incumbent = np.zeros(n, dtype=np.int64)
     incumbent[greedy_pairs] = 1
     source = "greedy"
-    levels: list[LevelOut] = []
+    proofs: dict[str, tuple[int, bool]] = {}  # level name: (bound, proven optimal)
     timed_out = False
     infeasible = False
     to_solve = [level for level in LEVELS if np.any(coefficients(problem, level))]
@@ -71,7 +71,7 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
         value = int(coef @ incumbent)
         if level not in to_solve:
             # Nothing to optimise (e.g. no moves possible): the value is 0 and proven.
-            levels.append(_level(level, value, value, True, greedy_values))
+            proofs[level.name] = (value, True)
             continue
         remaining = deadline - time.perf_counter()
         share = remaining / (len(to_solve) - to_solve.index(level))
@@ -89,11 +89,17 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
             timed_out = timed_out or not optimal
         else:
             timed_out = True
-        levels.append(_level(level, value, bound, optimal, greedy_values))
+        proofs[level.name] = (bound, optimal)
         _fix(proto, level, coef, value)
     solved = time.perf_counter()
 
+    # Values come from the final solution: a later level may raise an earlier one above the
+    # value it was fixed at (never lower it). Bounds and proofs come from each level's solve.
     chosen = np.flatnonzero(incumbent).astype(np.int64)
+    final = values(problem, chosen)
+    levels = [
+        _level(level, final[level.name], *proofs[level.name], greedy_values) for level in LEVELS
+    ]
     if infeasible:
         status = Status.INFEASIBLE
     elif all(level.optimal for level in levels):
