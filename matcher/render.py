@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from matcher.allocation.result import Result
 from matcher.model import PRIORITY_LABELS, Instance, Referral
 from matcher.ranking import Candidate, Ranking
 from matcher.rules.explain import NEED_WORDS
@@ -98,3 +99,36 @@ def print_ranking(
     console: Console, instance: Instance, ranking: Ranking, *, examples: int | None = None
 ) -> None:
     console.print(ranking_panel(instance, ranking, examples=examples))
+
+
+def print_result(console: Console, instance: Instance, result: Result) -> None:
+    """The allocation: status and objective levels, placements by provider, the unplaced."""
+    levels = Table(
+        title=f"Allocation: {result.status.value} ({result.source})", title_justify="left"
+    )
+    for column in ("level", "sense", "value", "bound", "proven", "greedy"):
+        levels.add_column(column, justify="left" if column in ("level", "sense") else "right")
+    for lv in result.levels:
+        levels.add_row(
+            lv.name,
+            lv.sense,
+            f"{lv.value:,}",
+            f"{lv.bound:,}",
+            "yes" if lv.optimal else "no",
+            f"{lv.greedy:,}",
+        )
+    console.print(levels)
+    placed = len(result.placements)
+    total = placed + len(result.unplaced)
+    cost = sum(p.cost for p in result.placements)
+    console.print(
+        f"{placed} of {total} day referrals placed, £{cost:,.2f} a week; "
+        f"{len(result.not_considered)} overnight referrals not part of day allocation. "
+        f"Solved in {result.timings.total_s:.2f} s (build {result.timings.build_s:.2f} s)."
+    )
+    unplaced = Table(title=f"Unplaced ({len(result.unplaced)})", title_justify="left", expand=True)
+    unplaced.add_column("referral")
+    unplaced.add_column("reason", ratio=1)
+    for u in result.unplaced:
+        unplaced.add_row(u.referral_id, Text("; ".join(r.message for r in u.reasons)))
+    console.print(unplaced)

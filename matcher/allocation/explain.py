@@ -113,7 +113,7 @@ def _no_eligible_provider(instance: Instance, i: int) -> ReasonOut:
     }
     parts = [
         f"{n} {EXCLUSION_PHRASES[code].format(**words)}"
-        for code, n in counts.most_common(3)
+        for code, n in counts.most_common()
         if n > 0
     ]
     return ReasonOut(
