@@ -1384,6 +1384,42 @@ def _referral_documents(
     return docs
 
 
+def _cover_existing_placements(
+    settings: Settings,
+    geo: _Geography,
+    refs: _Referrals,
+    provs: _Providers,
+    current: list[int | None],
+) -> None:
+    """Raise staff-hours so each provider's capacity covers the placements it already has.
+
+    A child placed with a provider is being served there now, so the register's staff-hours
+    must hold them: in every slot, at least the staff-hours its existing day placements
+    take (care × staff per child, plus the workers' trip for services at home, as in
+    matcher.rules.consumption), rounded up to the half hour. Most providers have that
+    already; this tops up the few whose planted share fell short.
+    """
+    slot_ids = [s.id for s in settings.time_slots]
+    home_lots = {LOTS.index(lot) for lot in HOME_LOTS}
+    committed = np.zeros((len(provs.data), len(slot_ids)), dtype=np.float64)
+    for i, p in enumerate(current):
+        lot = int(refs.lot[i])
+        if p is None or lot == _L3:
+            continue
+        ratio = int(refs.ratio[i])
+        trip = 0.0
+        if lot in home_lots:
+            minutes = geo.minutes[provs.base[p], refs.place[i]]
+            trip = 2 * minutes / 60 * _workers_per_visit()[ratio]
+        asked = refs.hours[i] > 0
+        committed[p] += np.where(asked, refs.hours[i] * _staff_per_child()[ratio] + trip, 0.0)
+    for p in np.flatnonzero(committed.sum(axis=1) > 0).tolist():
+        offered = provs.data[p].setdefault("staff_hours", {})
+        for s, need in enumerate(committed[p].tolist()):
+            if need > offered.get(slot_ids[s], 0.0):
+                offered[slot_ids[s]] = min(168.0, math.ceil(2 * need - 1e-9) / 2)
+
+
 def generate_document(
     referrals: int,
     providers: int | None = None,
@@ -1405,6 +1441,7 @@ def generate_document(
     refs = _sample_referrals(referral_rng, referrals, settings, geo)
     provs = _sample_providers(provider_rng, m, settings, geo, refs)
     links = _links(link_rng, geo, refs, provs)
+    _cover_existing_placements(settings, geo, refs, provs, links[0])
     provider_ids = [d["id"] for d in provs.data]
     return {
         "settings": settings,
