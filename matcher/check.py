@@ -99,6 +99,21 @@ def check(instance: Instance, result: Result) -> list[Violation]:
                 )
             )
 
+    for referral in instance.referrals:
+        current = referral.current_provider_id
+        if (
+            current is not None
+            and not referral.service.is_overnight
+            and referral.id not in seen
+            and not failed_rules(instance, referral, instance.provider(current))
+        ):
+            found.append(
+                Violation(
+                    "existing_placement_dropped",
+                    f"{referral.id}'s existing placement with {current} was not continued",
+                )
+            )
+
     day_ids = {r.id for r in instance.referrals if not r.service.is_overnight}
     unplaced_ids = {u.referral_id for u in result.unplaced}
     for rid in sorted(day_ids - seen - unplaced_ids):

@@ -31,11 +31,11 @@ from matcher.allocation.greedy import greedy
 from matcher.allocation.objective import LEVELS, MOVES, Level, Sense, coefficients, values
 from matcher.allocation.problem import IntArray, Problem, build_problem
 from matcher.allocation.result import LevelOut, Params, Placement, Result, Status, Timings
-from matcher.constraints import assignment, capacity
+from matcher.constraints import assignment, capacity, continuity
 from matcher.model import Instance
 
 #: The constraint families, in the order they are added.
-FAMILIES: list[Callable[[Any, Problem], None]] = [assignment.add, capacity.add]
+FAMILIES: list[Callable[[Any, Problem], None]] = [assignment.add, capacity.add, continuity.add]
 
 
 def solve(instance: Instance, params: Params | None = None) -> Result:

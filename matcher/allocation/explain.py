@@ -9,9 +9,8 @@ Two kinds of reason:
   allocation none of them has the staff-hours left in the slots the child needs; the
   message names the slots ("all 3 eligible providers full on Saturday morning").
 
-When moves are not allowed and a child's existing placement no longer fits, the reason
-says so (``existing_placement_full``). ``not_placed_in_time`` is left for a solution not
-proven optimal, where an eligible provider still has room.
+``not_placed_in_time`` is left for a solution not proven optimal, where an eligible
+provider still has room. (Existing placements are never unplaced: they continue.)
 """
 
 from __future__ import annotations
@@ -146,13 +145,6 @@ def _all_full(problem: Problem, k: int, pairs: range, residual: np.ndarray) -> R
     district = instance.district_name(
         instance.referrals[int(problem.referral_idx[k])].home_district
     )
-    if problem.current_pair[k] >= 0 and len(pairs) == 1:
-        provider = instance.providers[int(problem.pair_provider[pairs[0]])].name
-        return ReasonOut(
-            code="existing_placement_full",
-            message=f"The existing placement with {provider} no longer fits ({full} full), "
-            f"and moves are not allowed.",
-        )
     many = len(pairs)
     who = "the only eligible provider is" if many == 1 else f"all {many} eligible providers are"
     return ReasonOut(
