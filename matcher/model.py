@@ -440,10 +440,6 @@ class Provider(Record):
         """Rated inadequate (overall or for safeguarding) by any regulator (spec 2.1.7)."""
         return any(r.inadequate for r in self.ratings)
 
-    @property
-    def total_beds(self) -> int:
-        return sum(u.beds for u in self.units)
-
 
 # --------------------------------------------------------------------------------------
 # Referrals

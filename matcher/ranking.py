@@ -35,6 +35,7 @@ from matcher.rules.eligibility import (
     exclusions,
     free_bed_nights,
     free_staff_hours,
+    nearest_usable_unit,
     provider_arrays,
     staff_hours_needed,
 )
@@ -238,8 +239,7 @@ def _score(
         base_price = settings.night_rate
         price = np.where(arrays.framework[idx], base_price, arrays.spot_night[idx])
         units = referral.nights_per_month / WEEKS_PER_MONTH  # bed-nights a week
-        travel_to = np.where(arrays.unit_places[idx], arrays.travel[:, home][None, :], np.inf)
-        travel = travel_to.min(axis=1) if len(idx) else np.zeros(0)
+        travel = nearest_usable_unit(instance, referral)[idx]
         left = free_nights - referral.nights_per_month
         spare = np.clip(left / referral.nights_per_month, 0.0, 1.0)
         tightest = np.full(len(idx), -1, dtype=np.int64)

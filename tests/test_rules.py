@@ -792,14 +792,15 @@ def test_reason_message_is_a_sentence_naming_the_provider_and_place() -> None:
 
 
 def test_age_reason_never_quotes_the_birth_month() -> None:
-    # explain.py / DOMAIN Data protection: an age in whole years, never a date of birth.
+    # DOMAIN Data protection: neither the birth month nor an exact age (which, with only a
+    # birth month known, would tell the reader the month).
     referral = factories.referral(birth_month="2008-11")
     instance = factories.instance([factories.provider()], [referral])
     [reason] = checks.check_pair(instance, referral, instance.provider(P_ID))
     assert reason.code is C.AGE_OUT_OF_RANGE
-    assert "is 18 on 9 November 2026" in reason.message
-    assert "2008" not in reason.message
-    assert reason.facts["age_on_start"] == 18
+    assert "may already be 18" in reason.message
+    assert "2008" not in reason.message and "November 2008" not in str(reason.facts)
+    assert set(reason.facts) == {"service", "start"}
 
 
 # --------------------------------------------------------------------------------------
@@ -943,3 +944,34 @@ def test_existing_overnight_placements_use_bed_nights() -> None:
     assert checks.lacks_capacity(inst, newcomer, inst.provider("P-9"))
     assert ranking.rank(inst, "R-0003").excluded[0].codes == (C.INSUFFICIENT_CAPACITY,)
     assert not checks.lacks_capacity(inst, placed, inst.provider("P-9"))
+
+
+def test_personal_care_lot_needs_the_personal_care_capability_even_if_not_listed() -> None:
+    # Lot 2b is personal care at home: the provider must offer it, whether or not the
+    # referral lists the need.
+    referral = factories.referral(service="2b", needs=[])
+    provider = factories.provider(capabilities=["autism_quiet_space"])
+    assert judge(referral, provider) == {C.NEED_NOT_MET}
+    inst = factories.instance([provider], [referral])
+    [reason] = checks.check_pair(inst, referral, inst.provider(P_ID))
+    assert reason.facts["unmet_needs"] == ["personal_care"]
+
+
+def test_overnight_uses_only_units_the_child_could_stay_in() -> None:
+    # A unit with no beds cannot take anyone, so its age band does not make the provider
+    # eligible: a 15-year-old with "Teen House" (13-18, 0 beds) and "Little House" (5-12,
+    # 6 beds) fits no usable unit.
+    teen = {"id": "U-1", "name": "Teen House", "district": "pendle", "beds": 0, "min_age": 13}
+    little = {"id": "U-2", "name": "Little House", "district": "burnley", "beds": 6, "max_age": 12}
+    provider = factories.overnight_provider(units=[teen, little])
+    fifteen = factories.overnight_referral(birth_month="2011-03")
+    assert judge(fifteen, provider) == {C.OUTSIDE_PROVIDER_AGE_BAND}
+    # Give Teen House beds: now it is usable, and travel and bed-nights come from it alone.
+    provider = factories.overnight_provider(units=[teen | {"beds": 2}, little])
+    inst = factories.instance([provider], [fifteen])
+    assert checks.failed_rules(inst, fifteen, inst.provider("P-9")) == []
+    [candidate] = ranking.rank(inst, fifteen).candidates
+    assert candidate.travel_minutes == inst.travel_minutes("pendle", "preston")
+    # 2 beds × 7 days, an average month, less the child's 4 nights.
+    spare = next(p for p in candidate.breakdown if p.component == "spare_capacity")
+    assert f"{2 * 365 / 12 - 4:.0f} bed-nights" in spare.detail

@@ -22,11 +22,10 @@ from matcher.model import (
 )
 from matcher.rules.catalogue import ReasonCode
 from matcher.rules.consumption import free_bed_nights, short_slots
-from matcher.rules.explain import (
-    Reason,
+from matcher.rules.explain import Reason, explain
+from matcher.rules.facts import (
     break_time_flags,
     child_ages,
-    explain,
     fits_band,
     needs_cqc_personal_care,
     overnight_age_misfit,

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 
-from matcher.model import HOME_LOTS, Instance, Provider, Referral, StaffRatio
+from matcher.model import HOME_LOTS, Instance, OvernightUnit, Provider, Referral, StaffRatio
+from matcher.rules.facts import usable_units
 
 
 def workers_per_visit(ratio: StaffRatio) -> int:
@@ -72,19 +73,21 @@ def free_staff_hours(
     return free
 
 
-def bed_nights_per_month(provider: Provider) -> float:
-    """Bed-nights a month over the provider's units: beds × opening days, average month."""
-    return sum(u.beds * len(u.open_days) / 7 * 365 / 12 for u in provider.units)
+def bed_nights_per_month(unit: OvernightUnit) -> float:
+    """A unit's bed-nights in an average month: beds × the share of days it is open."""
+    return unit.beds * len(unit.open_days) / 7 * 365 / 12
 
 
 def free_bed_nights(instance: Instance, referral: Referral, provider: Provider) -> float:
-    """Bed-nights a month the provider has left after its other existing overnight placements."""
+    """Bed-nights a month left for this child: in the units they could use (beds, age band),
+    less the nights of the provider's other existing overnight placements."""
+    offered = sum(bed_nights_per_month(u) for u in usable_units(instance, referral, provider))
     used = sum(
         placed.nights_per_month
         for placed in existing_placements(instance, provider, excluding=referral)
         if placed.service.is_overnight
     )
-    return bed_nights_per_month(provider) - used
+    return offered - used
 
 
 def short_slots(

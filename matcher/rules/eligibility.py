@@ -32,7 +32,7 @@ from matcher.model import (
     youngest_age_on,
 )
 from matcher.rules.catalogue import ReasonCode
-from matcher.rules.consumption import workers_per_visit
+from matcher.rules.consumption import bed_nights_per_month, workers_per_visit
 
 E = TypeVar("E", Lot, StaffRatio, Capability, RegisteredActivity)
 
@@ -90,16 +90,17 @@ class ProviderArrays:
     min_age: IntArray
     max_age: IntArray
     staff_hours: FloatArray  # providers × slots: weekly staff-hours free
-    beds: IntArray  # total beds over the provider's units
-    bed_nights_per_month: FloatArray  # beds × opening days, over an average month
     base_place: IntArray  # index of the base district in instance.places
-    unit_places: BoolArray  # providers × places: has an overnight unit there
     spot_hourly: FloatArray  # £ per staff-hour off-list; NaN on the framework (fixed rate)
     spot_night: FloatArray  # £ per bed-night off-list; NaN on the framework
-    unit_provider: IntArray  # for each overnight unit (all providers'), its provider
+    # Overnight units, all providers' in one list.
+    unit_provider: IntArray  # the unit's provider
+    unit_place: IntArray  # the unit's district, as an index into instance.places
+    unit_beds: IntArray
+    unit_bed_nights: FloatArray  # a month (matcher.rules.consumption.bed_nights_per_month)
     unit_min_age: IntArray
     unit_max_age: IntArray
-    has_units: BoolArray
+    has_bedded_units: BoolArray  # per provider: at least one unit with beds
     framework: BoolArray
     travel: FloatArray  # places × places, minutes
     # Used by existing placements (referrals whose current provider it is); see
@@ -125,15 +126,12 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
         return total
 
     covers = np.zeros((n, len(places)), dtype=np.bool_)
-    unit_places = np.zeros((n, len(places)), dtype=np.bool_)
     staff_hours = np.zeros((n, len(slots)), dtype=np.float64)
     for p, provider in enumerate(providers):
         covers[p, [place_index[d] for d in provider.districts]] = True
         for slot, hours in provider.staff_hours.items():
             staff_hours[p, slot_index[slot]] = hours
-        for unit in provider.units:
-            if unit.beds > 0:
-                unit_places[p, place_index[unit.district]] = True
+    units = [(i, u) for i, p in enumerate(providers) for u in p.units]
 
     arrays = ProviderArrays(
         services=np.array([mask(p.services, LOT_BIT) for p in providers], dtype=np.int64),
@@ -149,13 +147,7 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
         min_age=np.array([p.min_age for p in providers], dtype=np.int64),
         max_age=np.array([p.max_age for p in providers], dtype=np.int64),
         staff_hours=staff_hours,
-        beds=np.array([p.total_beds for p in providers], dtype=np.int64),
-        bed_nights_per_month=np.array(
-            [sum(u.beds * len(u.open_days) / 7 * 365 / 12 for u in p.units) for p in providers],
-            dtype=np.float64,
-        ),
         base_place=np.array([place_index[p.base_district] for p in providers], dtype=np.int64),
-        unit_places=unit_places,
         spot_hourly=np.array(
             [np.nan if p.spot_hourly_rate is None else p.spot_hourly_rate for p in providers],
             dtype=np.float64,
@@ -164,12 +156,13 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
             [np.nan if p.spot_night_rate is None else p.spot_night_rate for p in providers],
             dtype=np.float64,
         ),
-        unit_provider=np.array(
-            [i for i, p in enumerate(providers) for _ in p.units], dtype=np.int64
-        ),
-        unit_min_age=np.array([u.min_age for p in providers for u in p.units], dtype=np.int64),
-        unit_max_age=np.array([u.max_age for p in providers for u in p.units], dtype=np.int64),
-        has_units=np.array([bool(p.units) for p in providers], dtype=np.bool_),
+        unit_provider=np.array([i for i, _ in units], dtype=np.int64),
+        unit_place=np.array([place_index[u.district] for _, u in units], dtype=np.int64),
+        unit_beds=np.array([u.beds for _, u in units], dtype=np.int64),
+        unit_bed_nights=np.array([bed_nights_per_month(u) for _, u in units], dtype=np.float64),
+        unit_min_age=np.array([u.min_age for _, u in units], dtype=np.int64),
+        unit_max_age=np.array([u.max_age for _, u in units], dtype=np.int64),
+        has_bedded_units=np.array([any(u.beds > 0 for u in p.units) for p in providers]),
         framework=np.array([p.contract is Contract.FRAMEWORK for p in providers], dtype=np.bool_),
         travel=np.array(
             [[settings.travel_minutes[a.id][b.id] for b in places] for a in places],
@@ -265,10 +258,9 @@ def exclusions(instance: Instance, referral: Referral) -> Exclusions:
     age_band = (youngest < arrays.min_age) | (oldest > arrays.max_age)
     if lot.is_overnight:
         # ... and an overnight child must fit the age band of at least one of the units.
-        unit_fits = (arrays.unit_min_age <= youngest) & (oldest <= arrays.unit_max_age)
         some_unit_fits = np.zeros(n, dtype=np.bool_)
-        some_unit_fits[arrays.unit_provider[unit_fits]] = True
-        age_band |= arrays.has_units & ~some_unit_fits
+        some_unit_fits[arrays.unit_provider[_usable_units(arrays, youngest, oldest)]] = True
+        age_band |= arrays.has_bedded_units & ~some_unit_fits
     fails[ROW[ReasonCode.OUTSIDE_PROVIDER_AGE_BAND]] = age_band
     fails[ROW[ReasonCode.RATIO_NOT_SUPPORTED]] = (
         arrays.ratios & RATIO_BIT[referral.staff_ratio]
@@ -276,6 +268,8 @@ def exclusions(instance: Instance, referral: Referral) -> Exclusions:
     need_mask = 0
     for need in referral.needs:
         need_mask |= CAPABILITY_BIT[need.capability]
+    if lot is Lot.PERSONAL_CARE:  # the Personal Care lot is personal care, listed or not
+        need_mask |= CAPABILITY_BIT[Need.PERSONAL_CARE.capability]
     if need_mask:
         fails[ROW[ReasonCode.NEED_NOT_MET]] = (arrays.capabilities & need_mask) != need_mask
     personal_care_at_home = lot is Lot.PERSONAL_CARE or (
@@ -339,14 +333,52 @@ def free_staff_hours(instance: Instance, referral: Referral, slot_idx: IntArray)
     return free
 
 
+def _usable_units(arrays: ProviderArrays, youngest: int, oldest: int) -> BoolArray:
+    """Units a child of these possible ages could stay in: with beds, within the age band."""
+    usable: BoolArray = (
+        (arrays.unit_beds > 0) & (arrays.unit_min_age <= youngest) & (oldest <= arrays.unit_max_age)
+    )
+    return usable
+
+
+def _usable_for(instance: Instance, referral: Referral) -> BoolArray:
+    day = instance.service_date(referral)
+    youngest = youngest_age_on(referral.birth_year_month, day)
+    return _usable_units(
+        provider_arrays(instance), youngest, age_on(referral.birth_year_month, day)
+    )
+
+
 def free_bed_nights(instance: Instance, referral: Referral) -> FloatArray:
-    """Per provider: bed-nights a month left after the other existing overnight placements."""
+    """Per provider: bed-nights a month left for this child in the units they could use,
+    after the other existing overnight placements.
+
+    Vectorised twin of :func:`matcher.rules.consumption.free_bed_nights`.
+    """
     arrays = provider_arrays(instance)
-    free = arrays.bed_nights_per_month - arrays.committed_nights
+    usable = _usable_for(instance, referral)
+    offered = np.bincount(
+        arrays.unit_provider[usable],
+        weights=arrays.unit_bed_nights[usable],
+        minlength=len(arrays.framework),
+    )
+    free = offered - arrays.committed_nights
     current = instance.provider_index.get(referral.current_provider_id or "", -1)
     if current >= 0 and referral.service.is_overnight:
         free[current] += referral.nights_per_month
     return free
+
+
+def nearest_usable_unit(instance: Instance, referral: Referral) -> FloatArray:
+    """Per provider: minutes from the child's home to the nearest unit they could use, or inf."""
+    arrays = provider_arrays(instance)
+    usable = _usable_for(instance, referral)
+    home = instance.place_index[referral.home_district]
+    minutes = np.full(len(arrays.framework), np.inf)
+    np.minimum.at(
+        minutes, arrays.unit_provider[usable], arrays.travel[arrays.unit_place[usable], home]
+    )
+    return minutes
 
 
 def _needed(

@@ -11,26 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from matcher.model import (
-    LOTS_ENDING_AT_18,
     Capability,
     Grade,
     Instance,
-    Lot,
     Need,
     Provider,
     Referral,
     RegisteredActivity,
     Regulator,
-    age_on,
-    birthday,
     break_time_window,
-    youngest_age_on,
 )
 from matcher.rules.catalogue import ReasonCode
 from matcher.rules.consumption import free_bed_nights, short_slots
+from matcher.rules.facts import (
+    break_time_flags,
+    child_ages,
+    fits_band,
+    required_childcare_registration,
+    unmet_needs,
+)
 
 Fact = str | int | float | list[str]
 
@@ -81,9 +83,6 @@ REGISTRATION_WORDS: dict[RegisteredActivity, str] = {
 }
 REGULATOR_WORDS: dict[Regulator, str] = {Regulator.CQC: "CQC", Regulator.OFSTED: "Ofsted"}
 
-#: How far ahead the 18th birthday triggers the transition warning.
-TURNS_18_WARNING = timedelta(days=183)
-
 
 def _day(value: date) -> str:
     return f"{value.day} {value:%B %Y}"
@@ -95,74 +94,6 @@ def _names(values: list[str]) -> str:
     if len(values) == 1:
         return values[0]
     return ", ".join(values[:-1]) + " and " + values[-1]
-
-
-# ----- facts shared by rules and their explanations -----------------------------------
-
-
-def child_age(instance: Instance, referral: Referral) -> int:
-    """The oldest the child can be on the service date (planned start, or planning date)."""
-    return age_on(referral.birth_year_month, instance.service_date(referral))
-
-
-def child_ages(instance: Instance, referral: Referral) -> tuple[int, int]:
-    """The youngest and oldest the child can be on the service date (see model.py)."""
-    day = instance.service_date(referral)
-    return youngest_age_on(referral.birth_year_month, day), age_on(referral.birth_year_month, day)
-
-
-def ages_in_words(ages: tuple[int, int]) -> str:
-    young, old = ages
-    return str(old) if young == old else f"{young} or {old}"
-
-
-def fits_band(ages: tuple[int, int], min_age: int, max_age: int) -> bool:
-    """Whether the child is within an age band whichever their exact birthday."""
-    young, old = ages
-    return min_age <= young and old <= max_age
-
-
-def overnight_age_misfit(instance: Instance, referral: Referral, provider: Provider) -> bool:
-    """An overnight child fits none of the provider's units' age bands."""
-    if not referral.service.is_overnight or not provider.units:
-        return False
-    ages = child_ages(instance, referral)
-    return not any(fits_band(ages, u.min_age, u.max_age) for u in provider.units)
-
-
-def break_time_flags(referral: Referral) -> list[str]:
-    """The Break Time exclusions (specification 3.6.1) that apply to this child."""
-    flags = []
-    if referral.looked_after:
-        flags.append("looked after")
-    if referral.existing_short_break_plan:
-        flags.append("already receives day or night short breaks through a social-care plan")
-    if referral.residential_school:
-        flags.append("attends a residential school")
-    if referral.school_short_breaks:
-        flags.append("receives short breaks as part of school support")
-    return flags
-
-
-def needs_cqc_personal_care(referral: Referral) -> bool:
-    """Personal care delivered where the child lives needs CQC registration (spec 2.2.3)."""
-    return referral.service is Lot.PERSONAL_CARE or (
-        referral.service in (Lot.DAY_TIME, Lot.INTENSIVE_PBS)
-        and Need.PERSONAL_CARE in referral.needs
-    )
-
-
-def required_childcare_registration(age: int) -> RegisteredActivity | None:
-    """Ofsted register a group childcare provider needs for a child of ``age`` (spec 2.2.3)."""
-    if age < 5:
-        return RegisteredActivity.OFSTED_EARLY_YEARS
-    if age < 8:
-        return RegisteredActivity.OFSTED_CHILDCARE_COMPULSORY
-    return None
-
-
-def unmet_needs(referral: Referral, provider: Provider) -> list[Need]:
-    return [n for n in referral.needs if n.capability not in provider.capabilities]
 
 
 # ----- one explanation per code -------------------------------------------------------
@@ -180,9 +111,10 @@ def _outside_council_area(instance: Instance, referral: Referral, provider: Prov
 
 
 def _age_out_of_range(instance: Instance, referral: Referral, provider: Provider) -> Reason:
-    age = child_age(instance, referral)
+    # No age or birth month in the words: only which side of the window the child is on.
     start = instance.service_date(referral)
     lot = referral.service
+    facts: dict[str, Fact] = {"service": lot.value, "start": start.isoformat()}
     if lot.is_break_time:
         first, _ = break_time_window(referral.birth_year_month)
         when = "has not yet started" if start < first else "has ended"
@@ -191,13 +123,13 @@ def _age_out_of_range(instance: Instance, referral: Referral, provider: Provider
             f"{lot.label} runs from the September of the school year a child turns 5 to the "
             f"end of the school year they turn 18; on {_day(start)} this child's window "
             f"{when}.",
-            {"service": lot.value, "age_on_start": age, "start": start.isoformat()},
+            facts,
         )
     return Reason(
         ReasonCode.AGE_OUT_OF_RANGE,
-        f"{lot.label} ends on the 18th birthday and no extension is agreed; the child is "
-        f"{age} on {_day(start)}.",
-        {"service": lot.value, "age_on_start": age, "start": start.isoformat()},
+        f"{lot.label} ends on the 18th birthday and no extension is agreed; by "
+        f"{_day(start)} the child may already be 18.",
+        facts,
     )
 
 
@@ -248,27 +180,28 @@ def _district_not_covered(instance: Instance, referral: Referral, provider: Prov
 def _outside_provider_age_band(
     instance: Instance, referral: Referral, provider: Provider
 ) -> Reason:
+    # The side of the band the child may be on, not their age: with only a birth month,
+    # an exact age would tell the reader the month.
     ages = child_ages(instance, referral)
-    facts: dict[str, Fact] = {
-        "youngest_age_on_start": ages[0],
-        "oldest_age_on_start": ages[1],
-        "min_age": provider.min_age,
-        "max_age": provider.max_age,
-    }
-    if fits_band(ages, provider.min_age, provider.max_age):  # so it is the units' bands
-        bands = [f"{u.name} {u.min_age} to {u.max_age}" for u in provider.units]
-        facts["unit_bands"] = bands
+    young = ages[0]
+    if not fits_band(ages, provider.min_age, provider.max_age):
+        side = (
+            f"younger than {provider.min_age}"
+            if young < provider.min_age
+            else f"older than {provider.max_age}"
+        )
         return Reason(
             ReasonCode.OUTSIDE_PROVIDER_AGE_BAND,
-            f"{provider.name}'s overnight units take children aged {_names(bands)}; this child "
-            f"is {ages_in_words(ages)} on the start date.",
-            facts,
+            f"{provider.name} takes children aged {provider.min_age} to {provider.max_age}; "
+            f"this child may be {side} on the start date.",
+            {"min_age": provider.min_age, "max_age": provider.max_age},
         )
+    bands = [f"{u.name} {u.min_age} to {u.max_age}" for u in provider.units if u.beds > 0]
     return Reason(
         ReasonCode.OUTSIDE_PROVIDER_AGE_BAND,
-        f"{provider.name} takes children aged {provider.min_age} to {provider.max_age}; "
-        f"this child is {ages_in_words(ages)} on the start date.",
-        facts,
+        f"{provider.name}'s overnight units with beds take children aged {_names(bands)}; "
+        f"this child's age is outside them on the start date.",
+        {"unit_bands": bands},
     )
 
 
@@ -312,14 +245,15 @@ def _no_ofsted_childrens_home(instance: Instance, referral: Referral, provider: 
 def _no_childcare_registration(
     instance: Instance, referral: Referral, provider: Provider
 ) -> Reason:
-    ages = child_ages(instance, referral)
-    required = required_childcare_registration(ages[0])
+    youngest, _ = child_ages(instance, referral)
+    required = required_childcare_registration(youngest)
     assert required is not None  # decided only for children who may be under 8
+    under = 5 if required is RegisteredActivity.OFSTED_EARLY_YEARS else 8
     return Reason(
         ReasonCode.NO_CHILDCARE_REGISTRATION,
         f"{provider.name} is not on {REGISTRATION_WORDS[required]}, required for group "
-        f"childcare of a child aged {ages_in_words(ages)}.",
-        {"youngest_age_on_start": ages[0], "required": required.value},
+        f"childcare of a child who may be under {under}.",
+        {"required": required.value},
     )
 
 
@@ -394,12 +328,3 @@ EXPLAIN: dict[ReasonCode, Explainer] = {
 def explain(code: ReasonCode, instance: Instance, referral: Referral, provider: Provider) -> Reason:
     """The reason ``code`` applied to this pair, with its facts and sentence."""
     return EXPLAIN[code](instance, referral, provider)
-
-
-def turns_18_soon(instance: Instance, referral: Referral) -> bool:
-    """Whether the service ends at 18 and the birthday falls within the warning horizon."""
-    if referral.service not in LOTS_ENDING_AT_18 or referral.extension_agreed:
-        return False
-    start = instance.service_date(referral)
-    eighteenth = birthday(referral.birth_year_month, 18)
-    return start < eighteenth <= start + TURNS_18_WARNING
