@@ -119,9 +119,11 @@ def generate(
     out: Annotated[Path, typer.Option(help="Instance file to write (.json or .yaml).")],
     referrals: Annotated[int, typer.Option(min=1, max=50_000, help="Number of referrals.")] = 700,
     providers: Annotated[
-        int | None, typer.Option(min=1, help="Number of providers (default: referrals / 10).")
+        int | None, typer.Option(min=3, help="Number of providers (default: referrals / 10).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same file.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Random seed; the same seed gives the same file.")
+    ] = 0,
 ) -> None:
     """Generate a realistic Lancashire-shaped instance."""
     from matcher.generate import generate as make
@@ -217,12 +219,16 @@ def check(
 
 @app.command()
 def demo(
-    scenario: Annotated[Path, typer.Option(help="Instance to load into the register.")] = Path(
-        "scenarios/lancashire-county.json"
-    ),
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            help="Instance to load (default: scenarios/lancashire-county.json, or the same "
+            "county generated if that file is not here)."
+        ),
+    ] = None,
     database: Annotated[
         str | None,
-        typer.Option(help="Database URL (default: $DATABASE_URL or .matcher/register.sqlite)."),
+        typer.Option(help="Database URL for the demo register (default: .matcher/demo.sqlite)."),
     ] = None,
     examples: Annotated[int, typer.Option(min=1, max=20, help="Referrals to show.")] = 4,
 ) -> None:
@@ -239,6 +245,7 @@ def main() -> None:
     except MatcherError as exc:
         err.print(Text.assemble(("error: ", "bold red"), exc.render()), highlight=False)
         raise SystemExit(2) from None
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        err.print(Text.assemble(("error: ", "bold red"), f"{exc.filename}: {exc.strerror}"))
+    except OSError as exc:  # a path the user gave: missing, a folder, not writable, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(Text.assemble(("error: ", "bold red"), f"{where}{exc.strerror or exc}"))
         raise SystemExit(2) from None

@@ -498,6 +498,8 @@ def referral_columns(settings: Settings) -> list[Column]:
             _places(places, "a known district", []),
             ("home_district",),
             required=True,
+            # Whatever was typed here (a postcode, say) is the child's data: not repeated.
+            private=True,
         ),
         Column(
             "birth_month",
@@ -907,6 +909,9 @@ def import_csv(
     providers = _read_sheet(providers_csv, provider_columns(settings))
     units = _read_sheet(units_csv, unit_columns(settings)) if units_csv is not None else None
     referrals = _read_sheet(referrals_csv, referral_columns(settings))
+    for sheet, what in ((providers, "providers"), (referrals, "referrals")):
+        if not sheet.problems and not sheet.rows:
+            sheet.problems.append(Problem(sheet.label, f"has a header row but no {what}"))
     # Ids from every provider row, valid or not, so that a mistake in one provider row
     # does not also show up as "unknown provider" in every row that names it.
     provider_ids = {str(row.values["id"]) for row in providers.rows if "id" in row.values}

@@ -50,13 +50,28 @@ def pick_examples(instance: Instance, count: int) -> list[tuple[str, Referral]]:
     return chosen[:count]
 
 
-def run_demo(console: Console, scenario: Path, database: str | None, examples: int) -> None:
-    instance = load_instance(scenario)
-    register = Register(database)
+#: The committed county scenario, and how it was made (tests/test_generate.py holds them equal).
+COUNTY_FILE = Path("scenarios/lancashire-county.json")
+COUNTY_REFERRALS, COUNTY_PROVIDERS, COUNTY_SEED = 700, 70, 2021
+#: The demo's own register: it is replaced on every run, so it is never $DATABASE_URL.
+DEMO_DATABASE = "sqlite:///.matcher/demo.sqlite"
+
+
+def run_demo(console: Console, scenario: Path | None, database: str | None, examples: int) -> None:
+    if scenario is not None:
+        instance, source = load_instance(scenario), str(scenario)
+    elif COUNTY_FILE.exists():
+        instance, source = load_instance(COUNTY_FILE), str(COUNTY_FILE)
+    else:
+        from matcher.generate import generate
+
+        instance = generate(COUNTY_REFERRALS, COUNTY_PROVIDERS, seed=COUNTY_SEED)
+        source = "the generated Lancashire-shaped county (seed 2021)"
+    register = Register(database or DEMO_DATABASE)
     register.replace(instance)
     instance = register.load()
     console.print(
-        f"Loaded {scenario} into the register at {register.url}: "
+        f"Loaded {source} into the register at {register.url}: "
         f"{len(instance.providers)} providers, {len(instance.referrals)} referrals."
     )
     for label, referral in pick_examples(instance, examples):

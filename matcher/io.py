@@ -75,9 +75,15 @@ def load_settings(path: str | Path) -> Settings:
     if isinstance(data, dict) and "settings" in data:
         data = data["settings"]  # a whole instance file also names its settings
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
+        # The cross-references (travel between every pair of places, unique ids) are the
+        # instance's checks: run them on the settings alone, so errors name this file.
+        Instance.build({"settings": settings})
     except ValidationError as exc:
         raise InputError(problems_from_validation(exc), source=str(path)) from None
+    except MatcherError as exc:
+        raise exc.with_source(str(path)) from None
+    return settings
 
 
 def instance_document(instance: Instance) -> dict[str, Any]:
@@ -99,6 +105,8 @@ def save_instance(instance: Instance, path: str | Path) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file, so a failure leaves nothing behind."""
+    if path.is_dir():
+        raise InputError(Problem(str(path), "is a folder: give a file name"))
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

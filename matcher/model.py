@@ -257,7 +257,10 @@ YearMonth = Annotated[
 ]
 
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="Pounds sterling.")]
+#: A child's hours in one weekly slot (a week has 168).
 Hours = Annotated[float, Field(ge=0, le=168, allow_inf_nan=False)]
+#: A provider's staff-hours in one weekly slot: many workers, so more than a week's hours.
+StaffHours = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
 
 
 def _sorted_unique(values: list[Any]) -> list[Any]:
@@ -412,7 +415,7 @@ class Provider(Record):
     ratings: list[Rating] = Field(default_factory=list, description="Latest per regulator.")
     min_age: int = Field(0, ge=0, le=25, description="Youngest age (whole years) it takes.")
     max_age: int = Field(25, ge=0, le=25, description="Oldest age (whole years) it takes.")
-    staff_hours: dict[str, Hours] = Field(
+    staff_hours: dict[str, StaffHours] = Field(
         default_factory=dict,
         description="Weekly staff-hours offered in each time slot (existing placements use some).",
     )
@@ -527,7 +530,7 @@ def youngest_age_on(birth_month: tuple[int, int], day: date) -> int:
     """The youngest the child can be on ``day``: birthday taken as the month's last day."""
     year, month = birth_month
     last_day = calendar.monthrange(day.year, month)[1]
-    return day.year - year - (1 if (day.month, day.day) < (month, last_day) else 0)
+    return max(0, day.year - year - (1 if (day.month, day.day) < (month, last_day) else 0))
 
 
 def academic_year_start(birth_month: tuple[int, int], age: int) -> int:
@@ -726,7 +729,11 @@ def _check_cross_references(instance: Instance) -> list[Problem]:
     problems += _duplicates([r.id for r in instance.referrals], "referrals", "referral id")
     for i, referral in enumerate(instance.referrals):
         at = f"referrals[{i}] ({referral.id})"
-        known([referral.home_district], place_ids, f"{at}.home_district", "district")
+        if referral.home_district not in place_ids:
+            # Not quoted: whatever was typed (a postcode, say) is the child's data.
+            problems.append(
+                Problem(f"{at}.home_district", "not a district or neighbouring area of the council")
+            )
         known(referral.hours, slot_ids, f"{at}.hours", "time slot")
         known(referral.refused_provider_ids, provider_ids, f"{at}.refused_provider_ids", "provider")
         known(

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import JSON, String, create_engine, delete, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from matcher.errors import InputError
@@ -62,8 +63,11 @@ class Register:
         self.url = url or database_url()
         if self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:///:memory:"):
             Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(self.url)
-        Base.metadata.create_all(self.engine)
+        try:
+            self.engine: Engine = create_engine(self.url)
+            Base.metadata.create_all(self.engine)
+        except (ArgumentError, ModuleNotFoundError, OperationalError) as exc:
+            raise InputError(f"cannot open the register at {self.url}: {exc}") from None
 
     def is_empty(self) -> bool:
         with Session(self.engine) as session:

@@ -216,7 +216,9 @@ def test_unknown_district(files: dict[str, Path]) -> None:
     edit(files["referrals"], 3, "home_district", "Blackburn")
     [problem] = problems(files)
     assert problem.startswith("referrals.csv, row 3, column 'home_district': ")
-    assert "'Blackburn' is not a known district id (known: lancaster, " in problem
+    # The typed value is the child's data and is not repeated; the valid ids are listed.
+    assert "the value is not a known district id (known: lancaster, " in problem
+    assert "Blackburn'" not in problem
     assert "blackburn_with_darwen" in problem
 
 
@@ -440,3 +442,17 @@ def test_failed_import_writes_nothing(files: dict[str, Path], tmp_path: Path) ->
     edit(files["referrals"], 2, "home_district", "preston")
     save_instance(run(files), out)
     assert out.exists()
+
+
+def test_files_with_a_header_but_no_rows_are_refused(tmp_path: Path) -> None:
+    settings = lancashire.settings()
+    write_templates(tmp_path, settings)
+    for name in ("providers.csv", "referrals.csv"):
+        path = tmp_path / name
+        header = path.read_text(encoding="utf-8-sig").splitlines()[0]
+        path.write_text(header + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        import_csv(tmp_path / "providers.csv", tmp_path / "referrals.csv", settings)
+    messages = [str(p) for p in caught.value.problems]
+    assert any("providers.csv: has a header row but no providers" in m for m in messages)
+    assert any("referrals.csv: has a header row but no referrals" in m for m in messages)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from matcher import lancashire
+from matcher.demo import COUNTY_PROVIDERS, COUNTY_REFERRALS, COUNTY_SEED
 from matcher.generate import (
     calibration_summary,
     default_provider_count,
@@ -26,8 +27,9 @@ from matcher.model import (
 )
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-#: How scenarios/lancashire-county.json was made (see scenarios/README.md).
-COUNTY = {"referrals": 700, "providers": 70, "seed": 2021}
+#: How scenarios/lancashire-county.json was made (see scenarios/README.md); the demo
+#: generates the same county when the file is not at hand.
+COUNTY = {"referrals": COUNTY_REFERRALS, "providers": COUNTY_PROVIDERS, "seed": COUNTY_SEED}
 
 GROUP_RATIOS = {StaffRatio.GROUP_1_3, StaffRatio.GROUP_1_2}
 GROUP_LOTS = {Lot.BREAK_TIME, Lot.BREAK_TIME_PLUS}

@@ -49,7 +49,7 @@ def test_unknown_district_names_the_path() -> None:
     with pytest.raises(InputError) as caught:
         f.instance(referrals=[f.referral(home_district="atlantis")])
     assert problems(caught.value) == [
-        "referrals[0] (R-0001).home_district: unknown district 'atlantis'"
+        "referrals[0] (R-0001).home_district: not a district or neighbouring area of the council"
     ]
 
 
@@ -216,3 +216,25 @@ def test_a_changed_copy_is_validated_and_has_its_own_lookups() -> None:
     assert provider_arrays(inst).services.shape == (1,)
     with pytest.raises(InputError, match="duplicate provider id"):
         inst.model_copy(update={"providers": [f.provider(), f.provider()]})
+
+
+def test_a_referrals_unknown_district_is_not_quoted() -> None:
+    # A postcode typed where a district belongs is the child's data: never repeated back.
+    with pytest.raises(InputError) as caught:
+        f.instance(referrals=[f.referral(home_district="PR1-2AB")])
+    assert "PR1-2AB" not in caught.value.render()
+    assert problems(caught.value) == [
+        "referrals[0] (R-0001).home_district: not a district or neighbouring area of the council"
+    ]
+
+
+def test_youngest_age_is_never_negative() -> None:
+    from matcher.model import youngest_age_on
+
+    # Born in the planning month: the child may be 0 but not -1.
+    assert youngest_age_on((2026, 11), date(2026, 11, 2)) == 0
+
+
+def test_a_provider_may_offer_more_staff_hours_than_a_week_has() -> None:
+    # Many workers: 50 staff × 4 hours on Saturday morning is 200 staff-hours.
+    assert f.provider(staff_hours={"sat_morning": 200}).staff_hours["sat_morning"] == 200
