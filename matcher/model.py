@@ -571,6 +571,8 @@ class Instance(Record):
     _place_index: dict[str, int] = PrivateAttr(default_factory=dict)
     _slot_index: dict[str, int] = PrivateAttr(default_factory=dict)
     _council_district_ids: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    _places: list[District] = PrivateAttr(default_factory=list)
+    _place_names: dict[str, str] = PrivateAttr(default_factory=dict)
     _cache: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @classmethod
@@ -589,7 +591,9 @@ class Instance(Record):
             raise InputError(problems)
         self._provider_index = {p.id: i for i, p in enumerate(self.providers)}
         self._referral_index = {r.id: i for i, r in enumerate(self.referrals)}
-        self._place_index = {d.id: i for i, d in enumerate(self.places)}
+        self._places = [*self.settings.districts, *self.settings.neighbouring_areas]
+        self._place_index = {d.id: i for i, d in enumerate(self._places)}
+        self._place_names = {d.id: d.name for d in self._places}
         self._slot_index = {s.id: i for i, s in enumerate(self.settings.time_slots)}
         self._council_district_ids = frozenset(d.id for d in self.settings.districts)
         return self
@@ -615,7 +619,7 @@ class Instance(Record):
     @property
     def places(self) -> list[District]:
         """The council's districts followed by the neighbouring areas, in a fixed order."""
-        return [*self.settings.districts, *self.settings.neighbouring_areas]
+        return self._places
 
     @property
     def provider_index(self) -> dict[str, int]:
@@ -655,7 +659,7 @@ class Instance(Record):
             raise InputError(f"no referral with id {referral_id!r}") from None
 
     def district_name(self, place_id: str) -> str:
-        return self.places[self._place_index[place_id]].name
+        return self._place_names[place_id]
 
     def slot_label(self, slot_id: str) -> str:
         return self.settings.time_slots[self._slot_index[slot_id]].label
