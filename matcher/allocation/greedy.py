@@ -2,7 +2,7 @@
 
 It is what a careful panel would do by hand, and it is the floor the solver must never
 fall below: it is computed first, handed to CP-SAT as a hint, and returned if the solver
-has nothing better. Capacity is counted in the same hundredths of an hour as CP-SAT's, so
+has nothing better. Capacity is counted in the same 1/600-hour units as CP-SAT's, so
 the hint is always feasible for the model.
 """
 

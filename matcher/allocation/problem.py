@@ -7,9 +7,11 @@ checker (:mod:`matcher.check`) recomputes it all from the rules instead.
 
 No OR-Tools here: the greedy pass and the checker run without it.
 
-Units: staff-hours are kept exactly as floats for the checker and as whole hundredths of
-an hour for CP-SAT, rounded against the solver (a pair's need rounded up, a capacity
-rounded down), so a solution CP-SAT finds feasible is feasible in exact arithmetic too.
+Units: staff-hours are kept exactly as floats for the checker and as whole units of six
+seconds (1/600 of an hour) for CP-SAT. In that unit a third of an hour (a 1:3 group
+child), a half hour and a whole minute of travel are exact, so the usual data is
+represented without error; anything else is rounded against the solver (a pair's need
+up, a capacity down), so a solution CP-SAT finds feasible is feasible in exact arithmetic.
 Money is in pence, travel in minutes.
 """
 
@@ -26,8 +28,8 @@ from matcher.rules.eligibility import provider_arrays, referral2providers, staff
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
-#: Hundredths of an hour: the unit of staff-hours inside CP-SAT.
-SCALE = 100
+#: Units of staff-hours inside CP-SAT: six seconds, so thirds, halves and minutes are exact.
+SCALE = 600
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,11 +46,11 @@ class Problem:
     use_start: IntArray
     use_slot: IntArray
     use_hours: FloatArray  # exact staff-hours
-    use_units: IntArray  # hundredths of an hour, rounded up
+    use_units: IntArray  # 1/600 hour, rounded up
     pair_cost: IntArray  # pence a week: hours × staff per child × price per staff-hour
     pair_travel: IntArray  # minutes, the provider's base to the child's home district
     capacity_hours: FloatArray  # providers × slots, exact
-    capacity_units: IntArray  # providers × slots, hundredths rounded down
+    capacity_units: IntArray  # providers × slots, 1/600 hour, rounded down
     allow_moves: bool
     current_pair: IntArray  # per referral position: the pair of its existing placement, or -1
     crisis: IntArray  # per referral position: 1 if in crisis

@@ -2,7 +2,7 @@
 
 A placement takes its care hours times staff per child (a 2:1 child two workers in the
 same slot, a group child its share of a worker) plus, at home, the workers' travel; see
-:mod:`matcher.rules.consumption`. Counted in hundredths of an hour, rounded against the
+:mod:`matcher.rules.consumption`. Counted in units of 1/600 hour (six seconds), rounded against the
 solver (see :mod:`matcher.allocation.problem`).
 """
 
