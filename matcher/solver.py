@@ -28,7 +28,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher.allocation.explain import not_considered, unplaced_reasons
-from matcher.allocation.greedy import greedy
+from matcher.allocation.greedy import complete, greedy
 from matcher.allocation.objective import LEVELS, MOVES, Level, Sense, coefficients, values
 from matcher.allocation.problem import IntArray, Problem, build_problem
 from matcher.allocation.result import LevelOut, Params, Placement, Result, Status, Timings
@@ -43,7 +43,8 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
     """Allocate the day referrals of ``instance`` to its providers' capacity."""
     params = params or Params()
     start = time.perf_counter()
-    deadline = start + params.time_limit
+    # Keep a tenth of the time (at most 5 s) for writing up the result and the reasons.
+    deadline = start + params.time_limit - min(5.0, params.time_limit / 10)
 
     problem = build_problem(instance, allow_moves=params.allow_moves)
     built = time.perf_counter()
@@ -81,17 +82,23 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
         # time a level does not use (it was proven sooner) passes to the next.
         remaining = deadline - time.perf_counter()
         share = remaining if level is to_solve[-1] else remaining / 2
-        bound, optimal = _trivial_bound(level, coef, value), False
+        bound, optimal = _trivial_bound(problem, level, coef), False
         if share > 0.01 and not infeasible:
-            solution, bound, optimal, level_status = _solve_level(
+            solution, solved_bound, optimal, level_status = _solve_level(
                 model, level, coef, incumbent, share, params
             )
+            if solved_bound is not None:
+                bound = solved_bound
             if level_status == cp_model.INFEASIBLE:
                 infeasible = True
-            elif solution is not None and _at_least_as_good(level, int(coef @ solution), value):
-                if not np.array_equal(solution, incumbent):
-                    source = "cp-sat"
-                incumbent, value = solution, int(coef @ solution)
+            elif solution is not None:
+                # Place every child who still fits: a level that counts only some children
+                # must not leave room the others could use. It only adds placements.
+                solution = _completed(problem, solution)
+                if _at_least_as_good(level, int(coef @ solution), value):
+                    if not np.array_equal(solution, incumbent):
+                        source = "cp-sat"
+                    incumbent, value = solution, int(coef @ solution)
             timed_out = timed_out or not optimal
         else:
             timed_out = True
@@ -182,7 +189,7 @@ def _solve_level(
     incumbent: IntArray,
     seconds: float,
     params: Params,
-) -> tuple[IntArray | None, int, bool, Any]:
+) -> tuple[IntArray | None, int | None, bool, Any]:
     """Optimise one level from the incumbent: (solution, bound, proven optimal, status)."""
     n = len(incumbent)
     proto = model.Proto()
@@ -209,8 +216,7 @@ def _solve_level(
         solver.parameters.subsolvers.extend(["max_lp", "default_lp"])
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        value = int(coef @ incumbent)
-        return None, _trivial_bound(level, coef, value), False, status
+        return None, None, False, status
     solution = np.fromiter(solver.response_proto.solution, dtype=np.int64, count=n)
     raw = solver.best_objective_bound
     bound = int(np.floor(raw + 1e-6)) if level.sense is Sense.MAX else int(np.ceil(raw - 1e-6))
@@ -229,13 +235,22 @@ def _fix(proto: Any, level: Level, coef: IntArray, value: int) -> None:
     linear.domain.extend((value, total) if level.sense is Sense.MAX else (0, value))
 
 
+def _completed(problem: Problem, solution: IntArray) -> IntArray:
+    completed = np.zeros_like(solution)
+    completed[complete(problem, np.flatnonzero(solution).astype(np.int64))] = 1
+    return completed
+
+
 def _at_least_as_good(level: Level, candidate: int, incumbent: int) -> bool:
     return candidate >= incumbent if level.sense is Sense.MAX else candidate <= incumbent
 
 
-def _trivial_bound(level: Level, coef: IntArray, value: int) -> int:
-    """A bound that needs no solve: everything placed (max), or the value itself (min: ≥ 0)."""
-    return int(coef.sum()) if level.sense is Sense.MAX else 0
+def _trivial_bound(problem: Problem, level: Level, coef: IntArray) -> int:
+    """A bound that needs no solve: every child at their best pair (max), or 0 (min)."""
+    if level.sense is Sense.MIN or len(coef) == 0:
+        return 0
+    starts = problem.pair_start[:-1][np.diff(problem.pair_start) > 0]
+    return int(np.maximum.reduceat(coef, starts).sum())
 
 
 def _level(
