@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from matcher.allocation.explain import not_considered, unplaced_reasons
+from matcher.allocation.explain import blocked_by_existing, not_considered, unplaced_reasons
 from matcher.allocation.greedy import complete, greedy
 from matcher.allocation.objective import LEVELS, MOVES, Level, Sense, coefficients, values
 from matcher.allocation.problem import IntArray, Problem, build_problem
@@ -163,6 +163,12 @@ def _infeasible(problem: Problem, params: Params, start: float, cells: list[str]
     """Existing placements that cannot all continue: no allocation, and where to look."""
     empty = {level.name: 0 for level in LEVELS}
     elapsed = round(time.perf_counter() - start, 4)
+    message = (
+        "Existing placements take more staff-hours than offered at "
+        + "; ".join(cells[:10])
+        + (f" and {len(cells) - 10} more" if len(cells) > 10 else "")
+        + ". Correct the register, or allow moves."
+    )
     return Result(
         status=Status.INFEASIBLE,
         objective=empty,
@@ -170,15 +176,12 @@ def _infeasible(problem: Problem, params: Params, start: float, cells: list[str]
         gap=0.0,
         levels=[],
         placements=[],
-        unplaced=[],
+        unplaced=blocked_by_existing(problem, message),
         not_considered=not_considered(problem.instance),
         source="none",
         timings=Timings(build_s=elapsed, greedy_s=0.0, solve_s=0.0, total_s=elapsed),
         params=params,
-        message="Existing placements take more staff-hours than offered at "
-        + "; ".join(cells[:10])
-        + (f" and {len(cells) - 10} more" if len(cells) > 10 else "")
-        + ". Correct the register, or allow moves.",
+        message=message,
     )
 
 

@@ -52,7 +52,8 @@ REFERRAL_LEVEL = (
 def unplaced_reasons(problem: Problem, chosen: IntArray) -> list[Unplaced]:
     """A reason for every day referral the chosen pairs leave unplaced."""
     instance = problem.instance
-    residual = problem.capacity_hours.copy()
+    # Room is judged in the solver's own units, so "no room" here means no room there.
+    residual = problem.capacity_units.copy()
     placed = np.zeros(len(problem.referral_idx), dtype=np.bool_)
     for j in chosen.tolist():
         uses = problem.uses_of(j)
@@ -60,7 +61,7 @@ def unplaced_reasons(problem: Problem, chosen: IntArray) -> list[Unplaced]:
         np.subtract.at(
             residual[p],
             problem.use_slot[uses.start : uses.stop],
-            problem.use_hours[uses.start : uses.stop],
+            problem.use_units[uses.start : uses.stop],
         )
         placed[problem.pair_referral[j]] = True
 
@@ -74,6 +75,17 @@ def unplaced_reasons(problem: Problem, chosen: IntArray) -> list[Unplaced]:
             reason = _all_full(problem, k, pairs, residual)
         out.append(Unplaced(referral_id=referral.id, reasons=[reason]))
     return out
+
+
+def blocked_by_existing(problem: Problem, message: str) -> list[Unplaced]:
+    """Every day referral, unplaced because existing placements cannot all continue."""
+    return [
+        Unplaced(
+            referral_id=problem.instance.referrals[int(i)].id,
+            reasons=[ReasonOut(code="existing_placements_overload", message=message)],
+        )
+        for i in problem.referral_idx
+    ]
 
 
 def not_considered(instance: Instance) -> list[Unplaced]:
@@ -130,8 +142,8 @@ def _all_full(problem: Problem, k: int, pairs: range, residual: np.ndarray) -> R
         p = int(problem.pair_provider[j])
         uses = problem.uses_of(j)
         slots = problem.use_slot[uses.start : uses.stop]
-        needed = problem.use_hours[uses.start : uses.stop]
-        short = slots[needed > residual[p, slots] + 1e-9]
+        needed = problem.use_units[uses.start : uses.stop]
+        short = slots[needed > residual[p, slots]]
         if len(short) == 0:
             with_room.append(instance.providers[p].name)
         short_at.update(short.tolist())
