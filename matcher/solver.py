@@ -50,7 +50,15 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
     built = time.perf_counter()
     overloaded = [] if params.allow_moves else _overloaded_by_existing(problem)
     if overloaded:
-        return _infeasible(problem, params, start, overloaded)
+        return _infeasible(
+            problem,
+            params,
+            start,
+            "Existing placements take more staff-hours than offered at "
+            + "; ".join(overloaded[:10])
+            + (f" and {len(overloaded) - 10} more" if len(overloaded) > 10 else "")
+            + ". Correct the register, or allow moves.",
+        )
     greedy_pairs = greedy(problem)
     greedy_values = values(problem, greedy_pairs)
     greedy_done = time.perf_counter()
@@ -69,7 +77,6 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
     source = "greedy"
     proofs: dict[str, tuple[int, bool]] = {}  # level name: (bound, proven optimal)
     timed_out = False
-    infeasible = False
     to_solve = [level for level in LEVELS if np.any(coefficients(problem, level))]
     for level in LEVELS:
         coef = coefficients(problem, level)
@@ -83,19 +90,30 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
         remaining = deadline - time.perf_counter()
         share = remaining if level is to_solve[-1] else remaining / 2
         bound, optimal = _trivial_bound(problem, level, coef), False
-        if share > 0.01 and not infeasible:
+        if share > 0.01:
             solution, solved_bound, optimal, level_status = _solve_level(
                 model, level, coef, incumbent, share, params
             )
             if solved_bound is not None:
                 bound = solved_bound
             if level_status == cp_model.INFEASIBLE:
-                infeasible = True
+                # The hint is feasible unless existing placements cannot all continue
+                # (with moves allowed, the pre-check cannot see that): say so.
+                return _infeasible(
+                    problem,
+                    params,
+                    start,
+                    "Existing placements cannot all continue within the providers' staff-hours, "
+                    "even moved to other eligible providers. Correct the register.",
+                )
             elif solution is not None:
                 # Place every child who still fits: a level that counts only some children
                 # must not leave room the others could use. It only adds placements.
+                # Completion may raise an earlier level while costing this one, so compare
+                # over every level solved so far, in order.
                 solution = _completed(problem, solution)
-                if _at_least_as_good(level, int(coef @ solution), value):
+                upto = LEVELS[: LEVELS.index(level) + 1]
+                if not _lex_better(problem, incumbent, solution, upto):
                     if not np.array_equal(solution, incumbent):
                         source = "cp-sat"
                     incumbent, value = solution, int(coef @ solution)
@@ -113,9 +131,7 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
     levels = [
         _level(level, final[level.name], *proofs[level.name], greedy_values) for level in LEVELS
     ]
-    if infeasible:
-        status = Status.INFEASIBLE
-    elif all(level.optimal for level in levels):
+    if all(level.optimal for level in levels):
         status = Status.OPTIMAL
     elif timed_out:
         status = Status.TIME_LIMIT
@@ -159,16 +175,10 @@ def _overloaded_by_existing(problem: Problem) -> list[str]:
     ]
 
 
-def _infeasible(problem: Problem, params: Params, start: float, cells: list[str]) -> Result:
+def _infeasible(problem: Problem, params: Params, start: float, message: str) -> Result:
     """Existing placements that cannot all continue: no allocation, and where to look."""
     empty = {level.name: 0 for level in LEVELS}
     elapsed = round(time.perf_counter() - start, 4)
-    message = (
-        "Existing placements take more staff-hours than offered at "
-        + "; ".join(cells[:10])
-        + (f" and {len(cells) - 10} more" if len(cells) > 10 else "")
-        + ". Correct the register, or allow moves."
-    )
     return Result(
         status=Status.INFEASIBLE,
         objective=empty,
@@ -244,8 +254,14 @@ def _completed(problem: Problem, solution: IntArray) -> IntArray:
     return completed
 
 
-def _at_least_as_good(level: Level, candidate: int, incumbent: int) -> bool:
-    return candidate >= incumbent if level.sense is Sense.MAX else candidate <= incumbent
+def _lex_better(problem: Problem, a: IntArray, b: IntArray, levels: tuple[Level, ...]) -> bool:
+    """Whether solution ``a`` is strictly better than ``b`` on ``levels``, in order."""
+    for level in levels:
+        coef = coefficients(problem, level)
+        va, vb = int(coef @ a), int(coef @ b)
+        if va != vb:
+            return (va > vb) == (level.sense is Sense.MAX)
+    return False
 
 
 def _trivial_bound(problem: Problem, level: Level, coef: IntArray) -> int:

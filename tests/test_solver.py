@@ -604,12 +604,6 @@ def test_an_optimal_result_never_says_the_solver_ran_out_of_time() -> None:
     assert reason_codes(result) == {"R-0001": ["eligible_providers_full"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with allow_moves=True, existing placements that fit nowhere give status "
-    "infeasible with an empty message (and greedy's placements, one existing placement "
-    "dropped); without moves the same instance says which provider slot is overloaded",
-)
 def test_an_infeasible_result_with_moves_allowed_says_why() -> None:
     instance = f.instance(
         providers=[f.provider(staff_hours={"sat_morning": 5})],
