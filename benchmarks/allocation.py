@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
-import subprocess
 import time
 from typing import Any
 
@@ -38,6 +35,7 @@ from matcher.allocation.result import Params, Result  # noqa: E402
 from matcher.check import check  # noqa: E402
 from matcher.generate import generate  # noqa: E402
 from matcher.model import Instance  # noqa: E402
+from matcher.provenance import commit, machine  # noqa: E402
 from matcher.solver import solve  # noqa: E402
 
 
@@ -74,16 +72,6 @@ def record(name: str, instance: Instance, result: Result) -> dict[str, Any]:
     }
 
 
-def commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--county-time", type=float, default=10.0)
@@ -110,11 +98,7 @@ def main() -> None:
     report = {
         "benchmark": "allocation",
         "commit": commit(),
-        "machine": {
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "ortools": ortools_version,
-        },
+        "machine": machine() | {"ortools": ortools_version},
         "ortools_import_s": round(ortools_import_s, 3),
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "runs": runs,

@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -32,6 +29,7 @@ import numpy as np
 
 from matcher.generate import generate
 from matcher.model import Instance, Referral
+from matcher.provenance import commit, machine
 from matcher.ranking import rank
 from matcher.rules.eligibility import exclusions, provider_arrays
 
@@ -55,16 +53,6 @@ def time_each(
         work(instance, referral)
         timings.append(time.perf_counter() - start)
     return timings
-
-
-def commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main() -> None:
@@ -97,11 +85,7 @@ def main() -> None:
     record = {
         "benchmark": "rank_latency",
         "commit": commit(),
-        "machine": {
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "parameters": vars(args) | {"out": str(args.out) if args.out else None},
         "instance": {
             "referrals": len(instance.referrals),

@@ -16,9 +16,7 @@ week costs 3 × 24.50 = £73.50 = 7350 pence.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -31,6 +29,7 @@ from matcher.check import Violation, check
 from matcher.model import Instance
 from matcher.solver import solve
 from tests import factories as f
+from tests.test_cli import run as run_matcher
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "example-small.yaml"
@@ -702,15 +701,7 @@ def test_checker_catches_a_dropped_or_moved_existing_placement() -> None:
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "matcher", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-    )
+    return run_matcher(*args, cwd=ROOT)
 
 
 def test_cli_allocate_then_check(tmp_path: Path) -> None:
