@@ -30,7 +30,7 @@ from ortools.sat.python import cp_model
 from matcher.allocation.explain import blocked_by_existing, not_considered, unplaced_reasons
 from matcher.allocation.greedy import complete, greedy
 from matcher.allocation.objective import LEVELS, MOVES, Level, Sense, coefficients, values
-from matcher.allocation.problem import IntArray, Problem, build_problem
+from matcher.allocation.problem import IntArray, Problem, build_problem, restrict, split
 from matcher.allocation.result import LevelOut, Params, Placement, Result, Status, Timings
 from matcher.constraints import assignment, capacity, continuity
 from matcher.model import Instance
@@ -63,65 +63,42 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
     greedy_values = values(problem, greedy_pairs)
     greedy_done = time.perf_counter()
 
+    # Solve each independent part on its own, smallest first; a part may use the time left
+    # in proportion to its share of the pairs not yet solved, and passes on what it saves.
     n = len(problem.pair_provider)
-    model = cp_model.CpModel()
-    proto = model.Proto()
-    for _ in range(n):
-        proto.variables.add().domain.extend((0, 1))
-    for family in FAMILIES:
-        family(proto, problem)
-    model_done = time.perf_counter()
-
     incumbent = np.zeros(n, dtype=np.int64)
     incumbent[greedy_pairs] = 1
-    source = "greedy"
-    proofs: dict[str, tuple[int, bool]] = {}  # level name: (bound, proven optimal)
-    timed_out = False
-    to_solve = [level for level in LEVELS if np.any(coefficients(problem, level))]
-    for level in LEVELS:
-        coef = coefficients(problem, level)
-        value = int(coef @ incumbent)
-        if level not in to_solve:
-            # Nothing to optimise (e.g. no moves possible): the value is 0 and proven.
-            proofs[level.name] = (value, True)
-            continue
-        # Earlier levels matter more: each gets half of what is left (the last, all of it);
-        # time a level does not use (it was proven sooner) passes to the next.
-        remaining = deadline - time.perf_counter()
-        share = remaining if level is to_solve[-1] else remaining / 2
-        bound, optimal = _trivial_bound(problem, level, coef), False
-        if share > 0.01:
-            solution, solved_bound, optimal, level_status = _solve_level(
-                model, level, coef, incumbent, share, params
+    parts = sorted(split(problem), key=lambda ks: int(np.diff(problem.pair_start)[ks].sum()))
+    sizes = [int(np.diff(problem.pair_start)[ks].sum()) for ks in parts]
+    proofs = {level.name: (0, True) for level in LEVELS}  # summed over the parts
+    source, timed_out, model_s = "greedy", False, 0.0
+    for i, positions in enumerate(parts):
+        sub, pair_map = restrict(problem, positions)
+        # Small parts prove in milliseconds but need a moment to do it: at least a quarter
+        # of a second each (what they do not use passes on).
+        remaining = max(0.0, deadline - time.perf_counter())
+        budget = max(remaining * sizes[i] / sum(sizes[i:]), min(remaining, 0.25))
+        part_deadline = time.perf_counter() + budget
+        outcome = _solve_levels(sub, incumbent[pair_map], part_deadline, params)
+        if outcome is None:
+            # The hint is feasible unless existing placements cannot all continue (with
+            # moves allowed, the pre-check cannot see that): say so.
+            return _infeasible(
+                problem,
+                params,
+                start,
+                "Existing placements cannot all continue within the providers' staff-hours, "
+                "even moved to other eligible providers. Correct the register.",
             )
-            if solved_bound is not None:
-                bound = solved_bound
-            if level_status == cp_model.INFEASIBLE:
-                # The hint is feasible unless existing placements cannot all continue
-                # (with moves allowed, the pre-check cannot see that): say so.
-                return _infeasible(
-                    problem,
-                    params,
-                    start,
-                    "Existing placements cannot all continue within the providers' staff-hours, "
-                    "even moved to other eligible providers. Correct the register.",
-                )
-            elif solution is not None:
-                # Place every child who still fits: a level that counts only some children
-                # must not leave room the others could use. It only adds placements.
-                # Completion may raise an earlier level while costing this one, so compare
-                # over every level solved so far, in order.
-                solution = _completed(problem, solution)
-                upto = LEVELS[: LEVELS.index(level) + 1]
-                if not _lex_better(problem, incumbent, solution, upto):
-                    if not np.array_equal(solution, incumbent):
-                        source = "cp-sat"
-                    incumbent, value = solution, int(coef @ solution)
-            timed_out = timed_out or not optimal
-        else:
-            timed_out = True
-        proofs[level.name] = (bound, optimal)
-        _fix(proto, level, coef, value)
+        solution, part_proofs, part_timed_out, model_seconds = outcome
+        if not np.array_equal(solution, incumbent[pair_map]):
+            source = "cp-sat"
+        incumbent[pair_map] = solution
+        for name, (bound, optimal) in part_proofs.items():
+            total, all_optimal = proofs[name]
+            proofs[name] = (total + bound, all_optimal and optimal)
+        timed_out = timed_out or part_timed_out
+        model_s += model_seconds
     solved = time.perf_counter()
 
     # Values come from the final solution: a later level may raise an earlier one above the
@@ -149,9 +126,9 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
         not_considered=not_considered(instance),
         source=source,
         timings=Timings(
-            build_s=round((built - start) + (model_done - greedy_done), 4),
+            build_s=round((built - start) + model_s, 4),
             greedy_s=round(greedy_done - built, 4),
-            solve_s=round(solved - model_done, 4),
+            solve_s=round(solved - greedy_done - model_s, 4),
             total_s=round(time.perf_counter() - start, 4),
         ),
         params=params,
@@ -246,6 +223,60 @@ def _fix(proto: Any, level: Level, coef: IntArray, value: int) -> None:
     linear.coeffs.extend(coef[nonzero].tolist())
     total = int(coef[nonzero].sum())
     linear.domain.extend((value, total) if level.sense is Sense.MAX else (0, value))
+
+
+def _solve_levels(
+    problem: Problem, incumbent: IntArray, deadline: float, params: Params
+) -> tuple[IntArray, dict[str, tuple[int, bool]], bool, float] | None:
+    """Every level, in order, on one part: (solution, level proofs, timed out, model seconds),
+    or None if the part is infeasible."""
+    started = time.perf_counter()
+    model = cp_model.CpModel()
+    proto = model.Proto()
+    for _ in range(len(incumbent)):
+        proto.variables.add().domain.extend((0, 1))
+    for family in FAMILIES:
+        family(proto, problem)
+    model_seconds = time.perf_counter() - started
+
+    proofs: dict[str, tuple[int, bool]] = {}  # level name: (bound, proven optimal)
+    timed_out = False
+    to_solve = [level for level in LEVELS if np.any(coefficients(problem, level))]
+    for level in LEVELS:
+        coef = coefficients(problem, level)
+        value = int(coef @ incumbent)
+        if level not in to_solve:
+            # Nothing to optimise (e.g. no moves possible): the value is proven.
+            proofs[level.name] = (value, True)
+            continue
+        # Earlier levels matter more: each gets half of what is left (the last, all of it);
+        # time a level does not use (it was proven sooner) passes to the next.
+        remaining = deadline - time.perf_counter()
+        share = remaining if level is to_solve[-1] else remaining / 2
+        bound, optimal = _trivial_bound(problem, level, coef), False
+        if share > 0.01:
+            solution, solved_bound, optimal, level_status = _solve_level(
+                model, level, coef, incumbent, share, params
+            )
+            if solved_bound is not None:
+                bound = solved_bound
+            if level_status == cp_model.INFEASIBLE:
+                return None
+            if solution is not None:
+                # Place every child who still fits: a level that counts only some children
+                # must not leave room the others could use. It only adds placements, and
+                # may raise an earlier level while costing this one, so compare over every
+                # level solved so far, in order.
+                solution = _completed(problem, solution)
+                upto = LEVELS[: LEVELS.index(level) + 1]
+                if not _lex_better(problem, incumbent, solution, upto):
+                    incumbent, value = solution, int(coef @ solution)
+            timed_out = timed_out or not optimal
+        else:
+            timed_out = True
+        proofs[level.name] = (value if optimal else bound, optimal)
+        _fix(proto, level, coef, value)
+    return incumbent, proofs, timed_out, model_seconds
 
 
 def _completed(problem: Problem, solution: IntArray) -> IntArray:

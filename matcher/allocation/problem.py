@@ -147,3 +147,76 @@ def build_problem(instance: Instance, *, allow_moves: bool = False) -> Problem:
             [max(0, (planning - r.referral_date).days) for r in referrals], dtype=np.int64
         ),
     )
+
+
+def split(problem: Problem) -> list[IntArray]:
+    """Referral positions of each independent part: referrals that share no provider, even
+    through others, never compete for capacity. Referrals with no eligible pair are left out.
+
+    The objective is a sum over children, so the lexicographic optimum of the whole is the
+    lexicographic optimum of every part: parts can be solved one at a time, exactly.
+    """
+    n_referrals = len(problem.referral_idx)
+    parent = list(range(n_referrals + problem.capacity_units.shape[0]))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for k, p in zip(problem.pair_referral.tolist(), problem.pair_provider.tolist(), strict=True):
+        a, b = root(k), root(n_referrals + p)
+        if a != b:
+            parent[a] = b
+    has_pairs = np.diff(problem.pair_start) > 0
+    parts: dict[int, list[int]] = {}
+    for k in np.flatnonzero(has_pairs).tolist():
+        parts.setdefault(root(k), []).append(k)
+    return [np.array(ks, dtype=np.int64) for ks in parts.values()]
+
+
+def restrict(problem: Problem, positions: IntArray) -> tuple[Problem, IntArray]:
+    """The problem of some referrals only, and each of its pairs' index in ``problem``.
+
+    Capacity is kept whole: providers belong to one part (see :func:`split`), so the other
+    parts never touch this part's providers.
+    """
+    starts = problem.pair_start[positions]
+    counts = problem.pair_start[positions + 1] - starts
+    pair_map = np.concatenate(
+        [np.arange(s, s + c, dtype=np.int64) for s, c in zip(starts, counts, strict=True)]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+    use_counts = problem.use_start[pair_map + 1] - problem.use_start[pair_map]
+    use_map = np.concatenate(
+        [
+            np.arange(s, s + c, dtype=np.int64)
+            for s, c in zip(problem.use_start[pair_map], use_counts, strict=True)
+        ]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+    local = np.full(len(problem.pair_provider), -1, dtype=np.int64)
+    local[pair_map] = np.arange(len(pair_map), dtype=np.int64)
+    current = problem.current_pair[positions]
+    sub = Problem(
+        instance=problem.instance,
+        referral_idx=problem.referral_idx[positions],
+        pair_referral=np.repeat(np.arange(len(positions), dtype=np.int64), counts),
+        pair_provider=problem.pair_provider[pair_map],
+        pair_start=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        use_start=np.concatenate([[0], np.cumsum(use_counts)]).astype(np.int64),
+        use_slot=problem.use_slot[use_map],
+        use_hours=problem.use_hours[use_map],
+        use_units=problem.use_units[use_map],
+        pair_cost=problem.pair_cost[pair_map],
+        pair_travel=problem.pair_travel[pair_map],
+        capacity_hours=problem.capacity_hours,
+        capacity_units=problem.capacity_units,
+        allow_moves=problem.allow_moves,
+        current_pair=np.where(current >= 0, local[np.maximum(current, 0)], -1),
+        crisis=problem.crisis[positions],
+        factors=problem.factors[positions],
+        waiting_days=problem.waiting_days[positions],
+    )
+    return sub, pair_map
