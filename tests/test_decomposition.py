@@ -1,0 +1,46 @@
+"""Independent parts of the allocation problem: a true partition, and exact to solve apart."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher.allocation.greedy import greedy
+from matcher.allocation.objective import values
+from matcher.allocation.problem import build_problem, restrict, split
+from matcher.generate import generate
+
+
+@settings(max_examples=10)
+@given(seed=st.integers(0, 2**32 - 1), referrals=st.integers(40, 200))
+def test_parts_partition_the_referrals_and_share_no_provider(seed: int, referrals: int) -> None:
+    problem = build_problem(generate(referrals, seed=seed))
+    parts = split(problem)
+    with_pairs = np.flatnonzero(np.diff(problem.pair_start) > 0)
+    together = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    # Every referral with an eligible provider is in exactly one part.
+    assert together.tolist() == with_pairs.tolist()
+    # No provider is eligible for referrals of two parts: they never compete for capacity.
+    owners: dict[int, int] = {}
+    for i, positions in enumerate(parts):
+        sub, pair_map = restrict(problem, positions)
+        assert sub.pair_provider.tolist() == problem.pair_provider[pair_map].tolist()
+        for p in set(sub.pair_provider.tolist()):
+            assert owners.setdefault(p, i) == i
+
+
+@settings(max_examples=10)
+@given(seed=st.integers(0, 2**32 - 1), referrals=st.integers(40, 200))
+def test_objective_levels_add_up_over_the_parts(seed: int, referrals: int) -> None:
+    # The objective is a sum over children, so each level of a whole solution is the sum
+    # of its levels on the parts: solving the parts apart is exact.
+    problem = build_problem(generate(referrals, seed=seed))
+    chosen = np.zeros(len(problem.pair_provider), dtype=np.int64)
+    chosen[greedy(problem)] = 1
+    total = dict.fromkeys(values(problem, np.flatnonzero(chosen)), 0)
+    for positions in split(problem):
+        sub, pair_map = restrict(problem, positions)
+        for name, value in values(sub, np.flatnonzero(chosen[pair_map])).items():
+            total[name] += value
+    assert total == values(problem, np.flatnonzero(chosen))
