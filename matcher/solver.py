@@ -5,14 +5,16 @@
 1. build the problem over eligible pairs only (:mod:`matcher.allocation.problem`);
 2. compute the greedy allocation (:mod:`matcher.allocation.greedy`): the floor and the
    first incumbent;
-3. write the CP-SAT model: one Boolean per eligible pair, then the constraint families in
+3. split the problem into independent parts (referrals that share no provider), exact for
+   a lexicographic sum, and for each part, smallest first:
+4. write its CP-SAT model: one Boolean per eligible pair, then the constraint families in
    :data:`FAMILIES`, in order;
-4. solve the objective levels of :mod:`matcher.allocation.objective` one at a time, each
-   hinted with the incumbent and then fixed at the incumbent's value, so later levels never
-   give up earlier ones. The incumbent is replaced only by a solution at least as good, so
-   the result is never below greedy; each level may use half the time left (the last
-   level all of it), and what a level does not use passes on;
-5. explain every child left unplaced (:mod:`matcher.allocation.explain`).
+5. solve the objective levels of :mod:`matcher.allocation.objective` one at a time, each
+   hinted with the incumbent, completed greedily, and fixed at the incumbent's value, so
+   later levels never give up earlier ones. The incumbent is replaced only by a solution
+   at least as good, so the result is never below greedy; each level may use half the
+   part's time left (the last level all of it), and what it does not use passes on;
+6. explain every child left unplaced (:mod:`matcher.allocation.explain`).
 
 A solve always returns a :class:`~matcher.allocation.result.Result`, never None and
 never an exception for "no solution".
@@ -267,10 +269,13 @@ def _solve_levels(
                 # must not leave room the others could use. It only adds placements, and
                 # may raise an earlier level while costing this one, so compare over every
                 # level solved so far, in order.
+                proven_value = int(coef @ solution)
                 solution = _completed(problem, solution)
                 upto = LEVELS[: LEVELS.index(level) + 1]
                 if not _lex_better(problem, incumbent, solution, upto):
                     incumbent, value = solution, int(coef @ solution)
+                # A proof holds for the value the solver proved, not one completion moved.
+                optimal = optimal and value == proven_value
             timed_out = timed_out or not optimal
         else:
             timed_out = True
