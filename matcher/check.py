@@ -67,8 +67,15 @@ def check(instance: Instance, result: Result) -> list[Violation]:
             found.append(
                 Violation("moved_without_permission", f"{rid} moved from {current} to {pid}")
             )
-        for slot, hours in staff_hours_needed(instance, referral, provider).items():
+        needed = staff_hours_needed(instance, referral, provider)
+        for slot, hours in needed.items():
             used[(pid, slot)] += hours
+        if set(placement.staff_hours) != set(needed) or any(
+            abs(placement.staff_hours[slot] - hours) > 1e-3 for slot, hours in needed.items()
+        ):
+            found.append(
+                Violation("staff_hours_mismatch", f"{rid} → {pid}: staff-hours per slot misstated")
+            )
 
         # Objective levels, from the rule text (see matcher.allocation.objective).
         crisis = PriorityFactor.CRISIS in referral.priority
@@ -82,7 +89,16 @@ def check(instance: Instance, result: Result) -> list[Violation]:
             else settings.hourly_rate_on(instance.service_date(referral))
         )
         staff_hours = referral.weekly_hours * referral.staff_ratio.staff_per_child
-        totals["cost"] += round(staff_hours * rate * 100)
+        pence = round(staff_hours * rate * 100)
+        totals["cost"] += pence
+        if abs(placement.cost - pence / 100) > 0.005:
+            found.append(
+                Violation(
+                    "cost_mismatch",
+                    f"{rid} → {pid}: the result says £{placement.cost:.2f} a week, "
+                    f"recomputed £{pence / 100:.2f}",
+                )
+            )
         totals["travel"] += round(
             instance.travel_minutes(provider.base_district, referral.home_district)
         )

@@ -723,3 +723,16 @@ def test_cli_allocate_then_check(tmp_path: Path) -> None:
     assert rejected.returncode == 1
     assert "objective_mismatch" in rejected.stdout
     assert "No violations" not in rejected.stdout
+
+
+def test_the_checker_recomputes_each_placements_cost_and_staff_hours() -> None:
+    instance, result = tamper_base()
+    [first, *rest] = result.placements
+    cheaper = first.model_copy(update={"cost": first.cost - 1})
+    assert "cost_mismatch" in codes(
+        check(instance, result.model_copy(update={"placements": [cheaper, *rest]}))
+    )
+    lighter = first.model_copy(update={"staff_hours": {"sat_morning": 0.1}})
+    assert "staff_hours_mismatch" in codes(
+        check(instance, result.model_copy(update={"placements": [lighter, *rest]}))
+    )
