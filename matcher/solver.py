@@ -37,6 +37,8 @@ from matcher.allocation.result import LevelOut, Params, Placement, Result, Statu
 from matcher.constraints import assignment, capacity, continuity
 from matcher.model import Instance
 
+#: CP-SAT's workers when only two may run (see _solve_level).
+TWO_WORKERS = ["max_lp", "default_lp"]
 #: Pairs above which a model is solved with a single round of presolve (see _solve_level).
 LARGE_MODEL = 200_000
 
@@ -208,7 +210,7 @@ def _solve_level(
         # relaxation and its cuts; on these knapsack-like capacity rows the bound is what
         # proves optimality (county, priority level: proven in 0.08 s with it, 7 % gap
         # after 15 s without; see docs/allocation.md).
-        solver.parameters.subsolvers.extend(["max_lp", "default_lp"])
+        solver.parameters.subsolvers.extend(TWO_WORKERS)
     if n > LARGE_MODEL:
         # On a region's largest part (800,000 pairs) full presolve of a level with a dense
         # objective outlasts its time and returns nothing, hint included; one round of
