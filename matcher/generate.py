@@ -201,7 +201,6 @@ RATIOS: list[StaffRatio] = [
     StaffRatio.ONE_TO_ONE,
     StaffRatio.TWO_TO_ONE,
 ]
-_R21 = 3
 #: Rows are lots (in LOTS order), columns ratios (in RATIOS order).
 _RATIO_MIX = np.array(
     [

@@ -23,7 +23,7 @@ from matcher.allocation.problem import IntArray, Problem
 from matcher.allocation.result import ReasonOut, Unplaced
 from matcher.model import Instance
 from matcher.rules.catalogue import ReasonCode
-from matcher.rules.eligibility import PAIR_CODES, exclusions
+from matcher.rules.eligibility import PAIR_CODES, exclusions, referral_level_failures
 
 #: Short phrases for counting exclusions across providers.
 EXCLUSION_PHRASES: dict[ReasonCode, str] = {
@@ -41,12 +41,6 @@ EXCLUSION_PHRASES: dict[ReasonCode, str] = {
     ReasonCode.NO_CHILDCARE_REGISTRATION: "lack the childcare registration for the child's age",
     ReasonCode.FAMILY_REFUSED: "were refused by the family",
 }
-#: Rules decided by the referral alone: one sentence, not a count of providers.
-REFERRAL_LEVEL = (
-    ReasonCode.OUTSIDE_COUNCIL_AREA,
-    ReasonCode.AGE_OUT_OF_RANGE,
-    ReasonCode.BREAK_TIME_EXCLUDED,
-)
 
 
 def unplaced_reasons(problem: Problem, chosen: IntArray) -> list[Unplaced]:
@@ -108,14 +102,14 @@ def not_considered(instance: Instance) -> list[Unplaced]:
 
 def _no_eligible_provider(instance: Instance, i: int) -> ReasonOut:
     referral = instance.referrals[i]
+    # A rule decided by the referral alone rules out everyone: one sentence, not a count.
+    decided = referral_level_failures(instance, referral)
+    if decided:
+        return ReasonOut(
+            code="no_eligible_provider",
+            message=f"No provider may take this child: {EXCLUSION_PHRASES[decided[0]]}.",
+        )
     excl = exclusions(instance, referral)
-    for code in REFERRAL_LEVEL:
-        row = PAIR_CODES.index(code)
-        if len(instance.providers) and excl.fails[row].all():
-            return ReasonOut(
-                code="no_eligible_provider",
-                message=f"No provider may take this child: {EXCLUSION_PHRASES[code]}.",
-            )
     counts = Counter({code: int(excl.fails[row].sum()) for row, code in enumerate(PAIR_CODES)})
     words = {
         "service": referral.service.label,
