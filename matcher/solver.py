@@ -9,11 +9,12 @@
    a lexicographic sum, and for each part, smallest first:
 4. write its CP-SAT model: one Boolean per eligible pair, then the constraint families in
    :data:`FAMILIES`, in order;
-5. solve the objective levels of :mod:`matcher.allocation.objective` one at a time, each
-   hinted with the incumbent, completed greedily, and fixed at the incumbent's value, so
-   later levels never give up earlier ones. The incumbent is replaced only by a solution
-   at least as good, so the result is never below greedy; each level may use half the
-   part's time left (the last level all of it), and what it does not use passes on;
+5. solve the objective stages of :mod:`matcher.allocation.objective` (crisis, then crisis
+   and priority together, then each later level) one at a time, each hinted with the incumbent,
+   completed greedily, and fixed at the incumbent's value, so later stages never give up
+   earlier ones. The incumbent is replaced only by a solution at least as good, so the
+   result is never below greedy; each stage may use its share of the part's time left
+   (the last all of it), and what one does not use passes on;
 6. explain every child left unplaced (:mod:`matcher.allocation.explain`).
 
 A solve always returns a :class:`~matcher.allocation.result.Result`, never None and
@@ -31,7 +32,18 @@ from ortools.sat.python import cp_model
 
 from matcher.allocation.explain import blocked_by_existing, not_considered, unplaced_reasons
 from matcher.allocation.greedy import complete, greedy
-from matcher.allocation.objective import LEVELS, MOVES, Level, Sense, coefficients, values
+from matcher.allocation.objective import (
+    LEVELS,
+    MOVES,
+    STAGES,
+    Level,
+    Sense,
+    Stage,
+    coefficients,
+    stage_coefficients,
+    stage_weights,
+    values,
+)
 from matcher.allocation.problem import IntArray, Problem, build_problem, restrict, split
 from matcher.allocation.result import LevelOut, Params, Placement, Result, Status, Timings
 from matcher.constraints import assignment, capacity, continuity
@@ -109,7 +121,7 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
     solved = time.perf_counter()
 
     # Values come from the final solution: a later level may raise an earlier one above the
-    # value it was fixed at (never lower it). Bounds and proofs come from each level's solve.
+    # value it was fixed at (never lower it). Bounds and proofs come from each stage's solve.
     chosen = np.flatnonzero(incumbent).astype(np.int64)
     final = values(problem, chosen)
     levels = [
@@ -181,20 +193,20 @@ def _infeasible(problem: Problem, params: Params, start: float, message: str) ->
 
 def _solve_level(
     model: cp_model.CpModel,
-    level: Level,
+    sense: Sense,
     coef: IntArray,
     incumbent: IntArray,
     seconds: float,
     params: Params,
-) -> tuple[IntArray | None, int | None, bool, Any]:
-    """Optimise one level from the incumbent: (solution, bound, proven optimal, status)."""
+) -> tuple[IntArray | None, int | None, Any]:
+    """Optimise one stage's sum from the incumbent: (solution, bound, status)."""
     n = len(incumbent)
     proto = model.Proto()
     proto.clear_objective()
     objective = proto.objective
     nonzero = np.flatnonzero(coef)
     objective.vars.extend(nonzero.tolist())
-    sign = -1 if level.sense is Sense.MAX else 1  # the proto minimises
+    sign = -1 if sense is Sense.MAX else 1  # the proto minimises
     objective.coeffs.extend((sign * coef[nonzero]).tolist())
     objective.scaling_factor = float(sign)
     proto.clear_solution_hint()
@@ -219,15 +231,15 @@ def _solve_level(
         solver.parameters.max_presolve_iterations = 1
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, None, False, status
+        return None, None, status
     solution = np.fromiter(solver.response_proto.solution, dtype=np.int64, count=n)
     raw = solver.best_objective_bound
-    bound = int(np.floor(raw + 1e-6)) if level.sense is Sense.MAX else int(np.ceil(raw - 1e-6))
-    return solution, bound, status == cp_model.OPTIMAL, status
+    bound = int(np.floor(raw + 1e-6)) if sense is Sense.MAX else int(np.ceil(raw - 1e-6))
+    return solution, bound, status
 
 
-def _fix(proto: Any, level: Level, coef: IntArray, value: int) -> None:
-    """Keep later levels from giving up this one: Σ coef·x ≥ value (max) or ≤ value (min)."""
+def _fix(proto: Any, sense: Sense, coef: IntArray, value: int) -> None:
+    """Keep later stages from giving up this one: Σ coef·x ≥ value (max) or ≤ value (min)."""
     nonzero = np.flatnonzero(coef)
     if len(nonzero) == 0:
         return
@@ -235,13 +247,13 @@ def _fix(proto: Any, level: Level, coef: IntArray, value: int) -> None:
     linear.vars.extend(nonzero.tolist())
     linear.coeffs.extend(coef[nonzero].tolist())
     total = int(coef[nonzero].sum())
-    linear.domain.extend((value, total) if level.sense is Sense.MAX else (0, value))
+    linear.domain.extend((value, total) if sense is Sense.MAX else (0, value))
 
 
 def _solve_levels(
     problem: Problem, incumbent: IntArray, deadline: float, params: Params
 ) -> tuple[IntArray, dict[str, tuple[int, bool]], bool, float] | None:
-    """Every level, in order, on one part: (solution, level proofs, timed out, model seconds),
+    """Every stage, in order, on one part: (solution, level proofs, timed out, model seconds),
     or None if the part is infeasible."""
     started = time.perf_counter()
     model = cp_model.CpModel()
@@ -254,47 +266,80 @@ def _solve_levels(
 
     proofs: dict[str, tuple[int, bool]] = {}  # level name: (bound, proven optimal)
     timed_out = False
-    to_solve = [level for level in LEVELS if np.any(coefficients(problem, level))]
-    for level in LEVELS:
-        coef = coefficients(problem, level)
-        value = int(coef @ incumbent)
-        if level not in to_solve:
-            # Nothing to optimise (e.g. no moves possible): the value is proven.
-            proofs[level.name] = (value, True)
+    coefs = [stage_coefficients(problem, stage) for stage in STAGES]
+    to_solve = [i for i, coef in enumerate(coefs) if np.any(coef)]
+    for i, stage in enumerate(STAGES):
+        coef, sense = coefs[i], stage.levels[0].sense
+        if i not in to_solve:
+            # Nothing to optimise (e.g. no moves possible): every value is proven.
+            proofs |= {level.name: (0, True) for level in stage.levels if level.name not in proofs}
             continue
-        # Earlier levels matter more: each gets half of what is left (the last, all of it);
-        # time a level does not use (it was proven sooner) passes to the next.
+        # Each stage may use its share of the time left, the last all of it; time a stage
+        # does not use (it was proven sooner) passes on.
         remaining = deadline - time.perf_counter()
-        share = remaining if level is to_solve[-1] else remaining / 2
-        bound, optimal = _trivial_bound(problem, level, coef), False
-        if share > 0.01:
-            solution, solved_bound, optimal, level_status = _solve_level(
-                model, level, coef, incumbent, share, params
+        share = remaining * (1.0 if i == to_solve[-1] else stage.share)
+        bound = _trivial_bound(problem, sense, coef)
+        if int(coef @ incumbent) == bound:
+            pass  # the incumbent reaches the trivial bound (say, every child placed): proven
+        elif share > 0.01:
+            solution, solved_bound, level_status = _solve_level(
+                model, sense, coef, incumbent, share, params
             )
-            if solved_bound is not None:
-                # Both are valid; keep the tighter (a short solve's bound can be weaker).
-                tighter = min if level.sense is Sense.MAX else max
-                bound = tighter(bound, solved_bound)
             if level_status == cp_model.INFEASIBLE:
                 return None
+            if solved_bound is not None:
+                # Both are valid; keep the tighter (a short solve's bound can be weaker).
+                bound = (min if sense is Sense.MAX else max)(bound, solved_bound)
             if solution is not None:
-                # Place every child who still fits: a level that counts only some children
+                # Place every child who still fits: a stage that counts only some children
                 # must not leave room the others could use. It only adds placements, and
                 # may raise an earlier level while costing this one, so compare over every
                 # level solved so far, in order.
-                proven_value = int(coef @ solution)
                 solution = _completed(problem, solution)
-                upto = LEVELS[: LEVELS.index(level) + 1]
+                upto = LEVELS[: LEVELS.index(stage.levels[-1]) + 1]
                 if not _lex_better(problem, incumbent, solution, upto):
-                    incumbent, value = solution, int(coef @ solution)
-                # A proof holds for the value the solver proved, not one completion moved.
-                optimal = optimal and value == proven_value
-            timed_out = timed_out or not optimal
-        else:
-            timed_out = True
-        proofs[level.name] = (value if optimal else bound, optimal)
-        _fix(proto, level, coef, value)
+                    incumbent = solution
+        proofs |= _level_proofs(problem, stage, incumbent, bound, proofs)
+        timed_out = timed_out or not all(proofs[level.name][1] for level in stage.levels)
+        _fix(proto, sense, coef, int(coef @ incumbent))
     return incumbent, proofs, timed_out, model_seconds
+
+
+def _level_proofs(
+    problem: Problem,
+    stage: Stage,
+    solution: IntArray,
+    bound: int,
+    earlier: dict[str, tuple[int, bool]],
+) -> dict[str, tuple[int, bool]]:
+    """Each level's (bound, proven) from the bound on its stage's weighted sum.
+
+    With weights w₁ > w₂ > … (:func:`~matcher.allocation.objective.stage_weights`), the
+    first level can reach at most ⌊bound / w₁⌋; if the solution reaches it (or an earlier
+    stage proved it), that level is proven, and the bound less w₁ times its value bounds
+    the next level, and so on. After a level that is not proven, the later ones keep their
+    trivial bounds.
+    """
+    proofs: dict[str, tuple[int, bool]] = {}
+    rest, proven = bound, True
+    for level, weight in zip(stage.levels, stage_weights(problem, stage), strict=True):
+        coef = coefficients(problem, level)
+        value = int(coef @ solution)
+        if not proven:
+            proofs[level.name] = earlier.get(
+                level.name, (_trivial_bound(problem, level.sense, coef), False)
+            )
+            continue
+        level_bound = rest // weight if level.sense is Sense.MAX else -(-rest // weight)
+        # Every bound known holds: keep the tightest.
+        tighter = min if level.sense is Sense.MAX else max
+        level_bound = tighter(level_bound, _trivial_bound(problem, level.sense, coef))
+        if level.name in earlier:
+            level_bound = tighter(level_bound, earlier[level.name][0])
+        proven = value == level_bound
+        proofs[level.name] = (level_bound, proven)
+        rest -= weight * value
+    return proofs
 
 
 def _completed(problem: Problem, solution: IntArray) -> IntArray:
@@ -313,9 +358,9 @@ def _lex_better(problem: Problem, a: IntArray, b: IntArray, levels: tuple[Level,
     return False
 
 
-def _trivial_bound(problem: Problem, level: Level, coef: IntArray) -> int:
+def _trivial_bound(problem: Problem, sense: Sense, coef: IntArray) -> int:
     """A bound that needs no solve: every child at their best pair (max), or 0 (min)."""
-    if level.sense is Sense.MIN or len(coef) == 0:
+    if sense is Sense.MIN or len(coef) == 0:
         return 0
     starts = problem.pair_start[:-1][np.diff(problem.pair_start) > 0]
     return int(np.maximum.reduceat(coef, starts).sum())

@@ -22,12 +22,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from matcher.allocation.objective import STAGES, stage_coefficients, stage_weights
+from matcher.allocation.problem import build_problem
 from matcher.allocation.result import Params, Placement, ReasonOut, Result, Status, Unplaced
 from matcher.check import Violation, check
 from matcher.model import Instance
-from matcher.solver import solve
+from matcher.solver import _level_proofs, solve
 from tests import factories as f
 from tests.test_cli import run as run_matcher
 
@@ -355,6 +358,75 @@ def test_crisis_child_is_placed_before_a_child_with_more_factors_waiting_longer(
     assert result.objective["crisis_placed"] == 1
     assert result.objective["priority_placed"] == 1  # 1, crisis is counted at level 1 only
     assert result.status is Status.OPTIMAL
+
+
+def test_one_crisis_child_outweighs_any_number_of_children_with_every_factor() -> None:
+    # Crisis and priority are solved as one weighted sum, W·crisis + priority (see
+    # matcher.allocation.objective): W must outweigh every priority sum. P-1 offers 7 h.
+    # R-0001 (crisis, no other factor) needs 6.4; R-0002 and R-0003 have all five other
+    # factors (6 each at level 2) and need 3.4 each. Both of them fit (6.8 ≤ 7) for a
+    # priority sum of 12, R-0001 only alone for 1; lexicographically the crisis child wins.
+    everything = [
+        "multiple_disabilities",
+        "carer_disabled_or_unwell",
+        "terminally_ill",
+        "severe_learning_or_behavioural",
+        "single_parent_no_support",
+    ]
+    instance = f.instance(
+        providers=[f.provider(staff_hours={"sat_morning": 7})],
+        referrals=[
+            f.referral(priority=["crisis"], hours={"sat_morning": 6}),
+            f.referral(id="R-0002", priority=everything),
+            f.referral(id="R-0003", priority=everything),
+        ],
+    )
+    result = solved(instance)
+    assert placed(result) == {"R-0001": "P-1"}
+    assert result.objective["crisis_placed"] == 1
+    assert result.objective["priority_placed"] == 1
+    assert result.status is Status.OPTIMAL
+
+
+def test_stage_weight_is_one_more_than_the_largest_priority_sum() -> None:
+    # Two children who could each be placed, weighing 1 + 1 factor and 1: the largest
+    # priority sum is 3, so a child in crisis weighs 4 in the crisis-and-priority stage.
+    instance = one_place(
+        f.referral(priority=["terminally_ill"]), f.referral(id="R-0002", priority=["crisis"])
+    )
+    problem = build_problem(instance)
+    stage = STAGES[1]
+    assert [level.name for level in stage.levels] == ["crisis_placed", "priority_placed"]
+    assert stage_weights(problem, stage) == [4, 1]
+    assert stage_coefficients(problem, stage).tolist() == [2, 4 + 1]
+
+
+def test_level_bounds_follow_from_the_stage_bound() -> None:
+    # Same two children (stage weights 4 and 1; trivial bounds: crisis 1, priority 3).
+    instance = one_place(
+        f.referral(priority=["terminally_ill"]), f.referral(id="R-0002", priority=["crisis"])
+    )
+    problem = build_problem(instance)
+    stage = STAGES[1]
+    crisis_placed = np.array([0, 1], dtype=np.int64)  # crisis 1, priority 1: sum 5
+    other_placed = np.array([1, 0], dtype=np.int64)  # crisis 0, priority 2: sum 2
+    # Stage bound 6: crisis at most ⌊6 / 4⌋ = 1, reached, so proven; priority then at most
+    # 6 - 4·1 = 2.
+    proofs = _level_proofs(problem, stage, crisis_placed, 6, {})
+    assert proofs == {"crisis_placed": (1, True), "priority_placed": (2, False)}
+    # Stage bound 8: priority at most 8 - 4 = 4, but its trivial bound 3 is tighter.
+    proofs = _level_proofs(problem, stage, crisis_placed, 8, {})
+    assert proofs == {"crisis_placed": (1, True), "priority_placed": (3, False)}
+    # The bound equals the solution's sum: both proven.
+    proofs = _level_proofs(problem, stage, crisis_placed, 5, {})
+    assert proofs == {"crisis_placed": (1, True), "priority_placed": (1, True)}
+    # Crisis not reached: it is not proven, and priority keeps its trivial bound.
+    proofs = _level_proofs(problem, stage, other_placed, 5, {})
+    assert proofs == {"crisis_placed": (1, False), "priority_placed": (3, False)}
+    # An earlier stage's proof counts (here, contrived, that no crisis child can be placed):
+    # priority is then at most 2 - 4·0 = 2, which the solution reaches.
+    proofs = _level_proofs(problem, stage, other_placed, 2, {"crisis_placed": (0, True)})
+    assert proofs == {"crisis_placed": (0, True), "priority_placed": (2, True)}
 
 
 def test_equal_crisis_more_priority_factors_first() -> None:

