@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -82,42 +83,24 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
     greedy_values = values(problem, greedy_pairs)
     greedy_done = time.perf_counter()
 
-    # Solve each independent part on its own, smallest first; a part may use the time left
-    # in proportion to its share of the pairs not yet solved, and passes on what it saves.
-    n = len(problem.pair_provider)
-    incumbent = np.zeros(n, dtype=np.int64)
-    incumbent[greedy_pairs] = 1
-    parts = sorted(split(problem), key=lambda ks: int(np.diff(problem.pair_start)[ks].sum()))
-    sizes = [int(np.diff(problem.pair_start)[ks].sum()) for ks in parts]
-    proofs = {level.name: (0, True) for level in LEVELS}  # summed over the parts
-    source, timed_out, model_s = "greedy", False, 0.0
-    for i, positions in enumerate(parts):
-        sub, pair_map = restrict(problem, positions)
-        # Small parts prove in milliseconds but need a moment to do it: at least a quarter
-        # of a second each (what they do not use passes on).
-        remaining = max(0.0, deadline - time.perf_counter())
-        budget = max(remaining * sizes[i] / sum(sizes[i:]), min(remaining, 0.25))
-        part_deadline = time.perf_counter() + budget
-        outcome = _solve_levels(sub, incumbent[pair_map], part_deadline, params)
-        if outcome is None:
-            # The hint is feasible unless existing placements cannot all continue (with
-            # moves allowed, the pre-check cannot see that): say so.
-            return _infeasible(
-                problem,
-                params,
-                start,
-                "Existing placements cannot all continue within the providers' staff-hours, "
-                "even moved to other eligible providers. Correct the register.",
-            )
-        solution, part_proofs, part_timed_out, model_seconds = outcome
-        if not np.array_equal(solution, incumbent[pair_map]):
-            source = "cp-sat"
-        incumbent[pair_map] = solution
-        for name, (bound, optimal) in part_proofs.items():
-            total, all_optimal = proofs[name]
-            proofs[name] = (total + bound, all_optimal and optimal)
-        timed_out = timed_out or part_timed_out
-        model_s += model_seconds
+    outcome = optimise(problem, greedy_pairs, deadline, params)
+    if outcome is None:
+        # The greedy start is feasible unless existing placements cannot all continue
+        # (with moves allowed, the pre-check cannot see that): say so.
+        return _infeasible(
+            problem,
+            params,
+            start,
+            "Existing placements cannot all continue within the providers' staff-hours, "
+            "even moved to other eligible providers. Correct the register.",
+        )
+    incumbent, proofs, timed_out, model_s = (
+        outcome.solution,
+        outcome.proofs,
+        outcome.timed_out,
+        outcome.model_s,
+    )
+    source = outcome.source
     solved = time.perf_counter()
 
     # Values come from the final solution: a later level may raise an earlier one above the
@@ -154,6 +137,54 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Optimised:
+    """What :func:`optimise` found: one 0/1 per pair, and each level's summed proof."""
+
+    solution: IntArray
+    proofs: dict[str, tuple[int, bool]]  # level name: (bound, proven optimal)
+    timed_out: bool
+    model_s: float  # seconds spent writing CP-SAT models
+    source: str  # "greedy" or "cp-sat": who found the solution
+
+
+def optimise(
+    problem: Problem, start: IntArray, deadline: float, params: Params
+) -> Optimised | None:
+    """The allocation core: from the pairs ``start`` (the greedy allocation), every part
+    and stage in turn, until ``deadline`` (a :func:`time.perf_counter` time). None if a
+    part is infeasible (its must-place children cannot all be placed)."""
+    # Solve each independent part on its own, smallest first; a part may use the time left
+    # in proportion to its share of the pairs not yet solved, and passes on what it saves.
+    n = len(problem.pair_provider)
+    incumbent = np.zeros(n, dtype=np.int64)
+    incumbent[start] = 1
+    parts = sorted(split(problem), key=lambda ks: int(np.diff(problem.pair_start)[ks].sum()))
+    sizes = [int(np.diff(problem.pair_start)[ks].sum()) for ks in parts]
+    proofs = {level.name: (0, True) for level in LEVELS}  # summed over the parts
+    source, timed_out, model_s = "greedy", False, 0.0
+    for i, positions in enumerate(parts):
+        sub, pair_map = restrict(problem, positions)
+        # Small parts prove in milliseconds but need a moment to do it: at least a quarter
+        # of a second each (what they do not use passes on).
+        remaining = max(0.0, deadline - time.perf_counter())
+        budget = max(remaining * sizes[i] / sum(sizes[i:]), min(remaining, 0.25))
+        part_deadline = time.perf_counter() + budget
+        outcome = _solve_levels(sub, incumbent[pair_map], part_deadline, params)
+        if outcome is None:
+            return None
+        solution, part_proofs, part_timed_out, model_seconds = outcome
+        if not np.array_equal(solution, incumbent[pair_map]):
+            source = "cp-sat"
+        incumbent[pair_map] = solution
+        for name, (bound, optimal) in part_proofs.items():
+            total, all_optimal = proofs[name]
+            proofs[name] = (total + bound, all_optimal and optimal)
+        timed_out = timed_out or part_timed_out
+        model_s += model_seconds
+    return Optimised(incumbent, proofs, timed_out, model_s, source)
+
+
 def _overloaded_by_existing(problem: Problem) -> list[str]:
     """Provider slots whose existing placements alone take more than the provider offers."""
     used = np.zeros_like(problem.capacity_units)
@@ -164,7 +195,7 @@ def _overloaded_by_existing(problem: Problem) -> list[str]:
             problem.use_slot[uses.start : uses.stop],
             problem.use_units[uses.start : uses.stop],
         )
-    instance = problem.instance
+    instance = problem.source
     return [
         f"{instance.providers[p].id} on {instance.settings.time_slots[s].label}"
         for p, s in np.argwhere(used > problem.capacity_units).tolist()
@@ -183,7 +214,7 @@ def _infeasible(problem: Problem, params: Params, start: float, message: str) ->
         levels=[],
         placements=[],
         unplaced=blocked_by_existing(problem, message),
-        not_considered=not_considered(problem.instance),
+        not_considered=not_considered(problem.source),
         source="none",
         timings=Timings(build_s=elapsed, greedy_s=0.0, solve_s=0.0, total_s=elapsed),
         params=params,
@@ -384,7 +415,7 @@ def _gap(level: LevelOut) -> float:
 
 
 def _placements(problem: Problem, chosen: IntArray) -> list[Placement]:
-    instance = problem.instance
+    instance = problem.source
     slot_ids = [s.id for s in instance.settings.time_slots]
     moved = coefficients(problem, MOVES)
     out = []

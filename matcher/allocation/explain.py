@@ -45,7 +45,7 @@ EXCLUSION_PHRASES: dict[ReasonCode, str] = {
 
 def unplaced_reasons(problem: Problem, chosen: IntArray) -> list[Unplaced]:
     """A reason for every day referral the chosen pairs leave unplaced."""
-    instance = problem.instance
+    instance = problem.source
     # Room is judged in the solver's own units, so "no room" here means no room there.
     residual = problem.capacity_units.copy()
     placed = np.zeros(len(problem.referral_idx), dtype=np.bool_)
@@ -75,7 +75,7 @@ def blocked_by_existing(problem: Problem, message: str) -> list[Unplaced]:
     """Every day referral, unplaced because existing placements cannot all continue."""
     return [
         Unplaced(
-            referral_id=problem.instance.referrals[int(i)].id,
+            referral_id=problem.source.referrals[int(i)].id,
             reasons=[ReasonOut(code="existing_placements_overload", message=message)],
         )
         for i in problem.referral_idx
@@ -129,7 +129,7 @@ def _no_eligible_provider(instance: Instance, i: int) -> ReasonOut:
 
 
 def _all_full(problem: Problem, k: int, pairs: range, residual: np.ndarray) -> ReasonOut:
-    instance = problem.instance
+    instance = problem.source
     short_at: Counter[int] = Counter()
     with_room = []
     for j in pairs:

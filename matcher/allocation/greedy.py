@@ -18,14 +18,13 @@ from matcher.allocation.problem import IntArray, Problem
 
 def priority_order(problem: Problem) -> list[int]:
     """Referral positions: crisis first, then more priority factors, then longest waiting."""
-    referrals = problem.referrals
     return sorted(
-        range(len(referrals)),
+        range(len(problem.referral_idx)),
         key=lambda k: (
             -int(problem.crisis[k]),
             -int(problem.factors[k]),
             -int(problem.waiting_days[k]),
-            referrals[k].id,
+            int(problem.tiebreak[k]),
         ),
     )
 

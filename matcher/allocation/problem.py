@@ -36,7 +36,7 @@ SCALE = 600
 class Problem:
     """Day referrals, their eligible pairs, and the providers' staff-hours per slot."""
 
-    instance: Instance
+    instance: Instance | None  # None for a problem given as arrays (the benchmark's GAP)
     referral_idx: IntArray  # the day referrals, as indices into instance.referrals
     # Pairs, grouped by referral (pairs of referral k are pair_start[k]:pair_start[k+1]).
     pair_referral: IntArray  # position k in referral_idx
@@ -56,10 +56,21 @@ class Problem:
     crisis: IntArray  # per referral position: 1 if in crisis
     factors: IntArray  # per referral position: other priority factors (0 to 5)
     waiting_days: IntArray  # per referral position: days on the list at the planning date
+    tiebreak: IntArray  # per referral position: rank of the referral's id, for stable orders
+    #: Every referral must be placed (the generalized assignment problem); otherwise only
+    #: those with an existing placement must be.
+    must_place: bool = False
+
+    @property
+    def source(self) -> Instance:
+        """The instance the problem was built from."""
+        if self.instance is None:
+            raise ValueError("this problem was given as arrays, not built from an instance")
+        return self.instance
 
     @property
     def referrals(self) -> list[Referral]:
-        return [self.instance.referrals[i] for i in self.referral_idx]
+        return [self.source.referrals[i] for i in self.referral_idx]
 
     def pairs_of(self, k: int) -> range:
         return range(int(self.pair_start[k]), int(self.pair_start[k + 1]))
@@ -146,6 +157,9 @@ def build_problem(instance: Instance, *, allow_moves: bool = False) -> Problem:
         waiting_days=np.array(
             [max(0, (planning - r.referral_date).days) for r in referrals], dtype=np.int64
         ),
+        tiebreak=np.argsort(np.argsort(np.array([r.id for r in referrals], dtype=object))).astype(
+            np.int64
+        ),
     )
 
 
@@ -218,5 +232,7 @@ def restrict(problem: Problem, positions: IntArray) -> tuple[Problem, IntArray]:
         crisis=problem.crisis[positions],
         factors=problem.factors[positions],
         waiting_days=problem.waiting_days[positions],
+        tiebreak=problem.tiebreak[positions],
+        must_place=problem.must_place,
     )
     return sub, pair_map
