@@ -218,6 +218,71 @@ def check(
 
 
 @app.command()
+def bench(
+    profile: Annotated[
+        str, typer.Option(help="quick (CI, under 2 minutes) or full (the published table).")
+    ] = "quick",
+    out: Annotated[
+        Path | None, typer.Option(help="Write the records (JSON) here, and a .md table beside.")
+    ] = None,
+    compare: Annotated[
+        Path | None,
+        typer.Option(help="A baseline (JSON) to compare against: exit 1 if quality is worse."),
+    ] = None,
+    gap_dir: Annotated[
+        Path | None, typer.Option(help="Folder of the public GAP instances and best_known.csv.")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="CP-SAT search workers.")] = 2,
+) -> None:
+    """Measure quality and time on fixed suites, against greedy, bounds and HiGHS."""
+    from matcher.bench.compare import compare as compare_runs
+    from matcher.bench.report import markdown
+    from matcher.bench.run import run_profile
+    from matcher.bench.suites import GAP_DIR
+    from matcher.errors import InputError
+    from matcher.errors import Problem as Issue
+    from matcher.io import read_document, write_text_atomic
+
+    if profile not in ("quick", "full"):
+        raise InputError([Issue("--profile", f"{profile!r} is not a profile: quick or full")])
+    baseline = read_document(compare) if compare is not None else None
+    if compare is not None and not (isinstance(baseline, dict) and "records" in baseline):
+        raise InputError([Issue(str(compare), "not a bench record: no 'records' list")])
+
+    def progress(task: object, record: dict[str, object], done: int, total: int) -> None:
+        figure = record.get("error") or _headline(record)
+        console.print(f"[{done}/{total}] {record['suite']}: {record['name']}: {figure}")
+
+    run = run_profile(profile, gap_dir or GAP_DIR, workers, progress)
+    text = markdown(run)
+    if out is not None:
+        write_text_atomic(out, json.dumps(run, indent=1) + "\n")
+        write_text_atomic(out.with_suffix(".md"), text)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+    if baseline is not None:
+        deltas = compare_runs(baseline, run)
+        worse = [d for d in deltas if d.worse]
+        console.print(
+            f"Compared with {compare} (commit {baseline.get('commit', '?')}): "
+            f"{len(deltas)} figures, {len(worse)} worse."
+        )
+        for d in worse:
+            console.print(f"  worse: {d.task}: {d.figure} {d.baseline} -> {d.current}")
+        if worse:
+            raise typer.Exit(1)
+
+
+def _headline(record: dict[str, object]) -> str:
+    """One line per finished task for the progress display."""
+    if record.get("kind") == "gap":
+        return f"cost {record['cost']} (best known {record['best_known']}), {record['total_s']} s"
+    if record.get("kind") == "rank":
+        return f"p50 {record['p50_ms']} ms, p95 {record['p95_ms']} ms"
+    return f"{record.get('status')}, {record.get('placed')} placed, {record.get('total_s')} s"
+
+
+@app.command()
 def demo(
     scenario: Annotated[
         Path | None,

@@ -1,0 +1,1 @@
+"""Benchmark suites and baselines for `matcher bench`."""
