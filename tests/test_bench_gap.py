@@ -80,7 +80,7 @@ def test_the_problem_has_a_pair_wherever_the_job_fits_the_agent_at_all(tmp_path:
 def test_the_engine_finds_and_proves_the_tiny_optimum(tmp_path: Path) -> None:
     # Every job must be placed; agent 2 holds one job, agent 1 two. Whichever job goes to
     # agent 2 costs 5, 5 or 2 there, and the other two cost 1 + 9, 1 + 9 or 1 + 1 at
-    # agent 1: totals 14, 14 and 4. The optimum is 4: job 3 at agent 2, jobs 1 and 2 at 1.
+    # agent 1: totals 15, 15 and 4. The optimum is 4: job 3 at agent 2, jobs 1 and 2 at 1.
     run = solve_gap(tiny(tmp_path), time_limit=5)
     assert run.feasible and run.violations == []
     assert run.cost == 4
