@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from matcher.errors import MatcherError
+
+if TYPE_CHECKING:
+    from matcher.bench.compare import Delta
 
 app = typer.Typer(
     help="Match children with SEND to short-break care: rules with reasons, ranked matches.",
@@ -267,10 +270,23 @@ def bench(
             f"Compared with {compare} (commit {baseline.get('commit', '?')}): "
             f"{len(deltas)} figures, {len(worse)} worse."
         )
-        for d in worse:
-            console.print(f"  worse: {d.task}: {d.figure} {d.baseline} -> {d.current}")
+        for d in deltas:
+            if d.worse or d.current != d.baseline:
+                mark = "WORSE" if d.worse else "     "
+                console.print(
+                    f"  {mark} {d.task}: {d.figure} {d.baseline} -> {d.current}{_change(d)}",
+                    markup=False,
+                    highlight=False,
+                )
         if worse:
             raise typer.Exit(1)
+
+
+def _change(delta: Delta) -> str:
+    """A figure's relative change, where both sides are numbers (not yes/no)."""
+    before, after = delta.baseline, delta.current
+    numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (before, after))
+    return f" ({100 * (after - before) / abs(before):+.1f} %)" if numbers and before else ""
 
 
 def _headline(record: dict[str, object]) -> str:
