@@ -94,13 +94,7 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
             "Existing placements cannot all continue within the providers' staff-hours, "
             "even moved to other eligible providers. Correct the register.",
         )
-    incumbent, proofs, timed_out, model_s = (
-        outcome.solution,
-        outcome.proofs,
-        outcome.timed_out,
-        outcome.model_s,
-    )
-    source = outcome.source
+    incumbent, proofs, model_s = outcome.solution, outcome.proofs, outcome.model_s
     solved = time.perf_counter()
 
     # Values come from the final solution: a later level may raise an earlier one above the
@@ -112,7 +106,7 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
     ]
     if all(level.optimal for level in levels):
         status = Status.OPTIMAL
-    elif timed_out:
+    elif outcome.timed_out:
         status = Status.TIME_LIMIT
     else:
         status = Status.FEASIBLE
@@ -126,7 +120,7 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
         placements=_placements(problem, chosen),
         unplaced=unplaced_reasons(problem, chosen),
         not_considered=not_considered(instance),
-        source=source,
+        source=outcome.source,
         timings=Timings(
             build_s=round((built - start) + model_s, 4),
             greedy_s=round(greedy_done - built, 4),
