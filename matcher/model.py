@@ -217,6 +217,14 @@ class UnitSpecialism(StrEnum):
     GENERAL = "general"
 
 
+class SoloNeed(StrEnum):
+    """Whether an overnight child must sleep apart from other children."""
+
+    NONE = "none"
+    SOLO_ROOM = "solo_room"  # a room of their own (one of the unit's solo rooms)
+    UNIT_ALONE = "unit_alone"  # no other child in the unit that night
+
+
 # --------------------------------------------------------------------------------------
 # Field types
 # --------------------------------------------------------------------------------------
@@ -322,6 +330,9 @@ class Settings(Record):
 
     council: str = Field(min_length=1)
     planning_date: date
+    horizon_weeks: int = Field(
+        4, ge=4, le=13, description="Overnight nights are planned this many weeks ahead."
+    )
     fixed_hourly_rate: Money = Field(gt=0, description="Framework rate per staff-hour, in £.")
     rate_effective_from: date = Field(description="Date the fixed hourly rate was set.")
     annual_uplift: float = Field(0.0, ge=0, le=0.5, description="Yearly uplift, e.g. 0.03.")
@@ -380,6 +391,12 @@ class OvernightUnit(Record):
     specialisms: SortedSet[UnitSpecialism] = Field(default_factory=list)
     open_days: SortedSet[Weekday] = Field(default_factory=lambda: list(Weekday))
     target_occupancy: float = Field(0.85, gt=0, le=1)
+    night_staff: int | None = Field(
+        None,
+        ge=0,
+        description="Staff on the night shift; a 2:1 child takes two, a 1:1 child one, a "
+        "1:2 or 1:3 child a half or a third. Unset: as many as beds.",
+    )
     min_age: int = Field(0, ge=0, le=25)
     max_age: int = Field(18, ge=0, le=25, description="Oldest age (in whole years) accepted.")
 
@@ -461,6 +478,17 @@ class Referral(Record):
         default_factory=dict, description="Hours of care per week in each time slot."
     )
     nights_per_month: int = Field(0, ge=0, le=31, description="Overnight services only.")
+    preferred_nights: SortedSet[Weekday] = Field(
+        default_factory=list, description="Overnight: nights of the week the family prefers."
+    )
+    solo: SoloNeed = Field(SoloNeed.NONE, description="Overnight: a solo room, or the unit alone.")
+    incompatible_with: SortedSet[ChildId] = Field(
+        default_factory=list, description="Overnight: children never to stay the same night."
+    )
+    nights_used: dict[Identifier, Annotated[int, Field(ge=0, le=366)]] = Field(
+        default_factory=dict,
+        description="Overnight: nights already spent this year, by unit id (the 75-night limit).",
+    )
     needs: SortedSet[Need] = Field(default_factory=list)
     priority: SortedSet[PriorityFactor] = Field(default_factory=list)
     referral_date: date
@@ -730,6 +758,7 @@ def _check_cross_references(instance: Instance) -> list[Problem]:
     problems += _duplicates(unit_ids, "units (all providers)", "unit id")
 
     provider_ids = {p.id for p in instance.providers}
+    referral_ids = {r.id for r in instance.referrals}
     problems += _duplicates([r.id for r in instance.referrals], "referrals", "referral id")
     for i, referral in enumerate(instance.referrals):
         at = f"referrals[{i}] ({referral.id})"
@@ -746,6 +775,10 @@ def _check_cross_references(instance: Instance) -> list[Problem]:
             f"{at}.preferred_provider_ids",
             "provider",
         )
+        known(referral.nights_used, set(unit_ids), f"{at}.nights_used", "unit")
+        known(referral.incompatible_with, referral_ids, f"{at}.incompatible_with", "referral")
+        if referral.id in referral.incompatible_with:
+            problems.append(Problem(f"{at}.incompatible_with", "lists the referral itself"))
         if referral.current_provider_id is not None:
             known(
                 [referral.current_provider_id],

@@ -1,0 +1,1 @@
+"""Overnight short breaks: bed-nights over a planning horizon (see problem.py)."""

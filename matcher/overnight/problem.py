@@ -1,0 +1,180 @@
+"""The overnight problem: which child may sleep in which unit on which night.
+
+Overnight short breaks are counted in bed-nights over a planning horizon (4 to 13 weeks
+from the planning date), not in weekly staff-hours, and they share no capacity with the
+day services: a unit's beds are not a provider's day staff. So overnight referrals are
+allocated by a model of their own, beside the day model, and exactly so.
+
+A *stay* (child, unit, night) exists only where every rule allows it (STYLE: variables
+only where they can be true):
+
+- the provider may take the child (the eligibility rules, with their reasons);
+- the unit has beds, is open that night of the week, and takes the child's age;
+- the unit's specialism fits the child (complex health needs a complex-health unit;
+  autism or behaviour that challenges an autism / learning-disability unit);
+- a child needing a solo room goes only to a unit that has one;
+- the night is on or after the planned start and, unless an extension is agreed, before
+  the earliest the child can turn 18;
+- the child has fewer than 75 nights this year in that unit.
+
+What is left to the model: beds, solo rooms and night staff per unit and night, a child
+alone in a unit, incompatible children, at most 17 consecutive nights, the 75-night year,
+and the nights requested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matcher.model import (
+    Instance,
+    Need,
+    OvernightUnit,
+    PriorityFactor,
+    Referral,
+    SoloNeed,
+    StaffRatio,
+    UnitSpecialism,
+    Weekday,
+    birthday,
+)
+from matcher.rules.eligibility import referral2providers
+from matcher.rules.facts import usable_units
+
+IntArray = NDArray[np.int64]
+
+#: The statutory short-break limits (DOMAIN.md): one stay, and one setting in a year.
+MAX_CONSECUTIVE_NIGHTS = 17
+MAX_NIGHTS_A_YEAR = 75
+#: Night staff a child takes, in sixths of a worker (1:3 is two sixths, 2:1 twelve).
+STAFF_SIXTHS = {
+    StaffRatio.ONE_TO_ONE: 6,
+    StaffRatio.TWO_TO_ONE: 12,
+    StaffRatio.GROUP_1_2: 3,
+    StaffRatio.GROUP_1_3: 2,
+}
+WEEKDAYS = list(Weekday)
+
+
+@dataclass(frozen=True, eq=False)
+class Unit:
+    unit: OvernightUnit
+    provider_index: int
+
+    @property
+    def staff_sixths(self) -> int:
+        staff = self.unit.night_staff if self.unit.night_staff is not None else self.unit.beds
+        return 6 * staff
+
+
+@dataclass(frozen=True, eq=False)
+class NightProblem:
+    instance: Instance
+    nights: list[date]
+    units: list[Unit]
+    children: list[Referral]  # overnight referrals, in instance order
+    requested: IntArray  # per child: nights asked for over the horizon
+    weight: IntArray  # per child: 1 + other priority factors
+    crisis: IntArray  # per child: 1 if in crisis
+    # Stays, grouped by child: child k's stays are stay_start[k]:stay_start[k+1].
+    stay_child: IntArray
+    stay_unit: IntArray
+    stay_night: IntArray
+    stay_start: IntArray
+    candidate_units: list[list[int]]  # per child: units they may use at all
+
+    def stays_of(self, k: int) -> range:
+        return range(int(self.stay_start[k]), int(self.stay_start[k + 1]))
+
+
+def requested_nights(referral: Referral, weeks: int) -> int:
+    """Nights asked for over the horizon: the monthly figure scaled to its weeks."""
+    return max(1, round(referral.nights_per_month * weeks * 7 * 12 / 365))
+
+
+def specialism_fits(unit: OvernightUnit, referral: Referral) -> bool:
+    """Complex health needs a complex-health unit; autism or behaviour that challenges an
+    autism / learning-disability unit; any other child may use any unit."""
+    if Need.COMPLEX_HEALTH in referral.needs:
+        return UnitSpecialism.COMPLEX_HEALTH in unit.specialisms
+    if Need.AUTISM in referral.needs or Need.BEHAVIOURS_THAT_CHALLENGE in referral.needs:
+        return UnitSpecialism.AUTISM_LEARNING_DISABILITY in unit.specialisms
+    return True
+
+
+def last_night(referral: Referral) -> date | None:
+    """The last night before the earliest the child can turn 18 (None: no end, an
+    extension is agreed)."""
+    if referral.extension_agreed:
+        return None
+    return birthday(referral.birth_year_month, 18) - timedelta(days=1)
+
+
+def build_nights(instance: Instance) -> NightProblem:
+    settings = instance.settings
+    nights = [settings.planning_date + timedelta(days=i) for i in range(7 * settings.horizon_weeks)]
+    weekday_of = [WEEKDAYS[n.weekday()] for n in nights]
+    units = [
+        Unit(unit, p)
+        for p, provider in enumerate(instance.providers)
+        for unit in provider.units
+        if unit.beds > 0
+    ]
+    unit_index = {u.unit.id: i for i, u in enumerate(units)}
+    eligible = referral2providers(instance)
+    children = [r for r in instance.referrals if r.service.is_overnight]
+    positions = [i for i, r in enumerate(instance.referrals) if r.service.is_overnight]
+
+    stay_child: list[int] = []
+    stay_unit: list[int] = []
+    stay_night: list[int] = []
+    stay_start = [0]
+    candidates: list[list[int]] = []
+    for k, (i, child) in enumerate(zip(positions, children, strict=True)):
+        mine: list[int] = []
+        for p in eligible[i].tolist():
+            provider = instance.providers[p]
+            for unit in usable_units(instance, child, provider):
+                if not specialism_fits(unit, child):
+                    continue
+                if child.solo is SoloNeed.SOLO_ROOM and unit.solo_rooms == 0:
+                    continue
+                if child.nights_used.get(unit.id, 0) >= MAX_NIGHTS_A_YEAR:
+                    continue
+                mine.append(unit_index[unit.id])
+        candidates.append(mine)
+        end = last_night(child)
+        for u in mine:
+            open_days = set(units[u].unit.open_days)
+            for d, night in enumerate(nights):
+                if weekday_of[d] not in open_days or night < child.planned_start_date:
+                    continue
+                if end is not None and night > end:
+                    continue
+                stay_child.append(k)
+                stay_unit.append(u)
+                stay_night.append(d)
+        stay_start.append(len(stay_child))
+
+    weeks = settings.horizon_weeks
+    return NightProblem(
+        instance=instance,
+        nights=nights,
+        units=units,
+        children=children,
+        requested=np.array([requested_nights(c, weeks) for c in children], dtype=np.int64),
+        weight=np.array(
+            [1 + sum(f is not PriorityFactor.CRISIS for f in c.priority) for c in children],
+            dtype=np.int64,
+        ),
+        crisis=np.array([PriorityFactor.CRISIS in c.priority for c in children], dtype=np.int64),
+        stay_child=np.array(stay_child, dtype=np.int64),
+        stay_unit=np.array(stay_unit, dtype=np.int64),
+        stay_night=np.array(stay_night, dtype=np.int64),
+        stay_start=np.array(stay_start, dtype=np.int64),
+        candidate_units=candidates,
+    )
