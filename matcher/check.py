@@ -150,4 +150,8 @@ def check(instance: Instance, result: Result) -> list[Violation]:
                     "objective_mismatch", f"{name}: the result says {claimed}, recomputed {value}"
                 )
             )
+    if result.overnight is not None:
+        from matcher.overnight.check import check_nights  # it builds on Violation, above
+
+        found += check_nights(instance, result.overnight)
     return found

@@ -172,15 +172,15 @@ def allocate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the result (JSON) to this file.")] = None,
 ) -> None:
-    """Allocate the waiting list's day referrals to capacity (CP-SAT, never below greedy)."""
+    """Allocate the waiting list: day referrals to staff-hours, overnight to bed-nights."""
+    from matcher.allocate import allocate as allocate_all
     from matcher.allocation.result import Params
     from matcher.io import load_instance, write_text_atomic
     from matcher.render import print_result
-    from matcher.solver import solve
 
     loaded = load_instance(instance)
     params = Params(time_limit=time_limit, workers=workers, allow_moves=allow_moves)
-    result = solve(loaded, params)
+    result = allocate_all(loaded, params)
     text = result.model_dump_json(indent=1) + "\n"
     if out is not None:
         write_text_atomic(out, text)
@@ -214,9 +214,13 @@ def check(
     if violations:
         console.print(f"{len(violations)} violations.")
         raise typer.Exit(1)
+    nights = ""
+    if allocation.overnight is not None:
+        given = sum(c.allocated for c in allocation.overnight.children)
+        nights = f" and {given} bed-nights"
     console.print(
-        f"No violations: {len(allocation.placements)} placements keep every rule, capacity "
-        f"and objective value."
+        f"No violations: {len(allocation.placements)} placements{nights} keep every rule, "
+        f"capacity and objective value."
     )
 
 

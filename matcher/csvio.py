@@ -55,6 +55,7 @@ from matcher.model import (
     RegisteredActivity,
     Regulator,
     Settings,
+    SoloNeed,
     StaffRatio,
     UnitSpecialism,
     Weekday,
@@ -146,6 +147,19 @@ def _whole(cell: str) -> int:
     if not value.is_integer():
         raise _Bad("is not a whole number; expected e.g. 0, 5 or 18")
     return int(value)
+
+
+def _unit_nights(cell: str) -> dict[str, int] | None:
+    """``U-0001:12; U-0002:3`` → {unit id: nights}."""
+    out: dict[str, int] = {}
+    for part in (p.strip() for p in cell.split(";")):
+        if not part:
+            continue
+        unit, _, nights = part.partition(":")
+        if not nights:
+            raise _Bad("expects unit:nights pairs, e.g. U-0001:12; U-0002:3")
+        out[str(_identifier(unit.strip()))] = _whole(nights)
+    return out or None
 
 
 def _fraction(cell: str) -> float:
@@ -451,6 +465,12 @@ def unit_columns(settings: Settings) -> list[Column]:
             ("open_days",),
         ),
         Column(
+            "night_staff",
+            "staff on the night shift (a 2:1 child takes two); blank = as many as beds",
+            _whole,
+            ("night_staff",),
+        ),
+        Column(
             "target_occupancy",
             "share of bed-nights to fill, e.g. 0.85 or 85%; "
             f"blank = {_default(OvernightUnit, 'target_occupancy')}",
@@ -591,6 +611,33 @@ def referral_columns(settings: Settings) -> list[Column]:
             "id of the provider giving the service now, if any",
             _identifier,
             ("current_provider_id",),
+        ),
+        Column(
+            "preferred_nights",
+            f"overnight: nights of the week preferred, separated by ;: {_options(Weekday)}",
+            _list(_weekday),
+            ("preferred_nights",),
+        ),
+        Column(
+            "solo",
+            f"overnight: {_options(SoloNeed)}; blank = {SoloNeed.NONE.value}",
+            _choice(SoloNeed, "solo need"),
+            ("solo",),
+            private=True,
+        ),
+        Column(
+            "incompatible_with",
+            "overnight: referral ids never to stay the same night, separated by ;",
+            _list(_child_id),
+            ("incompatible_with",),
+            private=True,
+        ),
+        Column(
+            "nights_used",
+            "overnight: nights already used this year, as unit:nights separated by ;",
+            _unit_nights,
+            ("nights_used",),
+            private=True,
         ),
     ]
 

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from matcher.allocation.result import Result
 from matcher.model import PRIORITY_LABELS, Instance, Referral
+from matcher.overnight.result import OvernightResult
 from matcher.ranking import Candidate, Ranking
 from matcher.rules.explain import NEED_WORDS
 
@@ -121,9 +122,13 @@ def print_result(console: Console, instance: Instance, result: Result) -> None:
     placed = len(result.placements)
     total = placed + len(result.unplaced)
     cost = sum(p.cost for p in result.placements)
-    console.print(
-        f"{placed} of {total} day referrals placed, £{cost:,.2f} a week; "
+    overnight = (
         f"{len(result.not_considered)} overnight referrals not part of day allocation. "
+        if result.not_considered
+        else ""
+    )
+    console.print(
+        f"{placed} of {total} day referrals placed, £{cost:,.2f} a week; {overnight}"
         f"Solved in {result.timings.total_s:.2f} s (build {result.timings.build_s:.2f} s)."
     )
     unplaced = Table(title=f"Unplaced ({len(result.unplaced)})", title_justify="left", expand=True)
@@ -132,3 +137,37 @@ def print_result(console: Console, instance: Instance, result: Result) -> None:
     for u in result.unplaced:
         unplaced.add_row(u.referral_id, Text("; ".join(r.message for r in u.reasons)))
     console.print(unplaced)
+    if result.overnight is not None:
+        print_nights(console, result.overnight)
+
+
+def print_nights(console: Console, nights: OvernightResult) -> None:
+    """Overnight: occupancy per unit against its target, and children short of nights."""
+    units = Table(
+        title=f"Overnight, {nights.horizon_weeks} weeks from {nights.horizon_start}: "
+        f"{nights.status.value}",
+        title_justify="left",
+    )
+    for column in ("unit", "provider", "beds", "open bed-nights", "given", "occupancy", "target"):
+        units.add_column(column, justify="left" if column in ("unit", "provider") else "right")
+    for u in nights.units:
+        units.add_row(
+            u.unit_id,
+            u.provider_id,
+            str(u.beds),
+            str(u.open_bed_nights),
+            str(u.allocated),
+            f"{100 * u.occupancy:.0f} %",
+            f"{100 * u.target_occupancy:.0f} %",
+        )
+    console.print(units)
+    asked = sum(c.requested for c in nights.children)
+    given = sum(c.allocated for c in nights.children)
+    console.print(f"{given} of {asked} nights asked for given, to {len(nights.children)} children.")
+    short = Table(title=f"Short of nights ({len(nights.short)})", title_justify="left", expand=True)
+    short.add_column("referral")
+    short.add_column("short", justify="right")
+    short.add_column("reason", ratio=1)
+    for s in nights.short:
+        short.add_row(s.referral_id, str(s.short), Text("; ".join(r.message for r in s.reasons)))
+    console.print(short)

@@ -373,7 +373,7 @@ def test_column_given_twice(files: dict[str, Path]) -> None:
     lines[0][-1] = "Beds"  # max_age's header replaced by a second beds column
     write(files["units"], lines)
     [problem] = problems(files)
-    assert problem == "units.csv, row 1, column 'beds': the column appears twice (columns E and K)"
+    assert problem == "units.csv, row 1, column 'beds': the column appears twice (columns E and L)"
 
 
 def test_rating_needs_grade_and_date(files: dict[str, Path]) -> None:

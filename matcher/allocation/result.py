@@ -8,8 +8,12 @@ It is a pydantic model so that ``matcher allocate --out`` writes it as JSON and
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from matcher.overnight.result import OvernightResult
 
 
 class Status(StrEnum):
@@ -85,3 +89,17 @@ class Result(Out):
     timings: Timings
     params: Params
     message: str = ""
+    overnight: OvernightResult | None = Field(
+        None, description="Overnight referrals, allocated in bed-nights (matcher.allocate)."
+    )
+
+
+def _resolve() -> None:
+    """OvernightResult builds on this module's LevelOut and ReasonOut: define Result's
+    field once both exist."""
+    from matcher.overnight.result import OvernightResult
+
+    Result.model_rebuild(_types_namespace={"OvernightResult": OvernightResult})
+
+
+_resolve()

@@ -545,7 +545,8 @@ def _why_short(problem: NightProblem, ledger: Ledger, k: int, status: Status) ->
         reasons.append(
             ReasonOut(
                 code="units_full",
-                message=f"The {units} unit{'s' if units > 1 else ''} this child may use have no "
+                message=f"The {units} unit{'s' if units > 1 else ''} this child may use "
+                f"{'have' if units > 1 else 'has'} no "
                 f"room on the other open nights: {named}.",
             )
         )
