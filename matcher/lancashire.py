@@ -69,9 +69,12 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * 6371 * math.asin(math.sqrt(h))
 
 
-def travel_minutes() -> dict[str, dict[str, float]]:
+Place = tuple[str, str, str, float, float, bool]
+
+
+def travel_minutes(places: list[Place] | None = None) -> dict[str, dict[str, float]]:
     """Estimated minutes by road between every pair of places (see the module docstring)."""
-    places = PLACES + NEIGHBOURS
+    places = places if places is not None else PLACES + NEIGHBOURS
     table: dict[str, dict[str, float]] = {}
     for origin, _, _, lat1, lon1, rural1 in places:
         row: dict[str, float] = {}

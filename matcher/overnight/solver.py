@@ -10,8 +10,10 @@ The objective, lexicographic, each stage fixed before the next:
 
 1. ``crisis_nights`` (max): nights given to children in crisis;
 2. ``priority_nights`` (max): nights given, each weighted 1 + the child's other priority
-   factors (solved with crisis as ``W·crisis + priority``; see the day objective);
-3. ``preferred_nights`` (max): nights on the weekdays the family prefers;
+   factors;
+3. ``preferred_nights`` (max): nights on the weekdays the family prefers. Levels 1 to 3
+   are solved together as one weighted sum, each weight one more than the most the later
+   levels could add (exact, as in the day objective), after a crisis-only stage;
 4. ``routine`` (min): units used plus weekdays used, per child: the same unit and the
    same nights of the week from week to week (it matters for children with autism);
 5. ``cost`` (min): pence, the framework night rate or the provider's spot night rate.
@@ -58,7 +60,7 @@ LEVELS = (
     NightLevel("cost", False),
 )
 #: Of the time left, each stage's share (the last takes all of it).
-SHARES = (0.2, 0.6, 0.4, 0.5, 1.0)
+SHARES = (0.2, 0.85, 0.5, 1.0)
 
 
 def allocate_nights(instance: Instance, time_limit: float, workers: int = 2) -> OvernightResult:
@@ -277,11 +279,18 @@ def _solve(
     incumbent = np.zeros(n, dtype=np.int64)
     incumbent[start] = 1
     crisis = coefficients(problem, "crisis_nights")
-    weight = int((problem.weight * problem.requested).sum()) + 1
+    # Stage 2 weighs crisis, priority and preferred nights lexicographically in one sum:
+    # each weight is one more than the most the levels after it could add together.
+    preferred = coefficients(problem, "preferred_nights")
+    most_preferred = int(problem.requested.sum())
+    w_priority = most_preferred + 1
+    w_crisis = w_priority * int((problem.weight * problem.requested).sum()) + most_preferred + 1
     stages: list[tuple[str, IntArray | None]] = [
         ("crisis_nights", crisis),
-        ("priority_nights", weight * crisis + coefficients(problem, "priority_nights")),
-        ("preferred_nights", coefficients(problem, "preferred_nights")),
+        (
+            "preferred_nights",
+            w_crisis * crisis + w_priority * coefficients(problem, "priority_nights") + preferred,
+        ),
         ("routine", None),
         ("cost", coefficients(problem, "cost")),
     ]
@@ -312,13 +321,30 @@ def _solve(
             raw = solver.best_objective_bound
             bound = int(np.floor(raw + 1e-6)) if maximise else int(np.ceil(raw - 1e-6))
         now = level_values(problem, np.flatnonzero(incumbent))
-        if name == "priority_nights":
-            # The bound on W·crisis + priority, less W × the (proven) crisis value.
+        if name == "preferred_nights":
+            # From the bound on the weighted sum: with crisis proven, priority is at most
+            # ⌊(bound - w·crisis) / w'⌋; with priority proven too, preferred is at most
+            # what is left.
+            rest = None
             if bound is not None and proofs["crisis_nights"][1]:
-                bound -= weight * now["crisis_nights"]
+                rest = bound - w_crisis * now["crisis_nights"]
+            if rest is None:
+                proofs["priority_nights"] = (int((problem.weight * problem.requested).sum()), False)
+                proofs[name] = (most_preferred, False)
             else:
-                bound = None
-        if bound is None:
+                priority_bound = rest // w_priority
+                proven = now["priority_nights"] == priority_bound
+                proofs["priority_nights"] = (priority_bound, proven)
+                rest -= w_priority * now["priority_nights"]
+                proofs[name] = (
+                    (rest, proven and now[name] == rest)
+                    if proven
+                    else (
+                        most_preferred,
+                        False,
+                    )
+                )
+        elif bound is None:
             proofs[name] = (now[name], False) if maximise else (0, False)
         else:
             proofs[name] = (bound, now[name] == bound)
