@@ -299,6 +299,8 @@ def _headline(record: dict[str, object]) -> str:
         return f"cost {record['cost']} (best known {record['best_known']}), {record['total_s']} s"
     if record.get("kind") == "rank":
         return f"p50 {record['p50_ms']} ms, p95 {record['p95_ms']} ms"
+    if record.get("kind") == "overnight":
+        return f"{record['nights_given']} of {record['nights_asked']} nights, {record['total_s']} s"
     return f"{record.get('status')}, {record.get('placed')} placed, {record.get('total_s')} s"
 
 

@@ -271,3 +271,28 @@ def test_small_example_loads_and_shows_the_rules() -> None:
     assert any(r.home_district not in example.council_district_ids for r in example.referrals)
     assert any(r.looked_after and r.service is Lot.BREAK_TIME for r in example.referrals)
     assert any(r.staff_ratio is StaffRatio.TWO_TO_ONE for r in example.referrals)
+
+
+def test_northamptonshire_scenarios_are_what_the_generator_makes() -> None:
+    from matcher.model import Weekday, birthday
+    from matcher.northamptonshire import CHILDREN, residential_units
+
+    for name, closed in (
+        ("northamptonshire-units.json", None),
+        ("northamptonshire-units-6-days.json", Weekday.SUN),
+    ):
+        loaded = load_instance(SCENARIOS / name)
+        assert loaded.model_dump() == residential_units(closed=closed).model_dump(), name
+        assert len(loaded.referrals) == CHILDREN
+        units = loaded.providers[0].units
+        assert [u.beds for u in units] == [8, 6]
+        assert all(len(u.open_days) == (6 if closed else 7) for u in units)
+        planning = loaded.settings.planning_date
+        within_a_year = [
+            r
+            for r in loaded.referrals
+            if planning
+            < birthday(r.birth_year_month, 18)
+            <= planning.replace(year=planning.year + 1)
+        ]
+        assert len(within_a_year) == 11  # DOMAIN.md: 11 young people turning 18 in a year

@@ -49,6 +49,8 @@ def compare(baseline: dict[str, Any], current: dict[str, Any]) -> list[Delta]:
             deltas += _allocation(task, old, new)
         elif kind == "gap":
             deltas += _gap(task, old, new)
+        elif kind == "overnight":
+            deltas += _overnight(task, old, new)
         elif kind == "rank":
             deltas.append(_time(task, "p95_ms", old["p95_ms"], new["p95_ms"], slack=0.5))
     return deltas
@@ -86,6 +88,22 @@ def _allocation(task: str, old: dict[str, Any], new: dict[str, Any]) -> list[Del
     deltas.append(
         Delta(task, "gap", old["gap"], new["gap"], new["gap"] > old["gap"] + QUALITY_TOLERANCE)
     )
+    deltas.append(_time(task, "total_s", old["total_s"], new["total_s"], slack=1.0))
+    return deltas
+
+
+def _overnight(task: str, old: dict[str, Any], new: dict[str, Any]) -> list[Delta]:
+    violations = new["violations"]
+    deltas = [Delta(task, "violations", old["violations"], violations, violations > 0)]
+    for name in ("crisis_nights", "priority_nights"):
+        before, after = old["levels"][name], new["levels"][name]
+        if before["optimal"]:
+            worse = not after["optimal"] or after["value"] != before["value"]
+        else:
+            worse = after["value"] < before["value"] * (1 - QUALITY_TOLERANCE)
+        deltas.append(Delta(task, name, before["value"], after["value"], worse))
+    gap_worse = new["priority_gap"] > old["priority_gap"] + QUALITY_TOLERANCE
+    deltas.append(Delta(task, "priority_gap", old["priority_gap"], new["priority_gap"], gap_worse))
     deltas.append(_time(task, "total_s", old["total_s"], new["total_s"], slack=1.0))
     return deltas
 

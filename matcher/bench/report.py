@@ -20,6 +20,7 @@ def markdown(run: dict[str, Any]) -> str:
     allocation = [r for r in records if r.get("kind") == "allocation"]
     gap = [r for r in records if r.get("kind") == "gap"]
     rank = [r for r in records if r.get("kind") == "rank"]
+    overnight = [r for r in records if r.get("kind") == "overnight"]
     if allocation:
         lines += _allocation(allocation)
     if gap:
@@ -34,6 +35,25 @@ def markdown(run: dict[str, Any]) -> str:
         for r in rank:
             register = f"{r['referrals']:,} × {r['providers']:,}"
             lines.append(f"| {register} | {r['timed']} | {r['p50_ms']} | {r['p95_ms']} |")
+        lines.append("")
+    if overnight:
+        lines += [
+            "## Overnight (bed-nights over the horizon)",
+            "",
+            "| scenario | children × beds × weeks | status | nights given / asked "
+            "| priority (bound) | greedy | gap % | occupancy | total s | violations |",
+            "|---|---|---|--:|--:|--:|--:|---|--:|--:|",
+        ]
+        for r in overnight:
+            priority = r["levels"]["priority_nights"]
+            occupancy = ", ".join(f"{u} {100 * o:.0f} %" for u, o in r["occupancy"].items())
+            lines.append(
+                f"| {r['name']} | {r['children']} × {r['beds']} × {r['weeks']} | {r['status']} "
+                f"| {r['nights_given']} / {r['nights_asked']} "
+                f"| {priority['value']} ({priority['bound']}) | {priority['greedy']} "
+                f"| {100 * r['priority_gap']:.2f} | {occupancy} | {r['total_s']} "
+                f"| {r['violations']} |"
+            )
         lines.append("")
     if errors:
         lines += ["## Tasks that failed", ""]

@@ -55,6 +55,7 @@ QUICK: list[Task] = [
     Task("gap", "chu1997/a05100", {"time_limit": 5, "highs": 5}),
     Task("gap", "yagiura2004/e05100", {"time_limit": 10, "highs": 10}),
     Task("rank", "county", {"referrals": 2000, "providers": 200, "sample": 300}),
+    Task("overnight", "northamptonshire-units-6-days.json", {"time_limit": 10}),
 ]
 
 FULL: list[Task] = [
@@ -69,6 +70,8 @@ FULL: list[Task] = [
     Task("scenario", "example-small.yaml", {"time_limit": 5}),
     Task("scenario", "lancashire-county.json", {"time_limit": 10}),
     Task("rank", "county", {"referrals": 2000, "providers": 200, "sample": 2000}),
+    Task("overnight", "northamptonshire-units.json", {"time_limit": 10}),
+    Task("overnight", "northamptonshire-units-6-days.json", {"time_limit": 10}),
 ]
 
 #: GAP instances of the full profile, by dataset: seconds for the engine, for HiGHS, and
@@ -108,6 +111,8 @@ def run_task(task: Task, gap_dir: Path, workers: int) -> dict[str, Any]:
             record = _gap(task, gap_dir, workers)
         elif task.suite == "rank":
             record = _rank(task)
+        elif task.suite == "overnight":
+            record = _overnight(task)
         else:
             record = _allocation(task, workers)
     except Exception as error:  # one broken task (a missing file) must not stop the run
@@ -279,6 +284,36 @@ def _gap(task: Task, gap_dir: Path, workers: int) -> dict[str, Any]:
         "violations": len(run.violations),
     }
     return record
+
+
+def _overnight(task: Task) -> dict[str, Any]:
+    """An overnight scenario: bed-nights over its horizon, checked independently."""
+    from matcher.io import load_instance
+    from matcher.overnight.check import check_nights
+    from matcher.overnight.solver import allocate_nights
+
+    instance = load_instance(ROOT / "scenarios" / task.name)
+    started = time.perf_counter()
+    result = allocate_nights(instance, task.options["time_limit"])
+    total = time.perf_counter() - started
+    priority = next(lv for lv in result.levels if lv.name == "priority_nights")
+    return {
+        "kind": "overnight",
+        "children": len(result.children),
+        "beds": sum(u.beds for u in result.units),
+        "weeks": result.horizon_weeks,
+        "status": result.status.value,
+        "nights_asked": sum(c.requested for c in result.children),
+        "nights_given": sum(c.allocated for c in result.children),
+        "levels": {
+            lv.name: lv.model_dump(include={"value", "bound", "optimal", "greedy"})
+            for lv in result.levels
+        },
+        "priority_gap": abs(priority.bound - priority.value) / max(1, priority.bound),
+        "occupancy": {u.unit_id: u.occupancy for u in result.units},
+        "total_s": round(total, 3),
+        "violations": len(check_nights(instance, result)),
+    }
 
 
 def _rank(task: Task) -> dict[str, Any]:
