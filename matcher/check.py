@@ -79,9 +79,8 @@ def check(instance: Instance, result: Result) -> list[Violation]:
 
         # Objective levels, from the rule text (see matcher.allocation.objective).
         crisis = PriorityFactor.CRISIS in referral.priority
-        others = sum(1 for f in referral.priority if f is not PriorityFactor.CRISIS)
         totals["crisis_placed"] += int(crisis)
-        totals["priority_placed"] += 1 + others
+        totals["priority_placed"] += settings.priority_weight(referral)
         totals["waiting_days"] += max(0, (settings.planning_date - referral.referral_date).days)
         rate = (
             provider.spot_hourly_rate

@@ -325,6 +325,83 @@ def demo(
     run_demo(console, scenario, database, examples)
 
 
+scenario_app = typer.Typer(
+    help="What-if scenarios for commissioners: variants solved side by side, and a report.",
+    no_args_is_help=True,
+)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: Annotated[Path, typer.Argument(help="Scenario file (.yaml, .yml or .json).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Results folder (default: results/<file name>).")
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Variants solved at once (default: cores / workers)."),
+    ] = None,
+) -> None:
+    """Solve every variant of a scenario file in parallel worker processes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from matcher.io import load_instance
+    from matcher.scenario.runner import (
+        build_variants,
+        default_jobs,
+        run_variants,
+        write_results,
+    )
+    from matcher.scenario.spec import load_scenario
+
+    scenario, base_path = load_scenario(file)
+    base = load_instance(base_path)
+    variants = build_variants(scenario, base, where=f"{file}: variants")
+    jobs = jobs or default_jobs(scenario)
+    folder = out or Path("results") / file.stem
+    console.print(
+        f"{scenario.name}: {len(variants)} variants, {jobs} at a time, "
+        f"{scenario.solver.time_limit:g} s each on {scenario.solver.workers} workers"
+    )
+    with Progress(
+        "{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("solving", total=len(variants))
+
+        def advance(name: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, description=f"solved {name}")
+
+        summaries = run_variants(scenario, variants, jobs=jobs, progress=advance)
+    write_results(folder, scenario, file, base_path, summaries, jobs)
+    for summary in summaries:
+        t = summary.totals
+        gap = summary.capacity_gap
+        extra = f"; capacity to buy £{gap.cost:,.0f} a year" if gap and gap.cost else ""
+        nights = f", {t.nights_given}/{t.nights_requested} nights" if t.nights_requested else ""
+        console.print(
+            f"  {summary.name}: {t.placed}/{t.referred} children placed{nights}, "
+            f"£{t.cost:,.0f} a year, {summary.status}, "
+            f"{len(summary.violations)} violations{extra}"
+        )
+    console.print(f"results in {folder}; next: matcher scenario report {folder}")
+
+
+@scenario_app.command("report")
+def scenario_report(
+    folder: Annotated[Path, typer.Argument(help="Results folder of matcher scenario run.")],
+) -> None:
+    """Write report.html (self-contained), summary.md and CSV files into the folder."""
+    from matcher.scenario.report import write_report
+
+    for path in write_report(folder):
+        console.print(f"wrote {path}")
+
+
 def main() -> None:
     """Entry point: run the app, turning user mistakes into a clear message and status 2."""
     try:

@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -348,6 +349,30 @@ class Settings(Record):
     )
     time_slots: list[TimeSlot] = Field(min_length=1)
     ranking: RankingWeights = Field(default_factory=RankingWeights)
+    priority_weights: dict[PriorityFactor, Annotated[int, Field(ge=0, le=10)]] = Field(
+        default_factory=dict,
+        description="What each priority factor other than crisis adds to a child's weight "
+        "(unset: 1). A child weighs 1 + the weights of their factors; crisis is always first.",
+    )
+
+    @field_validator("priority_weights")
+    @classmethod
+    def _no_crisis_weight(cls, weights: dict[PriorityFactor, int]) -> dict[PriorityFactor, int]:
+        if PriorityFactor.CRISIS in weights:
+            raise ValueError(
+                "crisis has no weight: children in crisis are always placed first; "
+                "weigh the other factors only"
+            )
+        return weights
+
+    def priority_weight(self, referral: Referral) -> int:
+        """The child's weight at the priority level: 1 + the weights of their factors other
+        than crisis (specification 3.4.2; each factor weighs 1 unless the council says)."""
+        return 1 + sum(
+            self.priority_weights.get(f, 1)
+            for f in referral.priority
+            if f is not PriorityFactor.CRISIS
+        )
 
     def hourly_rate_on(self, day: date) -> float:
         """The fixed hourly rate with the annual uplift applied for each full year elapsed."""

@@ -54,7 +54,7 @@ class Problem:
     allow_moves: bool
     current_pair: IntArray  # per referral position: the pair of its existing placement, or -1
     crisis: IntArray  # per referral position: 1 if in crisis
-    factors: IntArray  # per referral position: other priority factors (0 to 5)
+    factors: IntArray  # per referral position: weight of the other priority factors
     waiting_days: IntArray  # per referral position: days on the list at the planning date
     tiebreak: IntArray  # per referral position: rank of the referral's id, for stable orders
     #: Every referral must be placed (the generalized assignment problem); otherwise only
@@ -151,7 +151,7 @@ def build_problem(instance: Instance, *, allow_moves: bool = False) -> Problem:
         current_pair=np.array(current_pair, dtype=np.int64),
         crisis=np.array([PriorityFactor.CRISIS in r.priority for r in referrals], dtype=np.int64),
         factors=np.array(
-            [sum(1 for f in r.priority if f is not PriorityFactor.CRISIS) for r in referrals],
+            [instance.settings.priority_weight(r) - 1 for r in referrals],
             dtype=np.int64,
         ),
         waiting_days=np.array(

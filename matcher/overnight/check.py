@@ -156,7 +156,7 @@ def _objective(
     for child_id, nights in where.items():
         child = referrals[child_id]
         crisis = PriorityFactor.CRISIS in child.priority
-        weight = 1 + sum(f is not PriorityFactor.CRISIS for f in child.priority)
+        weight = instance.settings.priority_weight(child)
         units_used, weekdays_used = set(), set()
         for night, ids in nights.items():
             for unit_id in ids:

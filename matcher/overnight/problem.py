@@ -168,7 +168,7 @@ def build_nights(instance: Instance) -> NightProblem:
         children=children,
         requested=np.array([requested_nights(c, weeks) for c in children], dtype=np.int64),
         weight=np.array(
-            [1 + sum(f is not PriorityFactor.CRISIS for f in c.priority) for c in children],
+            [settings.priority_weight(c) for c in children],
             dtype=np.int64,
         ),
         crisis=np.array([PriorityFactor.CRISIS in c.priority for c in children], dtype=np.int64),

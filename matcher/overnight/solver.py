@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -260,7 +262,7 @@ def _solve(
     model = cp_model.CpModel()
     n = len(problem.stay_child)
     x = [model.new_bool_var(f"s{j}") for j in range(n)]
-    _constraints(problem, model, x)
+    constraints(problem, model, x)
     # Routine: a Boolean per (child, unit) used and per (child, weekday) used.
     weekday = [night.weekday() for night in problem.nights]
     used: list[cp_model.IntVar] = []
@@ -365,8 +367,22 @@ def _at_least_as_good(problem: NightProblem, a: IntArray, b: IntArray, upto: str
     return True
 
 
-def _constraints(problem: NightProblem, model: cp_model.CpModel, x: list[cp_model.IntVar]) -> None:
-    """Every hard rule over the stays (see the module docstring)."""
+#: Extra (beds, solo rooms) a unit may be given on a night: the capacity gap analysis
+#: (matcher.scenario.gap) asks what the cheapest such additions are.
+ExtraBeds = Callable[[int, int], tuple[cp_model.IntVar, cp_model.IntVar]]
+
+
+def constraints(
+    problem: NightProblem,
+    model: cp_model.CpModel,
+    x: list[cp_model.IntVar],
+    extra: ExtraBeds | None = None,
+) -> None:
+    """Every hard rule over the stays (see the module docstring).
+
+    With ``extra``, a unit's beds on night d are its own plus ``extra(u, d)``'s beds and
+    solo rooms (a solo room is a bed too), each added bed staffed by two night staff.
+    """
     children = problem.children
     by_cell: dict[tuple[int, int], list[int]] = {}
     by_child_night: dict[tuple[int, int], list[int]] = {}
@@ -406,14 +422,26 @@ def _constraints(problem: NightProblem, model: cp_model.CpModel, x: list[cp_mode
     for (u, _d), stays in by_cell.items():
         unit = problem.units[u]
         beds = unit.unit.beds
-        if len(stays) > beds:
-            model.add(sum(x[j] for j in stays) <= beds)
         solo = [j for j in stays if children[int(problem.stay_child[j])].solo is SoloNeed.SOLO_ROOM]
-        if len(solo) > unit.unit.solo_rooms:
-            model.add(sum(x[j] for j in solo) <= unit.unit.solo_rooms)
         staff = [STAFF_SIXTHS[children[int(problem.stay_child[j])].staff_ratio] for j in stays]
-        if sum(staff) > unit.staff_sixths:
-            model.add(sum(s * x[j] for s, j in zip(staff, stays, strict=True)) <= unit.staff_sixths)
+        tight = (
+            len(stays) > beds,
+            len(solo) > unit.unit.solo_rooms,
+            sum(staff) > unit.staff_sixths,
+        )
+        added_beds: Any = 0
+        added_solo: Any = 0
+        if extra is not None and any(tight):
+            added_beds, added_solo = extra(u, _d)
+        if tight[0]:
+            model.add(sum(x[j] for j in stays) <= beds + added_beds + added_solo)
+        if tight[1]:
+            model.add(sum(x[j] for j in solo) <= unit.unit.solo_rooms + added_solo)
+        if tight[2]:
+            model.add(
+                sum(s * x[j] for s, j in zip(staff, stays, strict=True))
+                <= unit.staff_sixths + 12 * (added_beds + added_solo)
+            )
         for j in stays:
             child = children[int(problem.stay_child[j])]
             if child.solo is SoloNeed.UNIT_ALONE and len(stays) > 1:

@@ -1,0 +1,43 @@
+"""Scenarios for the service (``POST /scenarios``): a scenario document in, a summary out.
+
+The service runs this in its long-lived worker process, so the variants are solved one
+after another here (no further processes). The base is the register's instance unless
+the document names none; a document never reads files on the server (its ``base``, if
+any, is ignored when the register's instance is given). Per-child rows are left out of
+the answer: a commissioner's job result holds figures, not children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from matcher.errors import InputError, Problem
+from matcher.model import Instance
+from matcher.scenario.runner import build_variants, solve_variant
+from matcher.scenario.spec import parse_scenario
+
+
+def run_document(
+    document: dict[str, Any],
+    progress: Callable[[float], None] | None = None,
+    base: Instance | None = None,
+) -> dict[str, Any]:
+    """Solve every variant of ``document`` against ``base`` and return their figures."""
+    if base is None:
+        raise InputError(Problem("base", "the service runs scenarios on its register only"))
+    data = {**document, "base": document.get("base") or "register"}
+    scenario = parse_scenario(data, "scenario")
+    variants = build_variants(scenario, base, where="scenario.variants")
+    out = []
+    for i, (variant, instance, budget) in enumerate(variants):
+        summary = solve_variant(scenario, variant, instance, budget)
+        out.append(summary.model_dump(mode="json", exclude={"children"}))
+        if progress is not None:
+            progress((i + 1) / len(variants))
+    return {
+        "scenario": scenario.name,
+        "question": scenario.question,
+        "solver": scenario.solver.model_dump(mode="json"),
+        "variants": out,
+    }

@@ -1,0 +1,557 @@
+"""Capacity gap analysis: the cheapest capacity to buy so that the children a variant
+leaves without a place (or short of nights) get one, and what one more unit of capacity
+is worth in each district.
+
+Both are optimisation models over candidate additions, solved with CP-SAT. The children
+already placed keep their places (the additions come on top of the allocation, as a
+commissioner would buy them); only the children left out may use the additions.
+
+**Day services.** A candidate is one more staff-hour a week at a provider in a slot,
+for every (provider, slot) a waiting child's eligible placement would use. It costs the
+provider's price of a staff-hour (the fixed rate in force, or its spot rate) for 52
+weeks. The model places every waiting child whose reason is capacity
+(``eligible_providers_full`` or ``not_placed_in_time``) in exactly one eligible provider,
+with each slot's use within what is left plus the hours bought, and minimises the cost.
+Children turned away by a rule (no provider may take them) are listed apart: more hours
+at the providers there are cannot place them.
+
+**Overnight.** A candidate is one more bed, or solo room, at a unit on one weekday for
+the whole horizon (capacity is bought by the week: "2 solo beds at the East unit,
+Fri–Sat"), staffed for a 2:1 child. Every overnight rule holds as in the allocation
+(:func:`matcher.overnight.solver.constraints`, with the additions in the capacities).
+Stage 1 gives as many of the missing nights as the rules allow with additions free;
+stage 2 keeps that many and minimises the cost of the beds added.
+
+**Marginal value.** For each district, the priority-weighted children (day) or nights
+(overnight) that a block of extra capacity placed anywhere in the district would gain:
+``block_hours`` staff-hours a week or ``block_nights`` bed-nights, at the best providers
+and slots there. Divided by the block, it is the value of one more staff-hour or bed-night.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+
+import numpy as np
+from ortools.sat.python import cp_model
+from pydantic import BaseModel, Field
+
+from matcher.allocation.problem import SCALE, Problem, build_problem
+from matcher.allocation.result import Result
+from matcher.model import Contract, Instance, SoloNeed, Weekday
+from matcher.overnight.problem import NightProblem, build_nights
+from matcher.overnight.solver import constraints
+
+WEEKS_A_YEAR = 52
+#: Reasons that more capacity can answer.
+CAPACITY_REASONS = {"eligible_providers_full", "not_placed_in_time", "units_full"}
+WEEKDAY_NAMES = {d: d.value.capitalize() for d in Weekday}
+
+
+class DayAddition(BaseModel):
+    provider_id: str
+    district: str
+    slot_id: str
+    slot_label: str
+    services: list[str] = Field(description="Services of the children the hours are for.")
+    ratios: list[str]
+    hours: int = Field(description="Staff-hours a week to add.")
+    cost: float = Field(description="£ a year.")
+
+
+class NightAddition(BaseModel):
+    unit_id: str
+    provider_id: str
+    district: str
+    weekday: str
+    beds: int = Field(description="Beds added on that weekday every week of the horizon.")
+    solo_rooms: int = Field(description="Of which solo rooms.")
+    bed_nights: int = Field(description="Over the horizon.")
+    cost: float = Field(description="£ a year.")
+
+
+class Marginal(BaseModel):
+    district: str
+    kind: str = Field(description="staff_hour or bed_night")
+    block: float = Field(description="Capacity added in the district, in its own units.")
+    gain: int = Field(description="Priority-weighted children (day) or nights gained.")
+    per_unit: float = Field(description="gain / block: the value of one more unit.")
+
+
+class Left(BaseModel):
+    referral_id: str
+    reason: str
+
+
+class GapAnalysis(BaseModel):
+    status: str = Field(description="optimal, or feasible when a model ran out of time.")
+    day: list[DayAddition]
+    nights: list[NightAddition]
+    lines: list[str] = Field(description="The additions in words, by district and service.")
+    cost: float = Field(description="£ a year for all additions.")
+    placed: list[str] = Field(description="Day children the additions place.")
+    nights_given: dict[str, int] = Field(description="Overnight: nights the additions give.")
+    not_closable: list[Left] = Field(description="Left out for a reason capacity cannot answer.")
+    marginal: list[Marginal]
+    solve_s: float
+
+
+def analyse(
+    instance: Instance,
+    result: Result,
+    *,
+    time_limit: float = 10.0,
+    workers: int = 2,
+    block_hours: float = 10.0,
+    block_nights: int = 13,
+) -> GapAnalysis:
+    """The cheapest additions that place the children ``result`` leaves out (see the
+    module docstring), and the marginal value of capacity per district."""
+    started = time.perf_counter()
+    statuses: list[bool] = []
+    not_closable: list[Left] = []
+    day = _DayGap(instance, result, not_closable)
+    day_out, day_placed = day.cheapest(time_limit, workers, statuses)
+    nights = _NightGap(instance, result, not_closable)
+    night_out, given = nights.cheapest(time_limit, workers, statuses)
+    marginal = day.marginal(block_hours, time_limit / 4, workers, statuses)
+    marginal += nights.marginal(block_nights, time_limit / 4, workers, statuses)
+    cost = round(sum(a.cost for a in day_out) + sum(a.cost for a in night_out), 2)
+    return GapAnalysis(
+        status="optimal" if all(statuses) else "feasible",
+        day=day_out,
+        nights=night_out,
+        lines=_lines(instance, day_out, night_out),
+        cost=cost,
+        placed=day_placed,
+        nights_given=given,
+        not_closable=sorted(not_closable, key=lambda left: left.referral_id),
+        marginal=marginal,
+        solve_s=round(time.perf_counter() - started, 3),
+    )
+
+
+def _solve(
+    model: cp_model.CpModel, time_limit: float, workers: int, statuses: list[bool]
+) -> cp_model.CpSolver | None:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = 0
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        statuses.append(False)
+        return None
+    statuses.append(status == cp_model.OPTIMAL)
+    return solver
+
+
+# --------------------------------------------------------------------------------------
+# Day services: staff-hours per provider and slot
+# --------------------------------------------------------------------------------------
+
+
+class _DayGap:
+    def __init__(self, instance: Instance, result: Result, not_closable: list[Left]) -> None:
+        self.instance = instance
+        self.problem: Problem = build_problem(instance)
+        problem = self.problem
+        position = {instance.referrals[int(i)].id: k for k, i in enumerate(problem.referral_idx)}
+        # What the placements already take, in CP-SAT's units.
+        self.left = problem.capacity_units.copy()
+        for placement in result.placements:
+            k = position[placement.referral_id]
+            p = instance.provider_index[placement.provider_id]
+            j = next(j for j in problem.pairs_of(k) if int(problem.pair_provider[j]) == p)
+            for e in problem.uses_of(j):
+                self.left[p, int(problem.use_slot[e])] -= int(problem.use_units[e])
+        self.waiting: list[int] = []
+        for unplaced in result.unplaced:
+            code = unplaced.reasons[0].code if unplaced.reasons else "unknown"
+            at = position.get(unplaced.referral_id)
+            if at is not None and code in CAPACITY_REASONS and len(problem.pairs_of(at)):
+                self.waiting.append(at)
+            else:
+                not_closable.append(Left(referral_id=unplaced.referral_id, reason=code))
+
+    def _price(self, p: int) -> int:
+        """Pence a year for one more staff-hour a week at provider p."""
+        provider = self.instance.providers[p]
+        rate = self.instance.settings.hourly_rate
+        if provider.contract is Contract.OFF_LIST and provider.spot_hourly_rate is not None:
+            rate = provider.spot_hourly_rate
+        return round(rate * 100) * WEEKS_A_YEAR
+
+    def _model(
+        self, must_place: bool
+    ) -> tuple[
+        cp_model.CpModel,
+        dict[int, cp_model.IntVar],
+        dict[tuple[int, int], cp_model.IntVar],
+        dict[int, cp_model.IntVar],
+    ]:
+        problem = self.problem
+        model = cp_model.CpModel()
+        x: dict[int, cp_model.IntVar] = {}
+        placed: dict[int, cp_model.IntVar] = {}
+        load: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+        for k in self.waiting:
+            pairs = list(problem.pairs_of(k))
+            for j in pairs:
+                x[j] = model.new_bool_var(f"x{j}")
+                for e in problem.uses_of(j):
+                    cell = (int(problem.pair_provider[j]), int(problem.use_slot[e]))
+                    load[cell].append((int(problem.use_units[e]), j))
+            placed[k] = model.new_bool_var(f"placed{k}")
+            model.add(sum(x[j] for j in pairs) == placed[k])
+            if must_place:
+                model.add(placed[k] == 1)
+        add: dict[tuple[int, int], cp_model.IntVar] = {}
+        for (p, s), uses in load.items():
+            need = sum(units for units, _ in uses)
+            left = int(self.left[p, s])
+            if need <= left:
+                continue
+            hours = math.ceil((need - max(0, left)) / SCALE)
+            add[(p, s)] = model.new_int_var(0, hours, f"add{p}_{s}")
+            model.add(sum(units * x[j] for units, j in uses) <= left + SCALE * add[(p, s)])
+        return model, x, add, placed
+
+    def cheapest(
+        self, time_limit: float, workers: int, statuses: list[bool]
+    ) -> tuple[list[DayAddition], list[str]]:
+        if not self.waiting:
+            return [], []
+        model, x, add, _ = self._model(must_place=True)
+        model.minimize(sum(self._price(p) * var for (p, _s), var in add.items()))
+        solver = _solve(model, time_limit, workers, statuses)
+        if solver is None:
+            return [], []
+        problem = self.problem
+        chosen = [j for j, var in x.items() if solver.value(var)]
+        by_cell: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for j in chosen:
+            for e in problem.uses_of(j):
+                by_cell[(int(problem.pair_provider[j]), int(problem.use_slot[e]))].append(j)
+        slots = self.instance.settings.time_slots
+        out = []
+        for (p, s), var in sorted(add.items()):
+            hours = int(solver.value(var))
+            if hours == 0:
+                continue
+            provider = self.instance.providers[p]
+            referrals = [
+                problem.source.referrals[int(problem.referral_idx[int(problem.pair_referral[j])])]
+                for j in by_cell[(p, s)]
+            ]
+            out.append(
+                DayAddition(
+                    provider_id=provider.id,
+                    district=provider.base_district,
+                    slot_id=slots[s].id,
+                    slot_label=slots[s].label,
+                    services=sorted({r.service.label for r in referrals}),
+                    ratios=sorted({r.staff_ratio.value for r in referrals}),
+                    hours=hours,
+                    cost=self._price(p) * hours / 100,
+                )
+            )
+        placed = sorted(
+            problem.source.referrals[int(problem.referral_idx[int(problem.pair_referral[j])])].id
+            for j in chosen
+        )
+        return out, placed
+
+    def marginal(
+        self, block: float, time_limit: float, workers: int, statuses: list[bool]
+    ) -> list[Marginal]:
+        """Per district: weighted children placed with ``block`` extra staff-hours a week."""
+        if not self.waiting:
+            return []
+        _, _, add, _ = self._model(must_place=False)
+        districts = sorted({self.instance.providers[p].base_district for p, _ in add})
+        out = []
+        for district in districts:
+            model, _x, add, placed = self._model(must_place=False)
+            inside = [
+                v
+                for (p, _s), v in add.items()
+                if self.instance.providers[p].base_district == district
+            ]
+            for (p, _s), var in add.items():
+                if self.instance.providers[p].base_district != district:
+                    model.add(var == 0)
+            model.add(sum(inside) <= int(block))
+            weight = {k: 1 + int(self.problem.factors[k]) for k in placed}
+            model.maximize(sum(weight[k] * v for k, v in placed.items()))
+            solver = _solve(model, time_limit, workers, statuses)
+            if solver is None:
+                continue
+            # What the district's block adds over what spare capacity alone gives.
+            base = self._spare_only(time_limit, workers, statuses)
+            gain = int(solver.objective_value) - base
+            out.append(
+                Marginal(
+                    district=district,
+                    kind="staff_hour",
+                    block=block,
+                    gain=gain,
+                    per_unit=round(gain / block, 4),
+                )
+            )
+        return out
+
+    def _spare_only(self, time_limit: float, workers: int, statuses: list[bool]) -> int:
+        if not hasattr(self, "_spare"):
+            model, _x, add, placed = self._model(must_place=False)
+            for var in add.values():
+                model.add(var == 0)
+            weight = {k: 1 + int(self.problem.factors[k]) for k in placed}
+            model.maximize(sum(weight[k] * v for k, v in placed.items()))
+            solver = _solve(model, time_limit, workers, statuses)
+            self._spare = int(solver.objective_value) if solver else 0
+        return self._spare
+
+
+# --------------------------------------------------------------------------------------
+# Overnight: beds per unit and weekday
+# --------------------------------------------------------------------------------------
+
+
+class _NightGap:
+    def __init__(self, instance: Instance, result: Result, not_closable: list[Left]) -> None:
+        self.instance = instance
+        self.result = result.overnight
+        self.short: list[int] = []
+        if self.result is None:
+            self.problem: NightProblem | None = None
+            return
+        self.problem = problem = build_nights(instance)
+        index = {c.id: k for k, c in enumerate(problem.children)}
+        unit_index = {u.unit.id: i for i, u in enumerate(problem.units)}
+        night_index = {n: d for d, n in enumerate(problem.nights)}
+        stay_of = {
+            (int(k), int(u), int(d)): j
+            for j, (k, u, d) in enumerate(
+                zip(problem.stay_child, problem.stay_unit, problem.stay_night, strict=True)
+            )
+        }
+        self.given = np.zeros(len(problem.stay_child), dtype=bool)
+        for unit in self.result.units:
+            for night, ids in unit.calendar.items():
+                for child_id in ids:
+                    key = (index[child_id], unit_index[unit.unit_id], night_index[night])
+                    self.given[stay_of[key]] = True
+        for short in self.result.short:
+            code = short.reasons[0].code if short.reasons else "unknown"
+            k = index[short.referral_id]
+            unit_alone = problem.children[k].solo is SoloNeed.UNIT_ALONE
+            if code in CAPACITY_REASONS and not unit_alone and len(problem.stays_of(k)):
+                self.short.append(k)
+            else:
+                # A child who needs a unit to themselves needs empty nights, not more beds.
+                why = "needs_unit_alone" if unit_alone and code in CAPACITY_REASONS else code
+                not_closable.append(Left(referral_id=short.referral_id, reason=why))
+
+    def _price(self, u: int) -> int:
+        assert self.problem is not None
+        provider = self.instance.providers[self.problem.units[u].provider_index]
+        rate = self.instance.settings.night_rate
+        if provider.contract is not Contract.FRAMEWORK and provider.spot_night_rate is not None:
+            rate = provider.spot_night_rate
+        return round(rate * 100)
+
+    def _model(
+        self,
+    ) -> tuple[
+        cp_model.CpModel,
+        list[cp_model.IntVar],
+        dict[tuple[int, int], tuple[cp_model.IntVar, cp_model.IntVar]],
+        list[int],
+    ]:
+        problem = self.problem
+        assert problem is not None
+        model = cp_model.CpModel()
+        n = len(problem.stay_child)
+        x = [model.new_bool_var(f"s{j}") for j in range(n)]
+        free: list[int] = []
+        short = set(self.short)
+        for j in range(n):
+            if self.given[j]:
+                model.add(x[j] == 1)
+            elif int(problem.stay_child[j]) in short:
+                free.append(j)
+            else:
+                model.add(x[j] == 0)
+        extra: dict[tuple[int, int], tuple[cp_model.IntVar, cp_model.IntVar]] = {}
+        weekday = [night.weekday() for night in problem.nights]
+        most = max(1, len(self.short))
+
+        def extra_for(u: int, d: int) -> tuple[cp_model.IntVar, cp_model.IntVar]:
+            key = (u, weekday[d])
+            if key not in extra:
+                extra[key] = (
+                    model.new_int_var(0, most, f"beds{u}_{key[1]}"),
+                    model.new_int_var(0, most, f"solo{u}_{key[1]}"),
+                )
+            return extra[key]
+
+        constraints(problem, model, x, extra_for)
+        return model, x, extra, free
+
+    def _nights_of_weekday(self, u: int, wd: int) -> int:
+        assert self.problem is not None
+        return sum(1 for night in self.problem.nights if night.weekday() == wd)
+
+    def cheapest(
+        self, time_limit: float, workers: int, statuses: list[bool]
+    ) -> tuple[list[NightAddition], dict[str, int]]:
+        problem = self.problem
+        if problem is None or not self.short:
+            return [], {}
+        model, x, extra, free = self._model()
+        gained = sum(x[j] for j in free)
+        model.maximize(gained)
+        first = _solve(model, time_limit / 2, workers, statuses)
+        if first is None:
+            return [], {}
+        most = int(first.objective_value)
+        model.clear_objective()  # type: ignore[no-untyped-call]
+        model.add(gained >= most)
+        model.minimize(
+            sum(
+                self._price(u) * self._nights_of_weekday(u, wd) * (beds + solo)
+                for (u, wd), (beds, solo) in extra.items()
+            )
+            # A solo room only where a child needs one: a tie-break of a penny a night.
+            + sum(solo for (_u, _wd), (_b, solo) in extra.items())
+        )
+        # The first stage's solution is a good start.
+        for j in free:
+            model.add_hint(x[j], first.value(x[j]))
+        second = _solve(model, time_limit / 2, workers, statuses)
+        solver = second or first
+        out = []
+        weeks = self.instance.settings.horizon_weeks
+        days = list(Weekday)
+        for (u, wd), (beds_var, solo_var) in sorted(extra.items()):
+            beds, solo = int(solver.value(beds_var)), int(solver.value(solo_var))
+            if beds + solo == 0:
+                continue
+            unit = problem.units[u]
+            count = self._nights_of_weekday(u, wd) * (beds + solo)
+            out.append(
+                NightAddition(
+                    unit_id=unit.unit.id,
+                    provider_id=self.instance.providers[unit.provider_index].id,
+                    district=unit.unit.district,
+                    weekday=days[wd].value,
+                    beds=beds + solo,
+                    solo_rooms=solo,
+                    bed_nights=count,
+                    cost=round(self._price(u) * count * WEEKS_A_YEAR / weeks / 100, 2),
+                )
+            )
+        given: dict[str, int] = defaultdict(int)
+        for j in free:
+            if solver.value(x[j]):
+                given[problem.children[int(problem.stay_child[j])].id] += 1
+        return out, dict(sorted(given.items()))
+
+    def marginal(
+        self, block: int, time_limit: float, workers: int, statuses: list[bool]
+    ) -> list[Marginal]:
+        """Per district: weighted nights given with ``block`` extra bed-nights there."""
+        problem = self.problem
+        if problem is None or not self.short:
+            return []
+        out = []
+        for district in sorted({u.unit.district for u in problem.units}):
+            model, x, extra, free = self._model()
+            inside = []
+            for (u, wd), (beds, solo) in extra.items():
+                if problem.units[u].unit.district == district:
+                    inside.append(self._nights_of_weekday(u, wd) * (beds + solo))
+                else:
+                    model.add(beds + solo == 0)
+            if not inside:
+                continue
+            model.add(sum(inside) <= block)
+            weight = problem.weight
+            value = sum(int(weight[int(problem.stay_child[j])]) * x[j] for j in free)
+            model.maximize(value)
+            solver = _solve(model, time_limit, workers, statuses)
+            if solver is None:
+                continue
+            base = self._spare_only(time_limit, workers, statuses)
+            gain = int(solver.objective_value) - base
+            out.append(
+                Marginal(
+                    district=district,
+                    kind="bed_night",
+                    block=block,
+                    gain=gain,
+                    per_unit=round(gain / block, 4),
+                )
+            )
+        return out
+
+    def _spare_only(self, time_limit: float, workers: int, statuses: list[bool]) -> int:
+        if not hasattr(self, "_spare"):
+            problem = self.problem
+            assert problem is not None
+            model, x, extra, free = self._model()
+            for beds, solo in extra.values():
+                model.add(beds + solo == 0)
+            value = sum(int(problem.weight[int(problem.stay_child[j])]) * x[j] for j in free)
+            model.maximize(value)
+            solver = _solve(model, time_limit, workers, statuses)
+            self._spare = int(solver.objective_value) if solver else 0
+        return self._spare
+
+
+# --------------------------------------------------------------------------------------
+# In words
+# --------------------------------------------------------------------------------------
+
+
+def _lines(instance: Instance, day: list[DayAddition], nights: list[NightAddition]) -> list[str]:
+    """The additions grouped by district, service, ratio and slot (day) or unit and
+    beds (overnight), as a commissioner would write them."""
+    names = {
+        d.id: d.name for d in [*instance.settings.districts, *instance.settings.neighbouring_areas]
+    }
+    lines = []
+    group: dict[tuple[str, str, str], list[DayAddition]] = defaultdict(list)
+    for a in day:
+        group[(a.district, " and ".join(a.ratios), " / ".join(a.services))].append(a)
+    for (district, ratios, services), adds in sorted(group.items()):
+        hours = sum(a.hours for a in adds)
+        slots = ", ".join(sorted({a.slot_label for a in adds}))
+        providers = ", ".join(sorted({a.provider_id for a in adds}))
+        cost = sum(a.cost for a in adds)
+        lines.append(
+            f"{hours} staff-hours a week of {ratios} {services} in {names.get(district, district)}"
+            f" ({slots}; at {providers}): £{cost:,.0f} a year"
+        )
+    per_unit: dict[tuple[str, str, int, int], list[NightAddition]] = defaultdict(list)
+    for n in nights:
+        per_unit[(n.district, n.unit_id, n.beds, n.solo_rooms)].append(n)
+    for (district, unit_id, beds, solo), unit_adds in sorted(per_unit.items()):
+        days = (
+            "–".join(WEEKDAY_NAMES[Weekday(a.weekday)] for a in unit_adds)
+            if len(unit_adds) <= 2
+            else (", ".join(WEEKDAY_NAMES[Weekday(a.weekday)] for a in unit_adds))
+        )
+        kind = f"{beds} bed{'s' if beds > 1 else ''}"
+        if solo:
+            kind += f" ({solo} solo)"
+        cost = sum(a.cost for a in unit_adds)
+        nights_total = sum(a.bed_nights for a in unit_adds)
+        lines.append(
+            f"{kind} in {names.get(district, district)} at {unit_id}, {days}: "
+            f"{nights_total} bed-nights over the horizon, £{cost:,.0f} a year"
+        )
+    return lines

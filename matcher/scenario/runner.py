@@ -1,0 +1,221 @@
+"""``matcher scenario run``: every variant solved in its own worker process.
+
+Each variant is the base instance with its changes (matcher.scenario.changes), allocated
+with the same rules and solver as the panel's (:func:`matcher.allocate.allocate`), checked
+by the independent checker, summarised (matcher.scenario.summary) and, if children are
+left out, given a capacity gap analysis (matcher.scenario.gap).
+
+All variants are built and validated before any is solved, so a mistake in the file
+stops the run before it starts. Results go to ``OUT``:
+
+- ``run.json``: the scenario, the solver settings, versions, machine and timings;
+- ``variants/<name>.json``: each variant's summary (no child data beyond pseudonyms).
+
+The folder is written through a temporary folder and moved into place at the end, so a
+failed run leaves no half-written results.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from matcher.errors import InputError, Problem
+from matcher.io import load_instance
+from matcher.model import Instance
+from matcher.provenance import commit, machine
+from matcher.scenario.changes import apply_variant, change_text
+from matcher.scenario.spec import Scenario, Variant, load_scenario, slug
+from matcher.scenario.summary import VariantSummary
+
+Progress = Callable[[str, int, int], None]
+
+
+def build_variants(
+    scenario: Scenario, base: Instance, where: str = "variants"
+) -> list[tuple[Variant, Instance, float | None]]:
+    """Every variant's instance and budget, validated; raises InputError on the first
+    variant that is wrong, naming it."""
+    out = []
+    for i, variant in enumerate(scenario.variants):
+        instance, budget = apply_variant(
+            base, variant, seed=scenario.solver.seed, where=f"{where}[{i}] ({variant.name})"
+        )
+        out.append((variant, instance, budget if budget is not None else scenario.budget))
+    return out
+
+
+def solve_variant(
+    scenario: Scenario, variant: Variant, instance: Instance, budget: float | None
+) -> VariantSummary:
+    """Allocate, check, summarise and analyse one variant (runs in a worker process)."""
+    from matcher.allocate import allocate
+    from matcher.allocation.result import Params
+    from matcher.check import check
+    from matcher.scenario.gap import analyse
+    from matcher.scenario.summary import summarise
+
+    params = Params(
+        time_limit=scenario.solver.time_limit,
+        workers=scenario.solver.workers,
+        seed=scenario.solver.seed,
+    )
+    result = allocate(instance, params)
+    violations = [str(v) for v in check(instance, result)]
+    summary = summarise(
+        variant.name,
+        variant.description,
+        [change_text(c) for c in variant.changes],
+        instance,
+        result,
+        violations,
+        budget,
+    )
+    short = any(
+        c.nights_given < c.nights_requested if c.overnight else not c.placed
+        for c in summary.children
+    )
+    if scenario.gap.enabled and short:
+        gap = analyse(
+            instance,
+            result,
+            time_limit=scenario.gap.time_limit,
+            workers=scenario.solver.workers,
+            block_hours=scenario.gap.block_hours,
+            block_nights=scenario.gap.block_nights,
+        )
+        summary = summary.model_copy(update={"capacity_gap": gap})
+    return summary
+
+
+def _work(scenario_json: str, index: int, instance_json: str, budget: float | None) -> str:
+    # In the worker: everything crosses the process boundary as JSON.
+    scenario = Scenario.model_validate_json(scenario_json)
+    instance = Instance.build(json.loads(instance_json))
+    summary = solve_variant(scenario, scenario.variants[index], instance, budget)
+    return summary.model_dump_json()
+
+
+def run_scenario(
+    path: str | Path,
+    out: str | Path,
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Solve every variant of the scenario file at ``path`` into the folder ``out``."""
+    path, out = Path(path), Path(out)
+    scenario, base_path = load_scenario(path)
+    base = load_instance(base_path)
+    variants = build_variants(scenario, base, where=f"{path}: variants")
+    summaries = run_variants(scenario, variants, jobs=jobs, progress=progress)
+    write_results(out, scenario, path, base_path, summaries, jobs)
+    return out
+
+
+def default_jobs(scenario: Scenario) -> int:
+    """As many variants at once as the machine has cores for their workers."""
+    cores = multiprocessing.cpu_count()
+    return max(1, min(len(scenario.variants), cores // scenario.solver.workers))
+
+
+def run_variants(
+    scenario: Scenario,
+    variants: list[tuple[Variant, Instance, float | None]],
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> list[VariantSummary]:
+    """Each variant in a worker process (``jobs`` at a time), in the file's order."""
+    jobs = jobs or default_jobs(scenario)
+    scenario_json = scenario.model_dump_json()
+    results: dict[int, VariantSummary] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending: dict[Future[str], int] = {
+            pool.submit(_work, scenario_json, i, inst.model_dump_json(), budget): i
+            for i, (_v, inst, budget) in enumerate(variants)
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                i = pending.pop(future)
+                results[i] = VariantSummary.model_validate_json(future.result())
+                if progress is not None:
+                    progress(variants[i][0].name, len(results), len(variants))
+    return [results[i] for i in range(len(variants))]
+
+
+def write_results(
+    out: Path,
+    scenario: Scenario,
+    path: Path,
+    base_path: Path,
+    summaries: list[VariantSummary],
+    jobs: int | None,
+) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(Problem(str(out), "exists and is not a folder"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".scenario-", dir=out.parent))
+    try:
+        (staging / "variants").mkdir()
+        files = []
+        for summary in summaries:
+            name = f"{slug(summary.name)}.json"
+            (staging / "variants" / name).write_text(summary.model_dump_json(indent=1) + "\n")
+            files.append(name)
+        run: dict[str, Any] = {
+            "scenario": scenario.model_dump(mode="json"),
+            "file": str(path),
+            "base": str(base_path),
+            "variants": files,
+            "solver": {
+                "time_limit_s": scenario.solver.time_limit,
+                "workers": scenario.solver.workers,
+                "seed": scenario.solver.seed,
+                "jobs": jobs or default_jobs(scenario),
+            },
+            "commit": commit(),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": machine() | _versions(),
+        }
+        (staging / "run.json").write_text(json.dumps(run, indent=1) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {"ortools": version("ortools"), "matcher": version("matcher")}
+
+
+def read_results(folder: str | Path) -> tuple[dict[str, Any], list[VariantSummary]]:
+    """A results folder written by :func:`run_scenario`, validated."""
+    folder = Path(folder)
+    run_file = folder / "run.json"
+    if not run_file.is_file():
+        raise InputError(
+            Problem(str(folder), "not a scenario results folder (no run.json): run it first")
+        )
+    try:
+        run = json.loads(run_file.read_text())
+        summaries = [
+            VariantSummary.model_validate_json((folder / "variants" / name).read_text())
+            for name in run["variants"]
+        ]
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(Problem(str(folder), f"results are damaged: {exc}")) from None
+    return run, summaries

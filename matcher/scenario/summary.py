@@ -1,0 +1,353 @@
+"""What one variant's allocation means for a commissioner, as figures.
+
+Everything the report shows is here, computed from the variant's instance and its
+allocation (a :class:`~matcher.allocation.result.Result`) and nothing else, so the
+report (matcher.scenario.report) only lays it out. Children appear by their pseudonymous
+reference only.
+
+Money is £ a year: a day placement's weekly cost × 52, and an overnight child's nights
+over the horizon × 52 / the horizon's weeks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from matcher.allocation.result import LevelOut, Result
+from matcher.model import Contract, Instance, PriorityFactor, Provider
+from matcher.overnight.problem import requested_nights
+from matcher.overnight.result import OvernightResult
+from matcher.scenario.gap import GapAnalysis
+
+WEEKS_A_YEAR = 52
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ChildRow(Row):
+    referral_id: str
+    district: str
+    service: str = Field(description="The lot's name, e.g. Personal Care.")
+    ratio: str
+    crisis: bool
+    weight: int = Field(description="Weight at the priority level (1 + other factors).")
+    overnight: bool
+    placed: bool = Field(description="Day: has a place. Overnight: given at least one night.")
+    provider_id: str | None = Field(description="Day placements: the provider.")
+    staff_hours: float = Field(description="Day: staff-hours a week the child needs or has.")
+    nights_requested: int
+    nights_given: int
+    cost: float = Field(description="£ a year.")
+    spot: bool = Field(description="Bought off-list at a spot rate.")
+    reason: str | None = Field(description="Why not placed, or not all nights given.")
+
+
+class UnitRow(Row):
+    unit_id: str
+    provider_id: str
+    district: str
+    beds: int
+    open_bed_nights: int
+    allocated: int
+    occupancy: float
+    target: float
+
+
+class DistrictRow(Row):
+    district: str
+    name: str
+    referred: int
+    placed: int
+    rate: float = Field(description="placed / referred")
+    crisis_referred: int
+    crisis_placed: int
+
+
+class UnmetRow(Row):
+    district: str
+    service: str
+    children: int = Field(description="Children with no place (day) or short of nights.")
+    staff_hours: float = Field(description="Day: staff-hours a week not provided.")
+    nights: int = Field(description="Overnight: nights asked for and not given.")
+
+
+class PriorityRow(Row):
+    group: str = Field(description="crisis, or the weight at the priority level.")
+    referred: int
+    placed: int
+
+
+class Totals(Row):
+    referred: int
+    placed: int
+    crisis_referred: int
+    crisis_placed: int
+    priority_value: int = Field(description="Σ weight over children placed (day) + nights.")
+    nights_requested: int
+    nights_given: int
+    cost: float = Field(description="£ a year.")
+    spot_cost: float
+    spot_share: float
+    budget: float | None
+    headroom: float | None = Field(description="budget - cost (negative: over budget).")
+    equity_gini: float = Field(
+        description="Gini coefficient of districts' placement rates (0: equal access)."
+    )
+    rate_min: float
+    rate_max: float
+
+
+class VariantSummary(BaseModel):
+    name: str
+    description: str
+    changes: list[str]
+    status: str
+    gap: float
+    levels: list[LevelOut]
+    overnight_levels: list[LevelOut]
+    overnight_gap: float | None
+    violations: list[str] = Field(description="What the independent checker found (none).")
+    solve_s: float
+    totals: Totals
+    districts: list[DistrictRow]
+    unmet: list[UnmetRow]
+    priority: list[PriorityRow]
+    units: list[UnitRow]
+    children: list[ChildRow]
+    capacity_gap: GapAnalysis | None = None
+
+
+def _price_hour(instance: Instance, provider: Provider) -> tuple[float, bool]:
+    if provider.contract is Contract.OFF_LIST and provider.spot_hourly_rate is not None:
+        return provider.spot_hourly_rate, True
+    return instance.settings.hourly_rate, False
+
+
+def night_price(instance: Instance, provider: Provider) -> tuple[float, bool]:
+    """£ a bed-night at this provider, and whether it is a spot price."""
+    if provider.contract is not Contract.FRAMEWORK and provider.spot_night_rate is not None:
+        return provider.spot_night_rate, True
+    return instance.settings.night_rate, False
+
+
+def summarise(
+    name: str,
+    description: str,
+    changes: list[str],
+    instance: Instance,
+    result: Result,
+    violations: list[str],
+    budget: float | None,
+) -> VariantSummary:
+    """The variant's figures (see the module docstring)."""
+    settings = instance.settings
+    weeks = settings.horizon_weeks
+    placement_of = {p.referral_id: p for p in result.placements}
+    reason_of = {u.referral_id: u.reasons[0].code for u in result.unplaced if u.reasons}
+    nights = result.overnight
+    given = {c.referral_id: c for c in nights.children} if nights else {}
+    short_reason = (
+        {s.referral_id: s.reasons[0].code for s in nights.short if s.reasons} if nights else {}
+    )
+    unit_provider = {u.id: p for p in instance.providers for u in p.units}
+    names = {d.id: d.name for d in [*settings.districts, *settings.neighbouring_areas]}
+
+    children: list[ChildRow] = []
+    for referral in instance.referrals:
+        crisis = PriorityFactor.CRISIS in referral.priority
+        common = {
+            "referral_id": referral.id,
+            "district": referral.home_district,
+            "service": referral.service.label,
+            "ratio": referral.staff_ratio.value,
+            "crisis": crisis,
+            "weight": settings.priority_weight(referral),
+            "overnight": referral.service.is_overnight,
+        }
+        if referral.service.is_overnight:
+            requested = requested_nights(referral, weeks)
+            child = given.get(referral.id)
+            n = child.allocated if child else 0
+            cost = 0.0
+            spot = False
+            if child:
+                assert nights is not None
+                for unit_id, count in Counter(_unit_of_nights(nights, referral.id)).items():
+                    price, is_spot = night_price(instance, unit_provider[unit_id])
+                    cost += price * count * WEEKS_A_YEAR / weeks
+                    spot = spot or is_spot
+            children.append(
+                ChildRow(
+                    **common,
+                    placed=n > 0,
+                    provider_id=None,
+                    staff_hours=0.0,
+                    nights_requested=requested,
+                    nights_given=n,
+                    cost=round(cost, 2),
+                    spot=spot,
+                    reason=short_reason.get(referral.id) if n < requested else None,
+                )
+            )
+            continue
+        placement = placement_of.get(referral.id)
+        hours = sum(referral.hours.values()) * referral.staff_ratio.staff_per_child
+        spot = False
+        if placement is not None:
+            _, spot = _price_hour(instance, instance.provider(placement.provider_id))
+            hours = sum(placement.staff_hours.values())
+        children.append(
+            ChildRow(
+                **common,
+                placed=placement is not None,
+                provider_id=placement.provider_id if placement else None,
+                staff_hours=round(hours, 4),
+                nights_requested=0,
+                nights_given=0,
+                cost=round(placement.cost * WEEKS_A_YEAR, 2) if placement else 0.0,
+                spot=spot,
+                reason=None if placement else reason_of.get(referral.id, "not_considered"),
+            )
+        )
+
+    units = [
+        UnitRow(
+            unit_id=u.unit_id,
+            provider_id=u.provider_id,
+            district=next(x.district for x in unit_provider[u.unit_id].units if x.id == u.unit_id),
+            beds=u.beds,
+            open_bed_nights=u.open_bed_nights,
+            allocated=u.allocated,
+            occupancy=u.occupancy,
+            target=u.target_occupancy,
+        )
+        for u in (nights.units if nights else [])
+    ]
+    totals = _totals(children, budget, nights is not None)
+    return VariantSummary(
+        name=name,
+        description=description,
+        changes=changes,
+        status=_status(result),
+        gap=result.gap,
+        levels=result.levels,
+        overnight_levels=nights.levels if nights else [],
+        overnight_gap=nights.gap if nights else None,
+        violations=violations,
+        solve_s=result.timings.total_s,
+        totals=totals,
+        districts=_districts(children, names),
+        unmet=_unmet(children),
+        priority=_priority(children),
+        units=units,
+        children=children,
+    )
+
+
+def _status(result: Result) -> str:
+    """The weaker of the day and overnight statuses (optimal only if both are)."""
+    if result.overnight is not None and result.status.value == "optimal":
+        return result.overnight.status.value
+    return result.status.value
+
+
+def _unit_of_nights(nights: OvernightResult, referral_id: str) -> list[str]:
+    # One entry per night given: the unit it was in (from the units' calendars).
+    return [
+        unit.unit_id
+        for unit in nights.units
+        for ids in unit.calendar.values()
+        for child in ids
+        if child == referral_id
+    ]
+
+
+def _totals(children: list[ChildRow], budget: float | None, _: bool) -> Totals:
+    cost = sum(c.cost for c in children)
+    spot = sum(c.cost for c in children if c.spot)
+    rates = [d.rate for d in _districts(children, {}) if d.referred]
+    return Totals(
+        referred=len(children),
+        placed=sum(c.placed for c in children),
+        crisis_referred=sum(c.crisis for c in children),
+        crisis_placed=sum(c.crisis and c.placed for c in children),
+        priority_value=sum(
+            c.weight * (c.nights_given if c.overnight else int(c.placed)) for c in children
+        ),
+        nights_requested=sum(c.nights_requested for c in children),
+        nights_given=sum(c.nights_given for c in children),
+        cost=round(cost, 2),
+        spot_cost=round(spot, 2),
+        spot_share=round(spot / cost, 6) if cost else 0.0,
+        budget=budget,
+        headroom=round(budget - cost, 2) if budget is not None else None,
+        equity_gini=round(gini(rates), 6),
+        rate_min=min(rates, default=0.0),
+        rate_max=max(rates, default=0.0),
+    )
+
+
+def gini(values: list[float]) -> float:
+    """The Gini coefficient: half the mean absolute difference over the mean (0 if all
+    are equal, towards 1 as one district has everything)."""
+    n = len(values)
+    mean = sum(values) / n if n else 0.0
+    if n == 0 or mean == 0:
+        return 0.0
+    total = sum(abs(a - b) for a in values for b in values)
+    return total / (2 * n * n * mean)
+
+
+def _districts(children: list[ChildRow], names: dict[str, str]) -> list[DistrictRow]:
+    by: dict[str, list[ChildRow]] = defaultdict(list)
+    for c in children:
+        by[c.district].append(c)
+    rows = []
+    for district in sorted(by):
+        group = by[district]
+        placed = sum(c.placed for c in group)
+        rows.append(
+            DistrictRow(
+                district=district,
+                name=names.get(district, district),
+                referred=len(group),
+                placed=placed,
+                rate=round(placed / len(group), 6),
+                crisis_referred=sum(c.crisis for c in group),
+                crisis_placed=sum(c.crisis and c.placed for c in group),
+            )
+        )
+    return rows
+
+
+def _unmet(children: list[ChildRow]) -> list[UnmetRow]:
+    by: dict[tuple[str, str], list[ChildRow]] = defaultdict(list)
+    for c in children:
+        short = c.nights_requested - c.nights_given if c.overnight else 0
+        if (c.overnight and short > 0) or (not c.overnight and not c.placed):
+            by[(c.district, c.service)].append(c)
+    return [
+        UnmetRow(
+            district=district,
+            service=service,
+            children=len(group),
+            staff_hours=round(sum(c.staff_hours for c in group if not c.overnight), 4),
+            nights=sum(c.nights_requested - c.nights_given for c in group if c.overnight),
+        )
+        for (district, service), group in sorted(by.items())
+    ]
+
+
+def _priority(children: list[ChildRow]) -> list[PriorityRow]:
+    by: dict[str, list[ChildRow]] = defaultdict(list)
+    for c in children:
+        by["crisis" if c.crisis else f"weight {c.weight}"].append(c)
+    order = sorted(by, key=lambda g: (g != "crisis", -int(g.split()[-1]) if g != "crisis" else 0))
+    return [
+        PriorityRow(group=g, referred=len(by[g]), placed=sum(c.placed for c in by[g]))
+        for g in order
+    ]
