@@ -555,3 +555,35 @@ def _lines(instance: Instance, day: list[DayAddition], nights: list[NightAdditio
             f"{nights_total} bed-nights over the horizon, £{cost:,.0f} a year"
         )
     return lines
+
+
+def with_additions(instance: Instance, gap: GapAnalysis) -> Instance:
+    """The instance with the capacity ``gap`` recommends: day hours added to the providers'
+    slots, and each unit's extra beds as a unit beside it (same provider, district,
+    specialisms and ages), open on the weekdays the beds are for, two night staff a bed.
+
+    A separate unit is the nearest the data can say "more beds on Fridays"; it is at
+    least as permissive as the beds added in the model (a child there is not in the same
+    unit as the others that night).
+    """
+    doc = instance.model_dump(mode="json", exclude_defaults=True)
+    providers = {p["id"]: p for p in doc["providers"]}
+    for a in gap.day:
+        hours = providers[a.provider_id].setdefault("staff_hours", {})
+        hours[a.slot_id] = hours.get(a.slot_id, 0) + a.hours
+    groups: dict[tuple[str, str, int, int], list[str]] = defaultdict(list)
+    for n in gap.nights:
+        groups[(n.provider_id, n.unit_id, n.beds, n.solo_rooms)].append(n.weekday)
+    for i, ((provider_id, unit_id, beds, solo), weekdays) in enumerate(sorted(groups.items())):
+        provider = providers[provider_id]
+        unit = next(u for u in provider["units"] if u["id"] == unit_id)
+        extra = unit | {
+            "id": f"{unit_id}.add{i + 1}",
+            "name": f"{unit.get('name', unit_id)} (added beds)",
+            "beds": beds,
+            "solo_rooms": solo,
+            "night_staff": 2 * beds,
+            "open_days": weekdays,
+        }
+        provider["units"].append(extra)
+    return Instance.build(doc)

@@ -1,0 +1,409 @@
+"""What-if scenarios: each change on a small instance, errors that name the change, the
+capacity gap analysis keeping its promise, and a whole run from file to results.
+
+Figures (``tests.factories``): the default provider P-1 (framework, Preston) offers 20
+staff-hours on Saturday morning; the default referral R-0001 asks for 3 hours of 1:1
+there. The overnight provider P-9 runs U-1 (6 beds, 1 solo room, autism / learning
+disability) and is open every night; the planning horizon is 4 weeks from Monday 2
+November 2026.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matcher.allocate import allocate
+from matcher.allocation.result import Params, Result
+from matcher.check import check
+from matcher.errors import InputError
+from matcher.model import Instance, PriorityFactor
+from matcher.scenario.changes import apply_variant
+from matcher.scenario.gap import analyse, with_additions
+from matcher.scenario.runner import read_results, run_scenario
+from matcher.scenario.spec import Variant, parse_scenario
+from tests import factories as f
+
+PARAMS = Params(time_limit=5, workers=2)
+
+
+def variant(*changes: dict[str, Any]) -> Variant:
+    return Variant.model_validate({"name": "v", "changes": list(changes)})
+
+
+def changed(base: Instance, *changes: dict[str, Any]) -> Instance:
+    return apply_variant(base, variant(*changes), where="variants[0]")[0]
+
+
+def solved(instance: Instance) -> Result:
+    """Allocate, and insist the independent checker finds nothing."""
+    result = allocate(instance, PARAMS)
+    assert check(instance, result) == []
+    return result
+
+
+def children(n: int, **changes: Any) -> list[Any]:
+    return [f.referral(id=f"R-{i:04d}", **changes) for i in range(1, n + 1)]
+
+
+def mixed() -> Instance:
+    """Day and overnight: P-1 (framework), an off-list P-2 and the overnight P-9."""
+    return f.instance(
+        providers=[
+            f.provider(),
+            f.provider(id="P-2", contract="off_list", spot_hourly_rate=33.5),
+            f.overnight_provider(),
+        ],
+        referrals=[*children(3), f.overnight_referral(id="R-0100")],
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Each change
+# --------------------------------------------------------------------------------------
+
+
+def test_add_and_remove_provider() -> None:
+    base = mixed()
+    new = f.provider(id="P-7").model_dump(mode="json")
+    added = changed(base, {"change": "add_provider", "provider": new})
+    assert [p.id for p in added.providers] == ["P-1", "P-2", "P-9", "P-7"]
+    # R-0001 is placed at P-2: removing P-2 sends the child back to the waiting list.
+    placed = f.instance(
+        providers=[f.provider(), f.provider(id="P-2")],
+        referrals=[
+            f.referral(
+                current_provider_id="P-2",
+                preferred_provider_ids=["P-2"],
+                refused_provider_ids=["P-1"],
+            )
+        ],
+    )
+    removed = changed(placed, {"change": "remove_provider", "provider": "P-2"})
+    assert [p.id for p in removed.providers] == ["P-1"]
+    child = removed.referrals[0]
+    assert child.current_provider_id is None and child.preferred_provider_ids == []
+    assert child.refused_provider_ids == ["P-1"]
+
+
+def test_beds_solo_rooms_open_days_and_a_new_unit() -> None:
+    base = mixed()
+    more = changed(
+        base,
+        {"change": "beds", "provider": "P-9", "unit": "U-1", "add_beds": 2, "solo_rooms": 3},
+        {"change": "open_days", "provider": "P-9", "closed": ["sun"]},
+    )
+    unit = more.provider("P-9").units[0]
+    assert (unit.beds, unit.solo_rooms) == (8, 3)
+    assert "sun" not in unit.open_days and len(unit.open_days) == 6
+    extra = {"id": "U-2", "name": "East House", "district": "burnley", "beds": 4}
+    added = changed(base, {"change": "add_unit", "provider": "P-9", "unit": extra})
+    assert [u.id for u in added.provider("P-9").units] == ["U-1", "U-2"]
+
+
+def test_staff_hours_set_or_scaled() -> None:
+    base = mixed()
+    scaled = changed(base, {"change": "staff_hours", "provider": "P-1", "scale": 0.5})
+    assert scaled.provider("P-1").staff_hours == {
+        "sat_morning": 10,
+        "sat_afternoon": 10,
+        "mon_afternoon": 5,
+    }
+    one = changed(
+        base, {"change": "staff_hours", "provider": "P-1", "slots": ["sun_morning"], "hours": 7}
+    )
+    assert one.provider("P-1").staff_hours["sun_morning"] == 7
+
+
+def test_rates_spot_rates_and_fixed_rate_replacing_spot() -> None:
+    base = mixed()
+    rates = changed(base, {"change": "rates", "fixed_hourly_rate": 26, "night_rate": 500})
+    # A new rate starts on the planning date: no uplift on it yet.
+    assert rates.settings.hourly_rate == 26 and rates.settings.night_rate == 500
+    spot = changed(base, {"change": "spot_rates", "provider": "P-2", "hourly": 40})
+    assert spot.provider("P-2").spot_hourly_rate == 40
+    fixed = changed(base, {"change": "fixed_rate"})
+    assert all(p.contract.value == "framework" for p in fixed.providers)
+    assert fixed.provider("P-2").spot_hourly_rate is None
+
+
+def test_demand_scaled_by_filter_and_repeatable() -> None:
+    base = f.instance(referrals=[*children(10), *children(4, home_district="chorley")[0:0]])
+    grown = changed(base, {"change": "demand", "factor": 1.5})
+    assert len(grown.referrals) == 15
+    copies = [r for r in grown.referrals if ".d" in r.id]
+    assert len(copies) == 5 and all(r.current_provider_id is None for r in copies)
+    again = changed(base, {"change": "demand", "factor": 1.5})
+    assert [r.id for r in again.referrals] == [r.id for r in grown.referrals]
+    fewer = changed(base, {"change": "demand", "factor": 0.7})
+    assert len(fewer.referrals) == 7
+    only = changed(base, {"change": "demand", "factor": 2, "district": "preston", "lot": "2a"})
+    assert len(only.referrals) == 20
+
+
+def test_add_referrals_rating_priority_and_budget() -> None:
+    base = mixed()
+    extra = f.referral(id="R-0500").model_dump(mode="json")
+    more = changed(base, {"change": "add_referrals", "referrals": [extra]})
+    assert more.referral("R-0500").service.value == "2a"
+    suspended = changed(
+        base, {"change": "rating", "provider": "P-1", "regulator": "cqc", "overall": "inadequate"}
+    )
+    assert suspended.provider("P-1").suspended
+    weighed = changed(base, {"change": "priority", "weights": {"multiple_disabilities": 3}})
+    child = f.referral(priority=[PriorityFactor.MULTIPLE_DISABILITIES, PriorityFactor.CRISIS])
+    assert weighed.settings.priority_weight(child) == 4
+    assert base.settings.priority_weight(child) == 2
+    _, budget = apply_variant(base, variant({"change": "budget", "amount": 1000}))
+    assert budget == 1000
+
+
+def test_priority_weights_change_who_is_placed() -> None:
+    # One place (3 hours of care and 24 minutes of travel). R-0001 has two factors;
+    # R-0002 has one, which the variant weighs 3.
+    base = f.instance(
+        providers=[f.provider(staff_hours={"sat_morning": 4})],
+        referrals=[
+            f.referral(
+                id="R-0001",
+                priority=["carer_disabled_or_unwell", "single_parent_no_support"],
+            ),
+            f.referral(id="R-0002", priority=["terminally_ill"]),
+        ],
+    )
+    assert [p.referral_id for p in solved(base).placements] == ["R-0001"]
+    weighed = changed(base, {"change": "priority", "weights": {"terminally_ill": 3}})
+    assert [p.referral_id for p in solved(weighed).placements] == ["R-0002"]
+
+
+def test_suspension_turns_children_away() -> None:
+    base = f.instance(referrals=children(2))
+    assert len(solved(base).placements) == 2
+    suspended = changed(
+        base, {"change": "rating", "provider": "P-1", "regulator": "cqc", "overall": "inadequate"}
+    )
+    assert solved(suspended).placements == []
+
+
+# --------------------------------------------------------------------------------------
+# Errors name the variant and the change
+# --------------------------------------------------------------------------------------
+
+
+def test_unknown_provider_is_named() -> None:
+    with pytest.raises(InputError) as caught:
+        apply_variant(
+            mixed(),
+            variant({"change": "open_days", "provider": "P-404", "closed": ["sun"]}),
+            where="variants[2] (6 days)",
+        )
+    text = str(caught.value)
+    assert "variants[2] (6 days).changes[0] (open_days)" in text and "P-404" in text
+
+
+def test_unknown_change_and_bad_fields_are_named() -> None:
+    data = {
+        "name": "s",
+        "base": "b.json",
+        "variants": [{"name": "a", "changes": [{"change": "x"}]}],
+    }
+    with pytest.raises(InputError, match=r"variants\[0\]\.changes\[0\]: unknown change"):
+        parse_scenario(data, "s.yaml")
+    data["variants"] = [
+        {"name": "a", "changes": [{"change": "beds", "provider": "P", "unit": "U"}]}
+    ]
+    with pytest.raises(InputError, match="give beds, add_beds"):
+        parse_scenario(data, "s.yaml")
+    data["variants"] = [{"name": "a"}, {"name": "a"}]
+    with pytest.raises(InputError, match="appears twice"):
+        parse_scenario(data, "s.yaml")
+
+
+def test_a_change_that_breaks_the_instance_is_named() -> None:
+    # Removing P-1 leaves R-0001's existing placement pointing nowhere? No: it is cleared;
+    # but a unit with more solo rooms than beds is a model error, named with its variant.
+    with pytest.raises(InputError, match=r"variants\[0\]: the changed instance"):
+        changed(
+            mixed(),
+            {"change": "beds", "provider": "P-9", "unit": "U-1", "beds": 0, "solo_rooms": 2},
+        )
+
+
+# --------------------------------------------------------------------------------------
+# The capacity gap analysis
+# --------------------------------------------------------------------------------------
+
+
+def test_day_gap_places_the_children_it_promises() -> None:
+    # 6 children of 3.4 staff-hours each (3 of care, 2 × 12 minutes of travel) on Saturday
+    # morning; P-1 has 10.2 hours: 3 wait.
+    base = f.instance(
+        providers=[f.provider(staff_hours={"sat_morning": 10.2})], referrals=children(6)
+    )
+    result = solved(base)
+    assert len(result.placements) == 3
+    gap = analyse(base, result, time_limit=5)
+    assert gap.status == "optimal"
+    assert len(gap.placed) == 3
+    # 10.2 more staff-hours on Saturday morning at P-1, the only provider, bought in whole
+    # hours (11) at the fixed rate for 52 weeks.
+    assert [(a.provider_id, a.slot_id, a.hours) for a in gap.day] == [("P-1", "sat_morning", 11)]
+    assert gap.cost == pytest.approx(11 * 52 * base.settings.hourly_rate, abs=1)
+    after = solved(with_additions(base, gap))
+    assert len(after.placements) == len(result.placements) + len(gap.placed)
+
+
+def test_day_gap_buys_the_cheaper_capacity() -> None:
+    # Two providers can take the waiting child; the off-list one costs more an hour.
+    base = f.instance(
+        providers=[
+            f.provider(staff_hours={"sat_morning": 3.4}),
+            f.provider(id="P-2", contract="off_list", spot_hourly_rate=40, staff_hours={}),
+        ],
+        referrals=children(2),
+    )
+    result = solved(base)
+    gap = analyse(base, result, time_limit=5)
+    assert [(a.provider_id, a.hours) for a in gap.day] == [("P-1", 4)]
+
+
+def test_children_turned_away_by_a_rule_are_not_promised() -> None:
+    base = f.instance(referrals=[f.referral(home_district="blackpool")])
+    result = solved(base)
+    gap = analyse(base, result, time_limit=5)
+    assert gap.day == [] and gap.placed == []
+    assert [left.referral_id for left in gap.not_closable] == ["R-0001"]
+
+
+def test_night_gap_gives_the_nights_it_promises() -> None:
+    # Two beds, four children asking for weekend nights: some nights go unmet.
+    unit = {
+        "id": "U-1",
+        "name": "Pendle House",
+        "district": "pendle",
+        "beds": 2,
+        "specialisms": ["autism_learning_disability"],
+        "open_days": ["fri", "sat"],
+    }
+    kids = [
+        f.overnight_referral(id=f"R-{i:04d}", nights_per_month=6, preferred_nights=["fri", "sat"])
+        for i in range(1, 5)
+    ]
+    base = f.instance(providers=[f.overnight_provider(units=[unit])], referrals=kids)
+    result = solved(base)
+    assert result.overnight is not None
+    before = sum(c.allocated for c in result.overnight.children)
+    gap = analyse(base, result, time_limit=5)
+    promised = sum(gap.nights_given.values())
+    assert promised > 0 and gap.nights and gap.cost > 0
+    assert {n.weekday for n in gap.nights} <= {"fri", "sat"}
+    after = solved(with_additions(base, gap))
+    assert after.overnight is not None
+    assert sum(c.allocated for c in after.overnight.children) >= before + promised
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    hours=st.lists(st.sampled_from([0, 3, 6, 9]), min_size=1, max_size=3),
+    wanted=st.lists(st.sampled_from([2, 3, 4]), min_size=2, max_size=6),
+    more=st.integers(1, 6),
+)
+def test_adding_capacity_never_lowers_placements(
+    hours: list[int], wanted: list[int], more: int
+) -> None:
+    providers = [
+        f.provider(id=f"P-{i}", staff_hours={"sat_morning": h}) for i, h in enumerate(hours)
+    ]
+    referrals = [
+        f.referral(id=f"R-{i:04d}", hours={"sat_morning": w}) for i, w in enumerate(wanted)
+    ]
+    base = f.instance(providers=providers, referrals=referrals)
+    bigger = changed(
+        base,
+        {
+            "change": "staff_hours",
+            "provider": "P-0",
+            "slots": ["sat_morning"],
+            "hours": hours[0] + more,
+        },
+    )
+    before, after = solved(base), solved(bigger)
+    # Proven optima on both, so the comparison is between optima.
+    assert before.status.value == after.status.value == "optimal"
+    assert after.objective["crisis_placed"] >= before.objective["crisis_placed"]
+    assert after.objective["priority_placed"] >= before.objective["priority_placed"]
+
+
+# --------------------------------------------------------------------------------------
+# A whole run, from the file to the results folder
+# --------------------------------------------------------------------------------------
+
+
+def test_run_writes_checked_results(tmp_path: Path) -> None:
+    base = mixed()
+    (tmp_path / "base.json").write_text(base.model_dump_json())
+    scenario = {
+        "name": "Small county",
+        "question": "What if P-1 loses half its hours?",
+        "base": "base.json",
+        "budget": 100000,
+        "solver": {"time_limit": 3, "workers": 1},
+        "gap": {"time_limit": 2},
+        "variants": [
+            {"name": "as now"},
+            {
+                "name": "P-1 shrinks",
+                "changes": [{"change": "staff_hours", "provider": "P-1", "scale": 0.1}],
+            },
+            {
+                "name": "and P-2 leaves",
+                "changes": [
+                    {"change": "staff_hours", "provider": "P-1", "scale": 0.1},
+                    {"change": "remove_provider", "provider": "P-2"},
+                ],
+            },
+        ],
+    }
+    path = tmp_path / "s.yaml"
+    path.write_text(json.dumps(scenario))
+    seen: list[str] = []
+    run_scenario(path, tmp_path / "out", jobs=2, progress=lambda name, i, n: seen.append(name))
+    assert sorted(seen) == ["P-1 shrinks", "and P-2 leaves", "as now"]
+    run, summaries = read_results(tmp_path / "out")
+    assert run["solver"]["workers"] == 1 and run["solver"]["jobs"] == 2
+    assert [s.name for s in summaries] == ["as now", "P-1 shrinks", "and P-2 leaves"]
+    now, shrunk, gone = summaries
+    assert all(s.violations == [] for s in summaries)
+    assert now.totals.referred == gone.totals.referred == 4
+    # P-1 shrinks: the children go to the off-list P-2, at its spot rate.
+    assert now.totals.placed == shrunk.totals.placed == 4
+    assert now.totals.spot_share == 0 and shrunk.totals.spot_share > 0
+    assert shrunk.totals.cost > now.totals.cost
+    # P-2 leaves too: children wait, and the gap analysis says what would place them.
+    assert gone.totals.placed < 4
+    assert gone.capacity_gap is not None
+    assert len(gone.capacity_gap.placed) == 4 - gone.totals.placed
+    assert now.capacity_gap is None
+    assert now.totals.budget == 100000
+    assert now.totals.headroom == pytest.approx(100000 - now.totals.cost)
+    # Costs: P-1's placements at the fixed rate, 52 weeks a year.
+    day = [c for c in now.children if not c.overnight]
+    assert sum(c.cost for c in day) == pytest.approx(3 * 3 * 52 * base.settings.hourly_rate)
+
+
+def test_a_bad_variant_stops_the_run_before_it_starts(tmp_path: Path) -> None:
+    (tmp_path / "base.json").write_text(mixed().model_dump_json())
+    scenario = {
+        "name": "s",
+        "base": "base.json",
+        "variants": [{"name": "a", "changes": [{"change": "remove_provider", "provider": "X"}]}],
+    }
+    (tmp_path / "s.json").write_text(json.dumps(scenario))
+    with pytest.raises(InputError, match=r"variants\[0\] \(a\)\.changes\[0\].*'X'"):
+        run_scenario(tmp_path / "s.json", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
