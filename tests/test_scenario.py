@@ -256,6 +256,15 @@ def test_day_gap_places_the_children_it_promises() -> None:
     assert gap.cost == pytest.approx(11 * 52 * base.settings.hourly_rate, abs=1)
     after = solved(with_additions(base, gap))
     assert len(after.placements) == len(result.placements) + len(gap.placed)
+    # 10 more hours in Preston place two of the three (6.8 hours), not the third (10.2).
+    [preston] = gap.marginal
+    assert (preston.district, preston.kind, preston.count, preston.gain) == (
+        "preston",
+        "staff_hour",
+        2,
+        2,
+    )
+    assert preston.per_unit == pytest.approx(0.2)
 
 
 def test_day_gap_buys_the_cheaper_capacity() -> None:

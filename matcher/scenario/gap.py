@@ -77,6 +77,7 @@ class Marginal(BaseModel):
     kind: str = Field(description="staff_hour or bed_night")
     block: float = Field(description="Capacity added in the district, in its own units.")
     gain: int = Field(description="Priority-weighted children (day) or nights gained.")
+    count: int = Field(description="Children (day) or nights (overnight) gained.")
     per_unit: float = Field(description="gain / block: the value of one more unit.")
 
 
@@ -167,6 +168,7 @@ class _DayGap:
             j = next(j for j in problem.pairs_of(k) if int(problem.pair_provider[j]) == p)
             for e in problem.uses_of(j):
                 self.left[p, int(problem.use_slot[e])] -= int(problem.use_units[e])
+        self._spare: tuple[int, int] | None = None
         self.waiting: list[int] = []
         for unplaced in result.unplaced:
             code = unplaced.reasons[0].code if unplaced.reasons else "unknown"
@@ -290,28 +292,35 @@ class _DayGap:
             if solver is None:
                 continue
             # What the district's block adds over what spare capacity alone gives.
-            base = self._spare_only(time_limit, workers, statuses)
-            gain = int(solver.objective_value) - base
+            base, base_count = self._spare_only(time_limit, workers, statuses)
+            gain = max(0, int(solver.objective_value) - base)
+            count = sum(int(solver.value(v)) for v in placed.values()) - base_count
             out.append(
                 Marginal(
                     district=district,
                     kind="staff_hour",
                     block=block,
                     gain=gain,
+                    count=max(0, count),
                     per_unit=round(gain / block, 4),
                 )
             )
         return out
 
-    def _spare_only(self, time_limit: float, workers: int, statuses: list[bool]) -> int:
-        if not hasattr(self, "_spare"):
+    def _spare_only(self, time_limit: float, workers: int, statuses: list[bool]) -> tuple[int, int]:
+        """Weighted and plain children that spare capacity alone would place."""
+        if self._spare is None:
             model, _x, add, placed = self._model(must_place=False)
             for var in add.values():
                 model.add(var == 0)
             weight = {k: 1 + int(self.problem.factors[k]) for k in placed}
             model.maximize(sum(weight[k] * v for k, v in placed.items()))
             solver = _solve(model, time_limit, workers, statuses)
-            self._spare = int(solver.objective_value) if solver else 0
+            self._spare = (
+                (int(solver.objective_value), sum(int(solver.value(v)) for v in placed.values()))
+                if solver
+                else (0, 0)
+            )
         return self._spare
 
 
@@ -324,6 +333,7 @@ class _NightGap:
     def __init__(self, instance: Instance, result: Result, not_closable: list[Left]) -> None:
         self.instance = instance
         self.result = result.overnight
+        self._spare: tuple[int, int] | None = None
         self.short: list[int] = []
         if self.result is None:
             self.problem: NightProblem | None = None
@@ -485,21 +495,24 @@ class _NightGap:
             solver = _solve(model, time_limit, workers, statuses)
             if solver is None:
                 continue
-            base = self._spare_only(time_limit, workers, statuses)
-            gain = int(solver.objective_value) - base
+            base, base_count = self._spare_only(time_limit, workers, statuses)
+            gain = max(0, int(solver.objective_value) - base)
+            count = sum(int(solver.value(x[j])) for j in free) - base_count
             out.append(
                 Marginal(
                     district=district,
                     kind="bed_night",
                     block=block,
                     gain=gain,
+                    count=max(0, count),
                     per_unit=round(gain / block, 4),
                 )
             )
         return out
 
-    def _spare_only(self, time_limit: float, workers: int, statuses: list[bool]) -> int:
-        if not hasattr(self, "_spare"):
+    def _spare_only(self, time_limit: float, workers: int, statuses: list[bool]) -> tuple[int, int]:
+        """Weighted and plain nights that free beds alone would give."""
+        if self._spare is None:
             problem = self.problem
             assert problem is not None
             model, x, extra, free = self._model()
@@ -508,13 +521,25 @@ class _NightGap:
             value = sum(int(problem.weight[int(problem.stay_child[j])]) * x[j] for j in free)
             model.maximize(value)
             solver = _solve(model, time_limit, workers, statuses)
-            self._spare = int(solver.objective_value) if solver else 0
+            self._spare = (
+                (int(solver.objective_value), sum(int(solver.value(x[j])) for j in free))
+                if solver
+                else (0, 0)
+            )
         return self._spare
 
 
 # --------------------------------------------------------------------------------------
 # In words
 # --------------------------------------------------------------------------------------
+
+
+def _ratio_class(ratios: list[str]) -> str:
+    """The most demanding staff ratio among the children the hours are for."""
+    for ratio in ("2:1", "1:1", "1:2", "1:3"):
+        if ratio in ratios:
+            return ratio
+    return "/".join(ratios)
 
 
 def _lines(instance: Instance, day: list[DayAddition], nights: list[NightAddition]) -> list[str]:
@@ -524,17 +549,23 @@ def _lines(instance: Instance, day: list[DayAddition], nights: list[NightAdditio
         d.id: d.name for d in [*instance.settings.districts, *instance.settings.neighbouring_areas]
     }
     lines = []
+    # Day hours by district, the most demanding ratio that uses them, and weekend or
+    # weekday: "76 staff-hours a week of 2:1 Day Time in Rugby at weekends".
+    slot_of = {slot.id: slot for slot in instance.settings.time_slots}
     group: dict[tuple[str, str, str], list[DayAddition]] = defaultdict(list)
     for a in day:
-        group[(a.district, " and ".join(a.ratios), " / ".join(a.services))].append(a)
-    for (district, ratios, services), adds in sorted(group.items()):
+        weekend = slot_of[a.slot_id].day in (Weekday.SAT, Weekday.SUN)
+        group[(a.district, _ratio_class(a.ratios), "weekends" if weekend else "weekdays")].append(a)
+    for (district, ratio, when), adds in sorted(group.items()):
         hours = sum(a.hours for a in adds)
-        slots = ", ".join(sorted({a.slot_label for a in adds}))
+        services = ", ".join(sorted({s for a in adds for s in a.services}))
+        parts = sorted({slot_of[a.slot_id].part for a in adds})
         providers = ", ".join(sorted({a.provider_id for a in adds}))
         cost = sum(a.cost for a in adds)
         lines.append(
-            f"{hours} staff-hours a week of {ratios} {services} in {names.get(district, district)}"
-            f" ({slots}; at {providers}): £{cost:,.0f} a year"
+            f"{hours} staff-hours a week of {ratio} {services} in "
+            f"{names.get(district, district)} on {when} ({', '.join(parts)}; at {providers}): "
+            f"£{cost:,.0f} a year"
         )
     per_unit: dict[tuple[str, str, int, int], list[NightAddition]] = defaultdict(list)
     for n in nights:
