@@ -296,3 +296,17 @@ def test_northamptonshire_scenarios_are_what_the_generator_makes() -> None:
             <= planning.replace(year=planning.year + 1)
         ]
         assert len(within_a_year) == 11  # DOMAIN.md: 11 young people turning 18 in a year
+
+
+def test_warwickshire_county_is_what_the_generator_makes() -> None:
+    from matcher.warwickshire import BLOCK_BEDS, CHILDREN, county
+
+    loaded = load_instance(SCENARIOS / "warwickshire-county.json")
+    assert loaded.model_dump() == county().model_dump(), (
+        "scenarios/warwickshire-county.json has drifted from matcher.warwickshire.county(); "
+        "regenerate it with matcher.io.save_instance(county(), ...)"
+    )
+    assert len(loaded.referrals) == CHILDREN
+    units = [u for p in loaded.providers for u in p.units]
+    assert [(u.id, u.beds, u.solo_rooms) for u in units] == [("WCC-BLOCK", BLOCK_BEDS, 0)]
+    assert any(r.solo.value == "solo_room" for r in loaded.referrals)

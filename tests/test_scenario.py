@@ -316,6 +316,69 @@ def test_night_gap_gives_the_nights_it_promises() -> None:
     assert sum(c.allocated for c in after.overnight.children) >= before + promised
 
 
+def test_a_missing_capability_is_bought_as_new_provision() -> None:
+    # R-0002 needs Intensive PBS, which P-1 does not offer: no provider may take the child,
+    # so the analysis proposes new provision in the child's district (Preston).
+    base = f.instance(
+        providers=[f.provider(services=["2a"])],
+        referrals=[f.referral(), f.referral(id="R-0002", service="4")],
+    )
+    result = solved(base)
+    assert [u.reasons[0].code for u in result.unplaced] == ["no_eligible_provider"]
+    gap = analyse(base, result, time_limit=5)
+    assert gap.placed == ["R-0002"]
+    assert [(a.provider_id, a.district, a.hours) for a in gap.day] == [
+        ("NEW-DAY-preston", "preston", 4)
+    ]
+    assert "new provision" in gap.lines[0]
+    after = solved(with_additions(base, gap))
+    assert {p.referral_id for p in after.placements} == {"R-0001", "R-0002"}
+
+
+def test_a_solo_room_is_added_where_there_is_none() -> None:
+    # The unit has no solo room; R-0002 needs one. The cheapest fix is a solo room in the
+    # existing unit on the nights the child asks for.
+    unit = {
+        "id": "U-1",
+        "name": "Pendle House",
+        "district": "pendle",
+        "beds": 4,
+        "specialisms": ["autism_learning_disability"],
+    }
+    base = f.instance(
+        providers=[f.overnight_provider(units=[unit])],
+        referrals=[
+            f.overnight_referral(),
+            f.overnight_referral(id="R-0002", solo="solo_room", preferred_nights=["sat"]),
+        ],
+    )
+    result = solved(base)
+    assert result.overnight is not None
+    assert [s.referral_id for s in result.overnight.short] == ["R-0002"]
+    gap = analyse(base, result, time_limit=5)
+    assert gap.nights_given == {"R-0002": 4}
+    assert {(n.unit_id, n.solo_rooms > 0) for n in gap.nights} == {("U-1", True)}
+    after = solved(with_additions(base, gap))
+    assert after.overnight is not None
+    given = {c.referral_id: c.allocated for c in after.overnight.children}
+    assert given["R-0002"] == 4
+
+
+def test_complex_health_with_no_such_unit_gets_a_new_unit() -> None:
+    base = f.instance(
+        providers=[f.overnight_provider()],
+        referrals=[f.overnight_referral(needs=["complex_health"])],
+    )
+    result = solved(base)
+    gap = analyse(base, result, time_limit=5)
+    assert gap.nights_given == {"R-0001": 4}
+    assert {n.unit_id for n in gap.nights} == {"NEW-UNIT-preston-complex_health"}
+    assert any("new complex health unit" in line for line in gap.lines)
+    after = solved(with_additions(base, gap))
+    assert after.overnight is not None
+    assert after.overnight.children[0].allocated == 4
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     hours=st.lists(st.sampled_from([0, 3, 6, 9]), min_size=1, max_size=3),

@@ -377,11 +377,14 @@ def constraints(
     model: cp_model.CpModel,
     x: list[cp_model.IntVar],
     extra: ExtraBeds | None = None,
+    capacity: Callable[[int], tuple[int, int, int]] | None = None,
 ) -> None:
     """Every hard rule over the stays (see the module docstring).
 
     With ``extra``, a unit's beds on night d are its own plus ``extra(u, d)``'s beds and
     solo rooms (a solo room is a bed too), each added bed staffed by two night staff.
+    ``capacity(u)`` replaces unit u's own (beds, solo rooms, night staff in sixths): the
+    gap analysis uses it for units that exist only as candidates.
     """
     children = problem.children
     by_cell: dict[tuple[int, int], list[int]] = {}
@@ -421,14 +424,14 @@ def constraints(
     ids = {child.id: k for k, child in enumerate(children)}
     for (u, _d), stays in by_cell.items():
         unit = problem.units[u]
-        beds = unit.unit.beds
+        beds, solo_rooms, staff_sixths = (
+            capacity(u)
+            if capacity is not None
+            else (unit.unit.beds, unit.unit.solo_rooms, unit.staff_sixths)
+        )
         solo = [j for j in stays if children[int(problem.stay_child[j])].solo is SoloNeed.SOLO_ROOM]
         staff = [STAFF_SIXTHS[children[int(problem.stay_child[j])].staff_ratio] for j in stays]
-        tight = (
-            len(stays) > beds,
-            len(solo) > unit.unit.solo_rooms,
-            sum(staff) > unit.staff_sixths,
-        )
+        tight = (len(stays) > beds, len(solo) > solo_rooms, sum(staff) > staff_sixths)
         added_beds: Any = 0
         added_solo: Any = 0
         if extra is not None and any(tight):
@@ -436,11 +439,11 @@ def constraints(
         if tight[0]:
             model.add(sum(x[j] for j in stays) <= beds + added_beds + added_solo)
         if tight[1]:
-            model.add(sum(x[j] for j in solo) <= unit.unit.solo_rooms + added_solo)
+            model.add(sum(x[j] for j in solo) <= solo_rooms + added_solo)
         if tight[2]:
             model.add(
                 sum(s * x[j] for s, j in zip(staff, stays, strict=True))
-                <= unit.staff_sixths + 12 * (added_beds + added_solo)
+                <= staff_sixths + 12 * (added_beds + added_solo)
             )
         for j in stays:
             child = children[int(problem.stay_child[j])]

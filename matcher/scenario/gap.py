@@ -40,13 +40,11 @@ from pydantic import BaseModel, Field
 
 from matcher.allocation.problem import SCALE, Problem, build_problem
 from matcher.allocation.result import Result
-from matcher.model import Contract, Instance, SoloNeed, Weekday
+from matcher.model import Capability, Contract, Instance, Lot, StaffRatio, Weekday
 from matcher.overnight.problem import NightProblem, build_nights
 from matcher.overnight.solver import constraints
 
 WEEKS_A_YEAR = 52
-#: Reasons that more capacity can answer.
-CAPACITY_REASONS = {"eligible_providers_full", "not_placed_in_time", "units_full"}
 WEEKDAY_NAMES = {d: d.value.capitalize() for d in Weekday}
 
 
@@ -99,6 +97,92 @@ class GapAnalysis(BaseModel):
     solve_s: float
 
 
+#: Candidate new provision: a provider of every day service in a district, and a unit of
+#: each specialism in a district, with no capacity of their own (all of it bought).
+NEW_DAY = "NEW-DAY-"
+NEW_NIGHTS = "NEW-NIGHTS"
+NEW_UNIT = "NEW-UNIT-"
+
+
+def _with_candidates(
+    instance: Instance,
+    day_districts: set[str],
+    night_districts: set[str],
+    *,
+    for_model: bool = True,
+) -> Instance:
+    """The instance with candidate new provision in the given districts (see
+    :data:`NEW_DAY`). Existing providers keep their positions, so indices into
+    ``instance.providers`` stay valid.
+
+    ``for_model``: every unit gets a solo room and each new unit a bed, so that the stays
+    that additions could make exist in the overnight problem (the gap model holds the
+    true capacities itself); otherwise new units have no beds until some are added.
+    """
+    doc = instance.model_dump(mode="json", exclude_defaults=True)
+    everything = {
+        "contract": "framework",
+        "ratios": [r.value for r in StaffRatio],
+        "capabilities": [c.value for c in Capability],
+        "registrations": [
+            "cqc_personal_care",
+            "ofsted_childrens_home",
+            "ofsted_early_years",
+            "ofsted_childcare_compulsory",
+        ],
+        "ratings": [
+            {
+                "regulator": "ofsted",
+                "overall": "good",
+                "date": str(instance.settings.planning_date),
+            },
+            {"regulator": "cqc", "overall": "good", "date": str(instance.settings.planning_date)},
+        ],
+    }
+    for district in sorted(day_districts):
+        doc["providers"].append(
+            everything
+            | {
+                "id": f"{NEW_DAY}{district}",
+                "name": f"New provision in {district}",
+                "base_district": district,
+                "districts": [district],
+                "services": [lot.value for lot in Lot if not lot.is_overnight],
+            }
+        )
+    if for_model:
+        for provider in doc["providers"]:
+            for unit in provider.get("units", []):
+                unit["solo_rooms"] = max(1, unit.get("solo_rooms", 0))
+                unit["beds"] = max(1, unit.get("beds", 0))
+    if night_districts:
+        units = [
+            {
+                "id": f"{NEW_UNIT}{district}-{kind}",
+                "name": f"New {kind} unit in {district}",
+                "district": district,
+                "beds": int(for_model),
+                "solo_rooms": int(for_model),
+                "specialisms": [kind],
+                "max_age": 18,
+            }
+            for district in sorted(night_districts)
+            for kind in ("autism_learning_disability", "complex_health")
+        ]
+        doc["providers"].append(
+            everything
+            | {
+                "id": NEW_NIGHTS,
+                "name": "New overnight provision",
+                "base_district": sorted(night_districts)[0],
+                "districts": [d.id for d in instance.settings.districts],
+                "services": [Lot.NIGHT_TIME.value],
+                "units": units,
+            }
+        )
+    return Instance.build(doc)
+
+
 def analyse(
     instance: Instance,
     result: Result,
@@ -113,9 +197,18 @@ def analyse(
     started = time.perf_counter()
     statuses: list[bool] = []
     not_closable: list[Left] = []
-    day = _DayGap(instance, result, not_closable)
+    council = {d.id for d in instance.settings.districts}
+    home = {r.id: r.home_district for r in instance.referrals}
+    day_districts = {home[u.referral_id] for u in result.unplaced} & council
+    night_districts = (
+        {home[s.referral_id] for s in result.overnight.short} & council
+        if result.overnight is not None
+        else set()
+    )
+    candidates = _with_candidates(instance, day_districts, night_districts)
+    day = _DayGap(candidates, result, not_closable)
     day_out, day_placed = day.cheapest(time_limit, workers, statuses)
-    nights = _NightGap(instance, result, not_closable)
+    nights = _NightGap(candidates, instance, result, not_closable)
     night_out, given = nights.cheapest(time_limit, workers, statuses)
     marginal = day.marginal(block_hours, time_limit / 4, workers, statuses)
     marginal += nights.marginal(block_nights, time_limit / 4, workers, statuses)
@@ -173,7 +266,8 @@ class _DayGap:
         for unplaced in result.unplaced:
             code = unplaced.reasons[0].code if unplaced.reasons else "unknown"
             at = position.get(unplaced.referral_id)
-            if at is not None and code in CAPACITY_REASONS and len(problem.pairs_of(at)):
+            # With candidate new provision, a child the rules allow anywhere has pairs.
+            if at is not None and len(problem.pairs_of(at)):
                 self.waiting.append(at)
             else:
                 not_closable.append(Left(referral_id=unplaced.referral_id, reason=code))
@@ -184,7 +278,9 @@ class _DayGap:
         rate = self.instance.settings.hourly_rate
         if provider.contract is Contract.OFF_LIST and provider.spot_hourly_rate is not None:
             rate = provider.spot_hourly_rate
-        return round(rate * 100) * WEEKS_A_YEAR
+        # New provision costs a penny a year more than the same hours where there is some:
+        # the model grows what exists before it asks for something new.
+        return round(rate * 100) * WEEKS_A_YEAR + provider.id.startswith(NEW_DAY)
 
     def _model(
         self, must_place: bool
@@ -330,8 +426,13 @@ class _DayGap:
 
 
 class _NightGap:
-    def __init__(self, instance: Instance, result: Result, not_closable: list[Left]) -> None:
+    def __init__(
+        self, instance: Instance, original: Instance, result: Result, not_closable: list[Left]
+    ) -> None:
         self.instance = instance
+        # The units' own beds, solo rooms and night staff (the candidates' instance gives
+        # every unit a bed and a solo room so that the stays exist).
+        own = {u.id: u for p in original.providers for u in p.units}
         self.result = result.overnight
         self._spare: tuple[int, int] | None = None
         self.short: list[int] = []
@@ -354,16 +455,22 @@ class _NightGap:
                 for child_id in ids:
                     key = (index[child_id], unit_index[unit.unit_id], night_index[night])
                     self.given[stay_of[key]] = True
+        self.capacity: list[tuple[int, int, int]] = []
+        for candidate in problem.units:
+            mine = own.get(candidate.unit.id)
+            if mine is None:  # a candidate new unit: nothing until beds are bought
+                self.capacity.append((0, 0, 0))
+            else:
+                staff = mine.night_staff if mine.night_staff is not None else mine.beds
+                self.capacity.append((mine.beds, mine.solo_rooms, 6 * staff))
         for short in self.result.short:
-            code = short.reasons[0].code if short.reasons else "unknown"
             k = index[short.referral_id]
-            unit_alone = problem.children[k].solo is SoloNeed.UNIT_ALONE
-            if code in CAPACITY_REASONS and not unit_alone and len(problem.stays_of(k)):
+            # With candidate units, a child the rules allow anywhere has stays.
+            if len(problem.stays_of(k)):
                 self.short.append(k)
             else:
-                # A child who needs a unit to themselves needs empty nights, not more beds.
-                why = "needs_unit_alone" if unit_alone and code in CAPACITY_REASONS else code
-                not_closable.append(Left(referral_id=short.referral_id, reason=why))
+                code = short.reasons[0].code if short.reasons else "unknown"
+                not_closable.append(Left(referral_id=short.referral_id, reason=code))
 
     def _price(self, u: int) -> int:
         assert self.problem is not None
@@ -371,7 +478,8 @@ class _NightGap:
         rate = self.instance.settings.night_rate
         if provider.contract is not Contract.FRAMEWORK and provider.spot_night_rate is not None:
             rate = provider.spot_night_rate
-        return round(rate * 100)
+        # A new unit's bed-night costs a penny more: existing units grow first.
+        return round(rate * 100) + (provider.id == NEW_NIGHTS)
 
     def _model(
         self,
@@ -408,7 +516,7 @@ class _NightGap:
                 )
             return extra[key]
 
-        constraints(problem, model, x, extra_for)
+        constraints(problem, model, x, extra_for, self.capacity.__getitem__)
         return model, x, extra, free
 
     def _nights_of_weekday(self, u: int, wd: int) -> int:
@@ -534,6 +642,13 @@ class _NightGap:
 # --------------------------------------------------------------------------------------
 
 
+def _unit_name(unit_id: str) -> str:
+    if unit_id.startswith(NEW_UNIT):
+        kind = unit_id.rsplit("-", 1)[-1].replace("_", " ")
+        return f"a new {kind} unit"
+    return unit_id
+
+
 def _ratio_class(ratios: list[str]) -> str:
     """The most demanding staff ratio among the children the hours are for."""
     for ratio in ("2:1", "1:1", "1:2", "1:3"):
@@ -560,7 +675,14 @@ def _lines(instance: Instance, day: list[DayAddition], nights: list[NightAdditio
         hours = sum(a.hours for a in adds)
         services = ", ".join(sorted({s for a in adds for s in a.services}))
         parts = sorted({slot_of[a.slot_id].part for a in adds})
-        providers = ", ".join(sorted({a.provider_id for a in adds}))
+        providers = ", ".join(
+            sorted(
+                {
+                    "new provision" if a.provider_id.startswith(NEW_DAY) else a.provider_id
+                    for a in adds
+                }
+            )
+        )
         cost = sum(a.cost for a in adds)
         lines.append(
             f"{hours} staff-hours a week of {ratio} {services} in "
@@ -582,7 +704,7 @@ def _lines(instance: Instance, day: list[DayAddition], nights: list[NightAdditio
         cost = sum(a.cost for a in unit_adds)
         nights_total = sum(a.bed_nights for a in unit_adds)
         lines.append(
-            f"{kind} in {names.get(district, district)} at {unit_id}, {days}: "
+            f"{kind} in {names.get(district, district)} at {_unit_name(unit_id)}, {days}: "
             f"{nights_total} bed-nights over the horizon, £{cost:,.0f} a year"
         )
     return lines
@@ -597,6 +719,10 @@ def with_additions(instance: Instance, gap: GapAnalysis) -> Instance:
     least as permissive as the beds added in the model (a child there is not in the same
     unit as the others that night).
     """
+    new_day = {a.district for a in gap.day if a.provider_id.startswith(NEW_DAY)}
+    new_nights = {n.district for n in gap.nights if n.provider_id == NEW_NIGHTS}
+    if new_day or new_nights:
+        instance = _with_candidates(instance, new_day, new_nights, for_model=False)
     doc = instance.model_dump(mode="json", exclude_defaults=True)
     providers = {p["id"]: p for p in doc["providers"]}
     for a in gap.day:
