@@ -405,7 +405,7 @@ def _level(
 
 
 def _gap(level: LevelOut) -> float:
-    return abs(level.bound - level.value) / max(1, abs(level.bound))
+    return level.gap
 
 
 def _placements(problem: Problem, chosen: IntArray) -> list[Placement]:

@@ -479,3 +479,27 @@ def test_a_bad_variant_stops_the_run_before_it_starts(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"variants\[0\] \(a\)\.changes\[0\].*'X'"):
         run_scenario(tmp_path / "s.json", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_equity_is_between_the_councils_own_districts() -> None:
+    from matcher.scenario.summary import gini, summarise
+
+    # R-0002 lives in Blackpool, a separate council: not eligible, and not a sign of
+    # unequal access between the council's districts.
+    base = f.instance(
+        referrals=[
+            f.referral(),
+            f.referral(id="R-0002", home_district="blackpool"),
+            f.referral(id="R-0003", home_district="chorley"),
+        ],
+        providers=[f.provider(staff_hours={"sat_morning": 3.4})],
+    )
+    result = solved(base)
+    summary = summarise("v", "", [], base, result, [], None)
+    rows = {d.district: d for d in summary.districts}
+    assert not rows["blackpool"].in_council and rows["preston"].in_council
+    # One place for Preston and Chorley: rates 1 and 0 between the two council districts.
+    assert sorted(d.rate for d in summary.districts if d.in_council) == [0.0, 1.0]
+    assert summary.totals.equity_gini == pytest.approx(gini([0.0, 1.0])) == 0.5
+    assert (summary.totals.rate_min, summary.totals.rate_max) == (0.0, 1.0)
+    assert gini([0.7, 0.7, 0.7]) == 0.0

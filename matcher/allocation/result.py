@@ -64,6 +64,14 @@ class LevelOut(Out):
     optimal: bool
     greedy: int = Field(description="The greedy allocation's value at this level.")
 
+    @property
+    def gap(self) -> float:
+        """Relative distance to the bound: over the bound when maximising (how much more
+        could be placed), over the value when minimising (how much of the cost could be
+        saved), so a small cost or tie-break level cannot show a gap of thousands of %."""
+        scale = self.bound if self.sense == "max" else self.value
+        return abs(self.bound - self.value) / max(1, abs(scale))
+
 
 class Timings(Out):
     build_s: float = Field(description="Eligible pairs and the CP-SAT model.")

@@ -92,7 +92,7 @@ def allocate_nights(instance: Instance, time_limit: float, workers: int = 2) -> 
     first_open = next((lv for lv in levels if not lv.optimal), None)
     gap = 0.0
     if first_open is not None:
-        gap = abs(first_open.bound - first_open.value) / max(1, abs(first_open.bound))
+        gap = first_open.gap
     status = Status.OPTIMAL if first_open is None else Status.TIME_LIMIT
     return _result(problem, chosen, levels, gap, status, time.perf_counter() - started)
 

@@ -301,5 +301,8 @@ def change_text(change: Change) -> str:
         return f"add {len(change.referrals)} referrals"
     if isinstance(change, AddUnit):
         return f"add unit {change.unit.id} ({change.unit.beds} beds) at {change.provider}"
-    parts = ", ".join(f"{k} {v}" for k, v in data.items())
-    return f"{change.change.replace('_', ' ')}: {parts}"
+    parts = ", ".join(
+        f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in data.items()
+    )
+    name = change.change.replace("_", " ")
+    return f"{name}: {parts}" if parts else name

@@ -60,6 +60,7 @@ class UnitRow(Row):
 class DistrictRow(Row):
     district: str
     name: str
+    in_council: bool = Field(description="False for a neighbouring area (not eligible).")
     referred: int
     placed: int
     rate: float = Field(description="placed / referred")
@@ -227,7 +228,9 @@ def summarise(
         )
         for u in (nights.units if nights else [])
     ]
-    totals = _totals(children, budget, nights is not None)
+    council = {d.id for d in settings.districts}
+    districts = _districts(children, names, council)
+    totals = _totals(children, budget, districts)
     return VariantSummary(
         name=name,
         description=description,
@@ -238,9 +241,9 @@ def summarise(
         overnight_levels=nights.levels if nights else [],
         overnight_gap=nights.gap if nights else None,
         violations=violations,
-        solve_s=result.timings.total_s,
+        solve_s=round(result.timings.total_s + (nights.solve_s if nights else 0.0), 3),
         totals=totals,
-        districts=_districts(children, names),
+        districts=districts,
         unmet=_unmet(children),
         priority=_priority(children),
         units=units,
@@ -266,10 +269,12 @@ def _unit_of_nights(nights: OvernightResult, referral_id: str) -> list[str]:
     ]
 
 
-def _totals(children: list[ChildRow], budget: float | None, _: bool) -> Totals:
+def _totals(children: list[ChildRow], budget: float | None, districts: list[DistrictRow]) -> Totals:
     cost = sum(c.cost for c in children)
     spot = sum(c.cost for c in children if c.spot)
-    rates = [d.rate for d in _districts(children, {}) if d.referred]
+    # Equity between the council's own districts: children living in a neighbouring area
+    # are not eligible, and their 0 % would read as unequal access.
+    rates = [d.rate for d in districts if d.referred and d.in_council]
     return Totals(
         referred=len(children),
         placed=sum(c.placed for c in children),
@@ -302,7 +307,9 @@ def gini(values: list[float]) -> float:
     return total / (2 * n * n * mean)
 
 
-def _districts(children: list[ChildRow], names: dict[str, str]) -> list[DistrictRow]:
+def _districts(
+    children: list[ChildRow], names: dict[str, str], council: set[str]
+) -> list[DistrictRow]:
     by: dict[str, list[ChildRow]] = defaultdict(list)
     for c in children:
         by[c.district].append(c)
@@ -314,6 +321,7 @@ def _districts(children: list[ChildRow], names: dict[str, str]) -> list[District
             DistrictRow(
                 district=district,
                 name=names.get(district, district),
+                in_council=district in council,
                 referred=len(group),
                 placed=placed,
                 rate=round(placed / len(group), 6),
