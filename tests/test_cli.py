@@ -189,3 +189,47 @@ def test_settings_file_errors_name_the_file(tmp_path: Path) -> None:
         " ".join(result.stderr.split())
     )
     assert not (tmp_path / "out.json").exists()
+
+
+def test_scenario_run_and_report_from_the_command_line(tmp_path: Path) -> None:
+    small_instance(tmp_path)
+    scenario = tmp_path / "what-if.yaml"
+    scenario.write_text(
+        "name: Small what-if\n"
+        "base: instance.json\n"
+        "budget: 5000\n"
+        "solver: {time_limit: 2, workers: 1}\n"
+        "gap: {time_limit: 2}\n"
+        "variants:\n"
+        "  - name: As now\n"
+        "  - name: P-1 suspended\n"
+        "    changes:\n"
+        "      - {change: rating, provider: P-1, regulator: cqc, overall: inadequate}\n"
+    )
+    out = tmp_path / "results"
+    done = run("scenario", "run", scenario, "--out", out, "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    assert "As now: 1/2 children placed" in done.stdout
+    assert "0 violations" in done.stdout
+    report = run("scenario", "report", out)
+    assert report.returncode == 0, report.stderr
+    html = (out / "report.html").read_text()
+    assert "Small what-if" in html and "P-1 suspended" in html
+    # The child in Blackpool is a pseudonym only; the report never needs more.
+    assert "R-0002" in (out / "children.csv").read_text()
+
+
+def test_scenario_mistakes_are_clear_errors(tmp_path: Path) -> None:
+    small_instance(tmp_path)
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(
+        "name: Bad\nbase: instance.json\nvariants:\n"
+        "  - name: Gone\n    changes:\n      - {change: remove_provider, provider: P-404}\n"
+    )
+    done = run("scenario", "run", scenario, "--out", tmp_path / "out")
+    assert done.returncode == 2
+    assert "variants[0] (Gone).changes[0] (remove_provider)" in done.stderr
+    assert "P-404" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+    missing = run("scenario", "report", tmp_path / "nowhere")
+    assert missing.returncode == 2 and "run.json" in missing.stderr
