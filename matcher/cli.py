@@ -343,7 +343,8 @@ def scenario_run(
         typer.Option(min=1, max=64, help="Variants solved at once (default: cores / workers)."),
     ] = None,
 ) -> None:
-    """Solve every variant of a scenario file in parallel worker processes."""
+    """Solve every variant of a scenario file in parallel worker processes and write the
+    results and their report (report.html, summary.md, CSV files) into a folder."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from matcher.io import load_instance
@@ -388,14 +389,18 @@ def scenario_run(
             f"£{t.cost:,.0f} a year, {summary.status}, "
             f"{len(summary.violations)} violations{extra}"
         )
-    console.print(f"results in {folder}; next: matcher scenario report {folder}")
+    from matcher.scenario.report import write_report
+
+    written = write_report(folder)
+    console.print(f"results in {folder}; the report is {written[0]}")
 
 
 @scenario_app.command("report")
 def scenario_report(
     folder: Annotated[Path, typer.Argument(help="Results folder of matcher scenario run.")],
 ) -> None:
-    """Write report.html (self-contained), summary.md and CSV files into the folder."""
+    """Write report.html (self-contained), summary.md and CSV files into a results folder
+    again (matcher scenario run writes them already)."""
     from matcher.scenario.report import write_report
 
     for path in write_report(folder):

@@ -411,6 +411,46 @@ def test_adding_capacity_never_lowers_placements(
     assert after.objective["priority_placed"] >= before.objective["priority_placed"]
 
 
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    beds=st.integers(1, 3),
+    asks=st.lists(st.sampled_from([2, 4, 6, 8]), min_size=2, max_size=5),
+    more=st.integers(1, 2),
+    solo=st.booleans(),
+)
+def test_adding_beds_never_lowers_the_nights_given(
+    beds: int, asks: list[int], more: int, solo: bool
+) -> None:
+    unit = {
+        "id": "U-1",
+        "name": "Pendle House",
+        "district": "pendle",
+        "beds": beds,
+        "specialisms": ["autism_learning_disability"],
+        "open_days": ["fri", "sat", "sun"],
+    }
+    kids = [
+        f.overnight_referral(
+            id=f"R-{i:04d}",
+            nights_per_month=n,
+            solo="solo_room" if solo and i == 0 else "none",
+        )
+        for i, n in enumerate(asks)
+    ]
+    base = f.instance(providers=[f.overnight_provider(units=[unit])], referrals=kids)
+    change = {"change": "beds", "provider": "P-9", "unit": "U-1", "add_beds": more}
+    if solo:
+        change["add_solo_rooms"] = 1
+    before, after = solved(base), solved(changed(base, change))
+    assert before.overnight is not None and after.overnight is not None
+    for level in ("crisis_nights", "priority_nights"):
+        old = next(lv for lv in before.overnight.levels if lv.name == level)
+        new = next(lv for lv in after.overnight.levels if lv.name == level)
+        # Proven optima on both, so the comparison is between optima.
+        assert old.optimal and new.optimal
+        assert new.value >= old.value
+
+
 # --------------------------------------------------------------------------------------
 # A whole run, from the file to the results folder
 # --------------------------------------------------------------------------------------
