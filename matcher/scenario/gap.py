@@ -9,16 +9,19 @@ commissioner would buy them); only the children left out may use the additions.
 **Day services.** A candidate is one more staff-hour a week at a provider in a slot,
 for every (provider, slot) a waiting child's eligible placement would use. It costs the
 provider's price of a staff-hour (the fixed rate in force, or its spot rate) for 52
-weeks. The model places every waiting child whose reason is capacity
-(``eligible_providers_full`` or ``not_placed_in_time``) in exactly one eligible provider,
-with each slot's use within what is left plus the hours bought, and minimises the cost.
-Children turned away by a rule (no provider may take them) are listed apart: more hours
-at the providers there are cannot place them.
+weeks. Where no provider may take a child (a service or capability missing), "new
+provision" in the child's home district offers everything, at the fixed rate and a
+penny, so that what exists grows first. The model places every waiting child the rules
+allow at one eligible provider, with each slot's use within what is left plus the hours
+bought, and minimises the cost. Children a rule turns away whatever the capacity
+(living outside the council, too old, ...) are listed apart with their reason.
 
 **Overnight.** A candidate is one more bed, or solo room, at a unit on one weekday for
 the whole horizon (capacity is bought by the week: "2 solo beds at the East unit,
-Fri–Sat"), staffed for a 2:1 child. Every overnight rule holds as in the allocation
-(:func:`matcher.overnight.solver.constraints`, with the additions in the capacities).
+Fri–Sat"), staffed for a 2:1 child, at an existing unit or at a new unit of either
+specialism in the home district of a child left short (for that district's children).
+Every overnight rule holds as in the allocation (:func:`matcher.overnight.solver.
+constraints`, with the additions in the capacities).
 Stage 1 gives as many of the missing nights as the rules allow with additions free;
 stage 2 keeps that many and minimises the cost of the beds added.
 
@@ -496,10 +499,17 @@ class _NightGap:
         x = [model.new_bool_var(f"s{j}") for j in range(n)]
         free: list[int] = []
         short = set(self.short)
+        # A new unit is for the children of its own district ("beds in targeted areas"):
+        # without that, where a new unit goes would be arbitrary.
+        new_unit_district = [
+            u.unit.district if u.unit.id.startswith(NEW_UNIT) else None for u in problem.units
+        ]
         for j in range(n):
+            k = int(problem.stay_child[j])
+            where = new_unit_district[int(problem.stay_unit[j])]
             if self.given[j]:
                 model.add(x[j] == 1)
-            elif int(problem.stay_child[j]) in short:
+            elif k in short and where in (None, problem.children[k].home_district):
                 free.append(j)
             else:
                 model.add(x[j] == 0)
