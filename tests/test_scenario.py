@@ -506,6 +506,11 @@ def test_run_writes_checked_results(tmp_path: Path) -> None:
     # Costs: P-1's placements at the fixed rate, 52 weeks a year.
     day = [c for c in now.children if not c.overnight]
     assert sum(c.cost for c in day) == pytest.approx(3 * 3 * 52 * base.settings.hourly_rate)
+    # R-0100's nights at the framework night rate, scaled from the 4-week horizon to a year.
+    [night] = [c for c in now.children if c.overnight]
+    assert night.nights_given == night.nights_requested == 4
+    assert night.cost == pytest.approx(4 * base.settings.night_rate * 52 / 4)
+    assert now.totals.cost == pytest.approx(sum(c.cost for c in now.children))
 
 
 def test_a_bad_variant_stops_the_run_before_it_starts(tmp_path: Path) -> None:

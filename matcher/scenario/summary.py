@@ -155,6 +155,7 @@ def summarise(
         {s.referral_id: s.reasons[0].code for s in nights.short if s.reasons} if nights else {}
     )
     unit_provider = {u.id: p for p in instance.providers for u in p.units}
+    nights_in = _nights_by_unit(nights)
     names = {d.id: d.name for d in [*settings.districts, *settings.neighbouring_areas]}
 
     children: list[ChildRow] = []
@@ -176,8 +177,7 @@ def summarise(
             cost = 0.0
             spot = False
             if child:
-                assert nights is not None
-                for unit_id, count in Counter(_unit_of_nights(nights, referral.id)).items():
+                for unit_id, count in nights_in[referral.id].items():
                     price, is_spot = night_price(instance, unit_provider[unit_id])
                     cost += price * count * WEEKS_A_YEAR / weeks
                     spot = spot or is_spot
@@ -258,15 +258,14 @@ def _status(result: Result) -> str:
     return result.status.value
 
 
-def _unit_of_nights(nights: OvernightResult, referral_id: str) -> list[str]:
-    # One entry per night given: the unit it was in (from the units' calendars).
-    return [
-        unit.unit_id
-        for unit in nights.units
-        for ids in unit.calendar.values()
-        for child in ids
-        if child == referral_id
-    ]
+def _nights_by_unit(nights: OvernightResult | None) -> dict[str, Counter[str]]:
+    """Per child, the nights given in each unit (from the units' calendars)."""
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for unit in nights.units if nights else []:
+        for ids in unit.calendar.values():
+            for child in ids:
+                out[child][unit.unit_id] += 1
+    return out
 
 
 def _totals(children: list[ChildRow], budget: float | None, districts: list[DistrictRow]) -> Totals:
