@@ -542,7 +542,8 @@ class _NightGap:
         model, x, extra, free = self._model()
         gained = sum(x[j] for j in free)
         model.maximize(gained)
-        first = _solve(model, time_limit / 2, workers, statuses)
+        # With additions free, giving the nights is easy; what to buy is the hard part.
+        first = _solve(model, 0.3 * time_limit, workers, statuses)
         if first is None:
             return [], {}
         most = int(first.objective_value)
@@ -559,7 +560,10 @@ class _NightGap:
         # The first stage's solution is a good start.
         for j in free:
             model.add_hint(x[j], first.value(x[j]))
-        second = _solve(model, time_limit / 2, workers, statuses)
+        for beds, solo in extra.values():
+            model.add_hint(beds, first.value(beds))
+            model.add_hint(solo, first.value(solo))
+        second = _solve(model, 0.7 * time_limit, workers, statuses)
         solver = second or first
         out = []
         weeks = self.instance.settings.horizon_weeks
