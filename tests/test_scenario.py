@@ -548,3 +548,37 @@ def test_equity_is_between_the_councils_own_districts() -> None:
     assert summary.totals.equity_gini == pytest.approx(gini([0.0, 1.0])) == 0.5
     assert (summary.totals.rate_min, summary.totals.rate_max) == (0.0, 1.0)
     assert gini([0.7, 0.7, 0.7]) == 0.0
+
+
+def test_the_service_runs_a_document_on_its_register() -> None:
+    from matcher.scenario.api import run_document
+
+    document = {
+        "name": "Service what-if",
+        "solver": {"time_limit": 2, "workers": 1},
+        "gap": {"time_limit": 2},
+        "variants": [
+            {"name": "as now"},
+            {"name": "no P-2", "changes": [{"change": "remove_provider", "provider": "P-2"}]},
+        ],
+    }
+    seen: list[float] = []
+    answer = run_document(document, seen.append, base=mixed())
+    assert seen == [0.5, 1.0]
+    assert [v["name"] for v in answer["variants"]] == ["as now", "no P-2"]
+    assert all(v["violations"] == [] for v in answer["variants"])
+    # Figures only: no per-child rows in a job's answer.
+    assert all("children" not in v for v in answer["variants"])
+    with pytest.raises(InputError, match="register"):
+        run_document(document, None, base=None)
+    with pytest.raises(InputError, match="P-404"):
+        run_document(
+            document
+            | {
+                "variants": [
+                    {"name": "x", "changes": [{"change": "remove_provider", "provider": "P-404"}]}
+                ]
+            },
+            None,
+            base=mixed(),
+        )
