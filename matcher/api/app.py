@@ -123,5 +123,7 @@ def location(path: str) -> list[str | int]:
     """``nights[0]`` as ``["body", "nights", 0]``; a header's name stays as it is."""
     if path == "Idempotency-Key":
         return ["header", path]
+    if " " in path:  # a place in a file ("providers.csv, row 3, column 'districts'")
+        return ["body", path]
     parts: list[str | int] = [int(index) if index else name for name, index in _PART.findall(path)]
     return parts if parts[:1] == ["body"] else ["body", *parts]

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from matcher.errors import Conflict, Problem
 from matcher.model import Instance, OvernightUnit, Provider, Referral, Settings, Weekday
 from matcher.rules.consumption import staff_hours_needed
-from matcher.storage.tables import BedNight, StaffCapacity
+from matcher.storage.tables import BedNight, PlacementRow, StaffCapacity
 
 WEEKDAYS = list(Weekday)
 
@@ -139,17 +139,28 @@ def change_provider(
             select(StaffCapacity).where(StaffCapacity.provider_id == before.id).with_for_update()
         )
     }
-    used_now = staff_used_by_existing(instance, before)
-    used_after = staff_used_by_existing(instance, after)
+    # What bookings took, from the placements themselves; existing placements are the
+    # register's own (a booking is loaded as one in ``instance``, so it is left out here).
+    booked = {slot: 0 for slot in offered}
+    booked_ids = set()
+    for placement in session.scalars(select(PlacementRow).where(PlacementRow.status == "active")):
+        booked_ids.add(placement.referral_id)
+        if placement.provider_id == before.id:
+            for slot, minutes in placement.taken.get("staff_minutes", {}).items():
+                booked[slot] = booked.get(slot, 0) + int(minutes)
+    placed = {
+        provider_id: [r for r in referrals if r.id not in booked_ids]
+        for provider_id, referrals in placed_with(instance).items()
+    }
+    used_after = staff_used_by_existing(instance, after, placed)
     for slot, minutes in offered.items():
         row = rows.get(slot)
-        booked = 0 if row is None else row.offered - used_now[slot] - row.remaining
-        remaining = minutes - used_after[slot] - max(0, booked)
-        if remaining < 0 and booked > 0:
+        remaining = minutes - used_after[slot] - booked[slot]
+        if remaining < 0 and booked[slot] > 0:
             problems.append(
                 Problem(
                     f"staff_hours.{slot}",
-                    f"{minutes / 60:g} staff-hours is less than the {booked / 60:g} already "
+                    f"{minutes / 60:g} staff-hours is less than the {booked[slot] / 60:g} already "
                     "booked; release placements first",
                 )
             )

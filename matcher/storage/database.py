@@ -102,10 +102,9 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session in a read transaction (nothing it does is committed)."""
+        """A session in a read transaction (objects read stay usable after it ends)."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
-            session.rollback()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
