@@ -86,8 +86,16 @@ def start_server(database_url: str, folder: Path, max_body: int = 100_000) -> Se
     env.pop("DATABASE_URL", None)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "matcher", "serve", "--port", str(port)]
-            + ["--database", database_url],
+            [
+                sys.executable,
+                "-m",
+                "matcher",
+                "serve",
+                "--port",
+                str(port),
+                "--database",
+                database_url,
+            ],
             cwd=folder,
             env=env,
             stdout=out,

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from matcher.api import allocations, capacity, health, placements, providers, referrals, scenarios
 from matcher.api.config import ServiceConfig
@@ -29,6 +30,7 @@ from matcher.storage.migrate import upgrade
 
 #: Responses any authenticated endpoint may give, documented once for every route.
 COMMON_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorOut, "description": "A body that cannot be read (not UTF-8 JSON)."},
     401: {"model": ErrorOut, "description": "No token, an unknown token, or a timed-out one."},
     403: {"model": ErrorOut, "description": "The token's role may not do this."},
     404: {"model": ErrorOut, "description": "No such record, or not one you may see."},
@@ -109,11 +111,26 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route matching the path only.
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
         return JSONResponse(
             {"detail": str(exc.detail), "code": None},
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route serves at the request's path."""
+    methods: set[str] = set()
+    scope = {"type": "http", "path": request.url.path, "method": "", "root_path": ""}
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from matcher.api.deps import Navigating, PlacementReading, ServicesDep
-from matcher.api.schemas import PlacementIn, PlacementList, PlacementOut
+from matcher.api.schemas import PlacementIn, PlacementList, PlacementOut, PlacementQuery
 from matcher.errors import Conflict, NotFound
 from matcher.register import idempotency
 from matcher.register.access import Action, Principal, Role, audit
@@ -89,12 +89,12 @@ def _replay(stored: idempotency.Stored) -> JSONResponse:
 
 @router.get("", response_model=PlacementList)
 def list_placements(
-    found: ServicesDep, who: PlacementReading, active_only: bool = True
+    found: ServicesDep, who: PlacementReading, filters: Annotated[PlacementQuery, Query()]
 ) -> PlacementList:
     """Placements (a provider's token: its own only), newest first."""
     with found.database.write() as session:
         query = select(PlacementRow).order_by(PlacementRow.created_at.desc()).limit(1000)
-        if active_only:
+        if filters.active_only:
             query = query.where(PlacementRow.status == "active")
         if who.role is Role.PROVIDER:
             query = query.where(PlacementRow.provider_id == who.provider_id)

@@ -6,15 +6,23 @@ Records of the register (a provider, a referral) are the domain's own pydantic m
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictInt
 
 from matcher.allocation.result import Result
 from matcher.model import ChildId, Identifier, Provider, Referral, StaffHours, Weekday
 from matcher.ranking import Ranking
 from matcher.storage.tables import JobRow, PlacementRow
+
+
+def _utc(moment: datetime) -> datetime:
+    # The database keeps naive UTC; the API says so (RFC 3339 needs the offset).
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Out(BaseModel):
@@ -65,7 +73,7 @@ class ProvidersImportIn(In):
         min_length=1, description="The provider register CSV, as `matcher template` writes it."
     )
     units_csv: str | None = Field(None, description="The overnight units CSV, if any.")
-    replace: bool = Field(
+    replace: StrictBool = Field(
         False, description="Replace providers already registered (their bookings carry over)."
     )
 
@@ -77,8 +85,8 @@ class ImportOut(Out):
 
 class UnitCapacityIn(In):
     unit_id: Identifier
-    beds: int = Field(ge=0, le=1000)
-    solo_rooms: int | None = Field(None, ge=0, le=1000)
+    beds: StrictInt = Field(ge=0, le=1000)
+    solo_rooms: StrictInt | None = Field(None, ge=0, le=1000)
     open_days: list[Weekday] | None = None
 
 
@@ -125,7 +133,9 @@ class ReferralOut(Out):
 
 
 class MatchIn(In):
-    top: int | None = Field(None, ge=1, le=1000, description="List only the best K candidates.")
+    top: StrictInt | None = Field(
+        None, ge=1, le=1000, description="List only the best K candidates."
+    )
 
 
 class ReasonOut(Out):
@@ -191,8 +201,8 @@ class PlacementOut(Out):
     weekly_cost: float = Field(description="£ a week.")
     staff_hours: dict[str, float] = Field(description="Staff-hours taken in each slot.")
     nights: list[date] = Field(description="Bed-nights taken.")
-    created_at: datetime
-    released_at: datetime | None
+    created_at: UtcDateTime
+    released_at: UtcDateTime | None
 
     @classmethod
     def of(cls, row: PlacementRow) -> PlacementOut:
@@ -214,6 +224,12 @@ class PlacementOut(Out):
         )
 
 
+class PlacementQuery(In):
+    """GET /placements's query; unknown parameters are refused."""
+
+    active_only: bool = Field(True, description="Only placements not released.")
+
+
 class PlacementList(Out):
     placements: list[PlacementOut]
 
@@ -222,10 +238,12 @@ class PlacementList(Out):
 
 
 class AllocationIn(In):
-    time_limit: float = Field(30.0, gt=0, le=600, description="Seconds for the whole solve.")
-    workers: int = Field(2, ge=1, le=16, description="CP-SAT search workers.")
-    allow_moves: bool = Field(False, description="Existing placements may move provider.")
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    time_limit: Annotated[float, Field(strict=True)] = Field(
+        30.0, gt=0, le=600, description="Seconds for the whole solve."
+    )
+    workers: StrictInt = Field(2, ge=1, le=16, description="CP-SAT search workers.")
+    allow_moves: StrictBool = Field(False, description="Existing placements may move provider.")
+    seed: StrictInt = Field(0, ge=0, le=2**31 - 1)
 
 
 class ScenarioIn(In):
@@ -239,9 +257,9 @@ class JobOut(Out):
     kind: str
     status: Literal["queued", "running", "done", "failed"]
     progress: float = Field(ge=0, le=1)
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
     error: str | None
 
     @staticmethod

@@ -224,8 +224,9 @@ class Worker:
             self.submit(job_id)
 
     def submit(self, job_id: str) -> None:
+        """Run the job in the worker; without a worker it stays queued until one starts."""
         if self._pool is None:
-            raise RuntimeError("the worker is not started")
+            return
         try:
             future = self._pool.submit(run, self.database.url, job_id)
         except BrokenProcessPool:
