@@ -3,9 +3,10 @@ written to the audit trail, in the same transaction as the write."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, Body, Response, status
 from sqlalchemy import select
 
 from matcher.api.deps import Navigating, ServicesDep
@@ -72,14 +73,20 @@ def post_matches(
     found: ServicesDep,
     who: Navigating,
     body: Annotated[MatchIn | None, Body()] = None,
-) -> RankingOut:
+) -> Response:
     """Every provider ranked for this child: candidates best first with their score
     broken down, and every excluded provider with the rules that rule it out."""
     instance = found.register.instance()
     if referral_id not in instance.referral_index:
         raise NotFound("no such referral")
-    ranking = rank(instance, referral_id, top=body.top if body is not None else None)
-    out = RankingOut.of(ranking)
+    top = body.top if body is not None else None
+    # A ranking is a function of the register's version: the same question at the same
+    # version has the same answer, so its JSON is kept (RegisterView drops it on change).
+    content = found.register.answer(
+        instance,
+        ("matches", referral_id, top),
+        lambda: json.dumps(rank(instance, referral_id, top=top).to_dict()).encode(),
+    )
     with found.database.write() as session:
-        audit(session, who, Action.MATCH, referral_id, f"{len(ranking.candidates)} candidates")
-    return out
+        audit(session, who, Action.MATCH, referral_id)
+    return Response(content, media_type="application/json")

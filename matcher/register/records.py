@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,6 +26,9 @@ from matcher.storage.database import Database
 from matcher.storage.tables import PlacementRow, ProviderRow, ReferralRow
 from matcher.store import bump_version, current_version, document, load_instance
 
+#: Answers (serialised rankings) kept per process: a county's every referral, twice over.
+ANSWERS_KEPT = 5000
+
 
 class RegisterView:
     """The register held in memory, reloaded when another request or process changed it."""
@@ -33,6 +38,26 @@ class RegisterView:
         self._lock = threading.Lock()
         self._version = -1
         self._instance: Instance | None = None
+        self._answers: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+
+    def answer(
+        self, instance: Instance, key: tuple[object, ...], compute: Callable[[], bytes]
+    ) -> bytes:
+        """An answer computed from ``instance`` (from :meth:`instance`), kept until the
+        register changes. At most ``ANSWERS_KEPT`` are kept, least recently used dropped."""
+        version = instance.cache.get("register_version", -1)
+        with self._lock:
+            found = self._answers.get((version, *key))
+            if found is not None:
+                self._answers.move_to_end((version, *key))
+                return found
+        computed = compute()
+        with self._lock:
+            if version == self._version:
+                self._answers[(version, *key)] = computed
+                while len(self._answers) > ANSWERS_KEPT:
+                    self._answers.popitem(last=False)
+        return computed
 
     def instance(self, session: Session | None = None) -> Instance:
         """The register as an instance, bookings loaded as existing placements.
@@ -57,7 +82,9 @@ class RegisterView:
                 with self.database.read() as reading:
                     version = current_version(reading)
                     loaded = _load(reading)
+            loaded.cache["register_version"] = version
             self._instance, self._version = loaded, version
+            self._answers.clear()
             return loaded
 
 
