@@ -407,6 +407,21 @@ def scenario_report(
         console.print(f"wrote {path}")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    database: Annotated[
+        str | None,
+        typer.Option(help="Register URL (default: $DATABASE_URL, else .matcher/register.sqlite)."),
+    ] = None,
+) -> None:
+    """Serve the HTTP API over the register; an empty register gets the demo county."""
+    from matcher.api.run import serve as run_service
+
+    run_service(host, port, database, console)
+
+
 def main() -> None:
     """Entry point: run the app, turning user mistakes into a clear message and status 2."""
     try:

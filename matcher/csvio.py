@@ -1027,6 +1027,60 @@ def import_csv(
         raise InputError(relocated) from None
 
 
+def import_providers_csv(
+    providers_csv: Path, settings: Settings, units_csv: Path | None = None
+) -> list[Provider]:
+    """Read a provider register CSV (and its units CSV) alone, for adding to a register.
+
+    The same columns, checks and error locations as :func:`import_csv`; references to
+    other providers in the register are the caller's to check.
+    """
+    providers = _read_sheet(providers_csv, provider_columns(settings))
+    units = _read_sheet(units_csv, unit_columns(settings)) if units_csv is not None else None
+    if not providers.problems and not providers.rows:
+        providers.problems.append(Problem(providers.label, "has a header row but no providers"))
+    provider_ids = {str(row.values["id"]) for row in providers.rows if "id" in row.values}
+    _check_unique(providers)
+    base = _locations(providers.columns)
+    for row in providers.rows:
+        record = _record(row, providers.columns)
+        locations = dict(base)
+        _ratings(record, row, locations)
+        _validate(Provider, record, row, locations)
+    units_of: dict[str, list[_Row]] = {}
+    if units is not None:
+        _check_unique(units)
+        base = _locations(units.columns)
+        for row in units.rows:
+            record = _record(row, units.columns)
+            owner = record.pop("provider_id", None)
+            if providers.readable:
+                _check_provider_ids(row, ["provider_id"], provider_ids, providers.label)
+            _validate(OvernightUnit, record, row, base)
+            if owner is not None:
+                units_of.setdefault(str(owner), []).append(row)
+    sheets = [providers, *([units] if units is not None else [])]
+    problems = [problem for sheet in sheets for problem in sheet.all_problems()]
+    if problems:
+        raise InputError(problems)
+    records = []
+    unit_rows: list[list[_Row]] = []
+    for row in providers.rows:
+        assert row.record is not None  # every row validated, or problems were raised
+        attached = units_of.get(str(row.record["id"]), [])
+        records.append({**row.record, "units": [unit.record for unit in attached]})
+        unit_rows.append(attached)
+    try:
+        instance = Instance.build({"settings": settings, "providers": records, "referrals": []})
+    except MatcherError as exc:
+        empty = _Sheet("referrals", [])
+        relocated = [
+            _relocate(problem, providers, units, unit_rows, empty) for problem in exc.problems
+        ]
+        raise InputError(relocated) from None
+    return instance.providers
+
+
 def _relocate(
     problem: Problem,
     providers: _Sheet,

@@ -48,3 +48,16 @@ class MatcherError(Exception):
 
 class InputError(MatcherError):
     """An instance, CSV file or option that does not describe a valid problem."""
+
+
+class NotFound(MatcherError):
+    """A record that does not exist, or that the person asking may not see."""
+
+
+class Conflict(MatcherError):
+    """A request that is well formed but clashes with the register's state: no capacity
+    left, a child already placed, a provider the rules exclude. ``code`` is stable."""
+
+    def __init__(self, code: str, problems: list[Problem] | Problem | str):
+        self.code = code
+        super().__init__(problems)

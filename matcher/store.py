@@ -1,10 +1,13 @@
 """The capacity register, kept in a database: SQLite by default, any SQLAlchemy URL otherwise.
 
 The register holds the council's settings, its providers and its referrals, one row per
-record with the validated record as a JSON document. Loading it back goes through
+record with the validated record as a JSON document, and beside them the capacity ledger
+that bookings take from (:mod:`matcher.register.ledger`). Loading it back goes through
 :meth:`Instance.build`, so a register can never hand out an instance that breaks a
 cross-reference. Replacing the register's contents happens in one transaction: a failure
 leaves the previous contents in place.
+
+The schema is made and upgraded by the Alembic migrations in :mod:`matcher.storage`.
 
 The URL comes from ``DATABASE_URL``; without it, ``sqlite:///.matcher/register.sqlite``
 in the current directory (the embedded default: no server to install).
@@ -13,100 +16,139 @@ in the current directory (the embedded default: no server to install).
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, String, create_engine, delete, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from matcher.errors import InputError
 from matcher.model import Instance
+from matcher.register import ledger
+from matcher.storage.database import DEFAULT_URL, Database, database_url
+from matcher.storage.migrate import upgrade
+from matcher.storage.tables import (
+    Base,
+    BedNight,
+    IdempotencyKey,
+    PlacementRow,
+    ProviderRow,
+    ReferralRow,
+    RegisterState,
+    SettingsRow,
+    StaffCapacity,
+)
 
-DEFAULT_URL = "sqlite:///.matcher/register.sqlite"
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class SettingsRow(Base):
-    __tablename__ = "register_settings"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    document: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-class ProviderRow(Base):
-    __tablename__ = "providers"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    position: Mapped[int] = mapped_column(index=True)
-    document: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-class ReferralRow(Base):
-    __tablename__ = "referrals"
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    position: Mapped[int] = mapped_column(index=True)
-    document: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-def database_url() -> str:
-    return os.environ.get("DATABASE_URL") or DEFAULT_URL
+__all__ = [
+    "DEFAULT_URL",
+    "Base",
+    "ProviderRow",
+    "ReferralRow",
+    "Register",
+    "SettingsRow",
+    "database_url",
+    "document",
+    "load_instance",
+]
 
 
 class Register:
     """The persistent register of one council."""
 
-    def __init__(self, url: str | None = None):
-        self.url = url or database_url()
-        if self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:///:memory:"):
-            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, url: str | None = None, *, database: Database | None = None):
         try:
-            self.engine: Engine = create_engine(self.url)
-            Base.metadata.create_all(self.engine)
-        except (ArgumentError, ModuleNotFoundError, OperationalError) as exc:
-            raise InputError(f"cannot open the register at {self.url}: {exc}") from None
+            self.database = database or Database(url or database_url())
+            upgrade(self.database.engine)
+        except (ModuleNotFoundError, OperationalError) as exc:
+            where = url or database_url()
+            raise InputError(f"cannot open the register at {where}: {exc}") from None
+        self.url = self.database.url
+        self.engine = self.database.engine
 
     def is_empty(self) -> bool:
-        with Session(self.engine) as session:
+        with self.database.read() as session:
             return session.get(SettingsRow, 1) is None
 
     def replace(self, instance: Instance) -> None:
-        """Replace everything in the register with ``instance``, in one transaction."""
-        with Session(self.engine) as session, session.begin():
-            for table in (ReferralRow, ProviderRow, SettingsRow):
+        """Replace everything in the register with ``instance``, in one transaction.
+
+        Bookings made against the previous contents go with them; the capacity ledger is
+        rebuilt from the new providers. The audit trail and finished jobs are kept.
+        """
+        with self.database.write() as session:
+            for table in (
+                IdempotencyKey,
+                PlacementRow,
+                BedNight,
+                StaffCapacity,
+                ReferralRow,
+                ProviderRow,
+                SettingsRow,
+            ):
                 session.execute(delete(table))
-            session.add(SettingsRow(id=1, document=_doc(instance.settings)))
+            session.add(SettingsRow(id=1, document=document(instance.settings)))
             session.add_all(
-                ProviderRow(id=p.id, position=i, document=_doc(p))
+                ProviderRow(id=p.id, position=i, document=document(p))
                 for i, p in enumerate(instance.providers)
             )
             session.add_all(
-                ReferralRow(id=r.id, position=i, document=_doc(r))
+                ReferralRow(id=r.id, position=i, document=document(r))
                 for i, r in enumerate(instance.referrals)
             )
+            session.flush()
+            ledger.rebuild(session, instance)
+            bump_version(session)
 
     def load(self) -> Instance:
         """The register as a validated instance (raises InputError if it is inconsistent)."""
-        with Session(self.engine) as session:
-            settings = session.get(SettingsRow, 1)
-            if settings is None:
-                raise InputError(f"the register at {self.url} is empty: load an instance first")
-            providers = session.scalars(select(ProviderRow).order_by(ProviderRow.position))
-            provider_docs = [row.document for row in providers]
-            referrals = session.scalars(select(ReferralRow).order_by(ReferralRow.position))
-            referral_docs = [row.document for row in referrals]
-            return Instance.build(
-                {
-                    "settings": settings.document,
-                    "providers": provider_docs,
-                    "referrals": referral_docs,
-                }
-            )
+        with self.database.read() as session:
+            instance = load_instance(session)
+        if instance is None:
+            raise InputError(f"the register at {self.url} is empty: load an instance first")
+        return instance
 
 
-def _doc(record: Any) -> dict[str, Any]:
+def load_instance(session: Session, overlay: dict[str, str] | None = None) -> Instance | None:
+    """The register's records as an Instance, or None if it holds no settings yet.
+
+    ``overlay`` maps referral ids to the provider a booked placement put them with: they
+    are loaded as existing placements there (``current_provider_id``), which is how
+    ranking and allocation see a booking.
+    """
+    settings = session.get(SettingsRow, 1)
+    if settings is None:
+        return None
+    providers = session.scalars(select(ProviderRow).order_by(ProviderRow.position))
+    referral_docs = []
+    for row in session.scalars(select(ReferralRow).order_by(ReferralRow.position)):
+        doc = row.document
+        if overlay and row.id in overlay:
+            doc = {**doc, "current_provider_id": overlay[row.id]}
+        referral_docs.append(doc)
+    return Instance.build(
+        {
+            "settings": settings.document,
+            "providers": [row.document for row in providers],
+            "referrals": referral_docs,
+        }
+    )
+
+
+def current_version(session: Session) -> int:
+    state = session.get(RegisterState, 1)
+    return state.version if state is not None else 0
+
+
+def bump_version(session: Session) -> None:
+    """Mark the register changed (every process reloads its in-memory instance)."""
+    changed = session.execute(
+        update(RegisterState).where(RegisterState.id == 1).values(version=RegisterState.version + 1)
+    )
+    if getattr(changed, "rowcount", 0) == 0:
+        session.add(RegisterState(id=1, version=1))
+
+
+def document(record: Any) -> dict[str, Any]:
+    """A record as the JSON document stored for it."""
     # Through JSON so dates and enums are stored as the plain strings the schema expects.
     return dict(json.loads(record.model_dump_json(exclude_defaults=True)))

@@ -15,7 +15,20 @@ from typing import Any
 from matcher.errors import InputError, Problem
 from matcher.model import Instance
 from matcher.scenario.runner import build_variants, solve_variant
-from matcher.scenario.spec import parse_scenario
+from matcher.scenario.spec import Scenario, parse_scenario
+
+
+def check_document(document: dict[str, Any], base: Instance) -> Scenario:
+    """The document as a scenario whose every variant builds on ``base``, or InputError
+    naming the field (``document.variants[1].changes[0]...``)."""
+    data = {**document, "base": document.get("base") or "register"}
+    try:
+        scenario = parse_scenario(data)
+    except InputError as exc:
+        problems = [Problem(f"document.{p.location}", p.message) for p in exc.problems]
+        raise InputError(problems) from None
+    build_variants(scenario, base, where="document.variants")
+    return scenario
 
 
 def run_document(
@@ -26,9 +39,8 @@ def run_document(
     """Solve every variant of ``document`` against ``base`` and return their figures."""
     if base is None:
         raise InputError(Problem("base", "the service runs scenarios on its register only"))
-    data = {**document, "base": document.get("base") or "register"}
-    scenario = parse_scenario(data, "scenario")
-    variants = build_variants(scenario, base, where="scenario.variants")
+    scenario = check_document(document, base)
+    variants = build_variants(scenario, base, where="document.variants")
     out = []
     for i, (variant, instance, budget) in enumerate(variants):
         summary = solve_variant(scenario, variant, instance, budget)

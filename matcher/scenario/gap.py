@@ -560,9 +560,9 @@ class _NightGap:
         # The first stage's solution is a good start.
         for j in free:
             model.add_hint(x[j], first.value(x[j]))
-        for beds, solo in extra.values():
-            model.add_hint(beds, first.value(beds))
-            model.add_hint(solo, first.value(solo))
+        for bed_var, solo_var in extra.values():
+            model.add_hint(bed_var, first.value(bed_var))
+            model.add_hint(solo_var, first.value(solo_var))
         second = _solve(model, 0.7 * time_limit, workers, statuses)
         solver = second or first
         out = []

@@ -1,0 +1,146 @@
+"""The FastAPI application: routers, error handling, middleware, and its lifespan.
+
+``create_app(config)`` opens the register (upgrading its schema), loads nothing else, and
+starts the job worker process; shutting down stops it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from matcher.api import allocations, capacity, health, placements, providers, referrals, scenarios
+from matcher.api.config import ServiceConfig
+from matcher.api.deps import Services
+from matcher.api.middleware import AccessLog, BodyLimit
+from matcher.api.schemas import ErrorOut, ValidationErrorOut
+from matcher.errors import Conflict, InputError, MatcherError, NotFound
+from matcher.register.access import AuthError
+from matcher.register.jobs import Worker
+from matcher.register.records import RegisterView
+from matcher.storage.database import Database
+from matcher.storage.migrate import upgrade
+
+#: Responses any authenticated endpoint may give, documented once for every route.
+COMMON_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorOut, "description": "A body that cannot be read (not UTF-8 JSON)."},
+    401: {"model": ErrorOut, "description": "No token, an unknown token, or a timed-out one."},
+    403: {"model": ErrorOut, "description": "The token's role may not do this."},
+    404: {"model": ErrorOut, "description": "No such record, or not one you may see."},
+    413: {"model": ErrorOut, "description": "The request body is too large."},
+    422: {"model": ValidationErrorOut, "description": "Bad input, with each field's path."},
+}
+
+
+def create_app(config: ServiceConfig | None = None) -> FastAPI:
+    config = config or ServiceConfig.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(config.database_url)
+        upgrade(database.engine)
+        worker = Worker(database)
+        if config.start_worker:
+            worker.start()
+        app.state.services = Services(config, database, RegisterView(database), worker)
+        try:
+            yield
+        finally:
+            worker.stop()
+            database.dispose()
+
+    app = FastAPI(
+        title="matcher",
+        summary="Match children with SEND to short-break care: the capacity register.",
+        version="0.1.0",
+        lifespan=lifespan,
+        responses=COMMON_RESPONSES,
+    )
+    for module in (health, providers, capacity, referrals, placements, allocations, scenarios):
+        app.include_router(module.router)
+    _handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(AccessLog)
+    return app
+
+
+def _handlers(app: FastAPI) -> None:
+    @app.exception_handler(AuthError)
+    async def unauthenticated(request: Request, exc: AuthError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.render(), "code": "unauthenticated"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": exc.render(), "code": "not_found"}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse({"detail": exc.render(), "code": exc.code}, status_code=409)
+
+    @app.exception_handler(InputError)
+    async def bad_input(request: Request, exc: InputError) -> JSONResponse:
+        problems = [
+            {"loc": location(p.location), "msg": p.message, "type": "value_error"}
+            for p in exc.problems
+        ]
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(MatcherError)
+    async def other(request: Request, exc: MatcherError) -> JSONResponse:
+        return JSONResponse({"detail": exc.render(), "code": None}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Without the "input" pydantic would echo: a referral's fields are a child's data.
+        problems = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e["type"])}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route matching the path only.
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
+        return JSONResponse(
+            {"detail": str(exc.detail), "code": None},
+            status_code=exc.status_code,
+            headers=headers or None,
+        )
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route serves at the request's path."""
+    methods: set[str] = set()
+    scope = {"type": "http", "path": request.url.path, "method": "", "root_path": ""}
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def location(path: str) -> list[str | int]:
+    """``nights[0]`` as ``["body", "nights", 0]``; a header's name stays as it is."""
+    if path == "Idempotency-Key":
+        return ["header", path]
+    if " " in path:  # a place in a file ("providers.csv, row 3, column 'districts'")
+        return ["body", path]
+    parts: list[str | int] = [int(index) if index else name for name, index in _PART.findall(path)]
+    return parts if parts[:1] == ["body"] else ["body", *parts]

@@ -1,0 +1,59 @@
+"""The service's configuration, from the environment (or given whole, in tests).
+
+| variable | meaning | default |
+|---|---|---|
+| ``DATABASE_URL`` | the register | ``sqlite:///.matcher/register.sqlite`` |
+| ``MATCHER_TOKENS`` | the token file's JSON itself | unset |
+| ``MATCHER_TOKENS_FILE`` | path of the token file | ``.matcher/tokens.json`` |
+| ``MATCHER_TOKEN_IDLE_MINUTES`` | a token unused this long is refused | 30 |
+| ``MATCHER_MAX_BODY_BYTES`` | larger request bodies get 413 | 1000000 |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from matcher.errors import InputError
+from matcher.register.access import Principal, load_tokens, parse_tokens
+from matcher.storage.database import database_url
+
+DEFAULT_TOKENS_FILE = Path(".matcher/tokens.json")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    database_url: str
+    tokens: dict[str, Principal] = field(repr=False)
+    idle_minutes: float = 30.0
+    max_body_bytes: int = 1_000_000
+    start_worker: bool = True
+
+    @classmethod
+    def from_env(cls) -> ServiceConfig:
+        inline = os.environ.get("MATCHER_TOKENS")
+        tokens = parse_tokens(inline, "MATCHER_TOKENS") if inline else load_tokens(tokens_file())
+        return cls(
+            database_url=database_url(),
+            tokens=tokens,
+            idle_minutes=_number("MATCHER_TOKEN_IDLE_MINUTES", 30.0),
+            max_body_bytes=int(_number("MATCHER_MAX_BODY_BYTES", 1_000_000)),
+        )
+
+
+def tokens_file() -> Path:
+    return Path(os.environ.get("MATCHER_TOKENS_FILE") or DEFAULT_TOKENS_FILE)
+
+
+def _number(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{name}: expected a number") from None
+    if value <= 0:
+        raise InputError(f"{name}: must be more than 0")
+    return value

@@ -1,0 +1,98 @@
+"""Dependencies: the service's parts, and who is asking (401 without, 403 for a wrong role)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from matcher.api.config import ServiceConfig
+from matcher.register.access import (
+    AuthError,
+    Principal,
+    Role,
+    check_idle,
+    last_use,
+    needs_touch,
+    token_hash,
+    touch,
+)
+from matcher.register.jobs import Worker
+from matcher.register.records import RegisterView
+from matcher.storage.database import Database, utcnow
+
+
+@dataclass
+class Services:
+    config: ServiceConfig
+    database: Database
+    register: RegisterView
+    worker: Worker
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+_bearer = HTTPBearer(auto_error=False, description="A token from the service's token file.")
+
+
+def principal(
+    found: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The token's principal; 401 if it is missing, unknown or timed out."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthError("send a bearer token: Authorization: Bearer <token>")
+    hashed = token_hash(credentials.credentials)
+    who = found.config.tokens.get(hashed)
+    if who is None:
+        raise AuthError("this token is not known to the service")
+    now = utcnow()
+    with found.database.read() as session:
+        used = last_use(session, hashed)
+    check_idle(used, timedelta(minutes=found.config.idle_minutes), now)
+    if needs_touch(used, now):
+        with found.database.write() as session:
+            touch(session, hashed, who.subject, now)
+    return who
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+def allow(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only ``roles`` (403 for anyone else)."""
+
+    def check(who: PrincipalDep) -> Principal:
+        if who.role not in roles:
+            allowed = ", ".join(role.value for role in roles)
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"the {who.role.value} role may not do this ({allowed})"
+            )
+        return who
+
+    return check
+
+
+Navigating = Annotated[Principal, Depends(allow(Role.NAVIGATOR, Role.ADMIN))]
+Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
+Reading = Annotated[
+    Principal, Depends(allow(Role.NAVIGATOR, Role.COMMISSIONER, Role.PROVIDER, Role.ADMIN))
+]
+Planning = Annotated[Principal, Depends(allow(Role.NAVIGATOR, Role.COMMISSIONER, Role.ADMIN))]
+Commissioning = Annotated[Principal, Depends(allow(Role.COMMISSIONER, Role.ADMIN))]
+PlacementReading = Annotated[Principal, Depends(allow(Role.NAVIGATOR, Role.PROVIDER, Role.ADMIN))]
+CapacityWriting = Annotated[Principal, Depends(allow(Role.PROVIDER, Role.ADMIN))]
+
+
+def may_see_provider(who: Principal, provider_id: str) -> bool:
+    """A provider sees its own records only; other roles see every provider."""
+    return who.role is not Role.PROVIDER or who.provider_id == provider_id

@@ -1,0 +1,129 @@
+"""Placements: booking a match takes capacity atomically; releasing gives it back.
+
+``POST /placements`` with an ``Idempotency-Key`` header is safe to retry: the same key
+and body get the first response again (with ``Idempotent-Replayed: true``) and book
+nothing more; the same key with a different body is refused (422).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from matcher.api.deps import Navigating, PlacementReading, ServicesDep
+from matcher.api.schemas import PlacementIn, PlacementList, PlacementOut, PlacementQuery
+from matcher.errors import Conflict, NotFound
+from matcher.register import idempotency
+from matcher.register.access import Action, Principal, Role, audit
+from matcher.register.booking import BookingRequest, book, release
+from matcher.storage.tables import PlacementRow
+from matcher.store import bump_version
+
+router = APIRouter(prefix="/placements", tags=["placements"])
+
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        description="Makes a retry safe: the same key and body book once.",
+    ),
+]
+
+
+@router.post(
+    "",
+    response_model=PlacementOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        409: {
+            "description": "No capacity left, the child already placed, or the rules rule "
+            "the provider out (see code)."
+        }
+    },
+)
+def post_placement(
+    body: PlacementIn,
+    found: ServicesDep,
+    who: Navigating,
+    key: IdempotencyHeader = None,
+) -> PlacementOut | JSONResponse:
+    """Book a match: the child with the provider (overnight: a unit on some nights)."""
+    print_ = idempotency.fingerprint("POST /placements", body.model_dump_json())
+    try:
+        with found.database.write() as session:
+            if key is not None:
+                stored = idempotency.lookup(session, who.subject, key, print_)
+                if stored is not None:
+                    return _replay(stored)
+            instance = found.register.instance(session)
+            request = BookingRequest(body.referral_id, body.provider_id, body.unit_id, body.nights)
+            placement = book(session, instance, request, who.subject)
+            audit(session, who, Action.CREATE, placement.referral_id, f"placement {placement.id}")
+            bump_version(session)
+            out = PlacementOut.of(placement)
+            if key is not None:
+                idempotency.remember(
+                    session, who.subject, key, print_, 201, out.model_dump(mode="json")
+                )
+    except Conflict:
+        # Two retries racing with one key: the first committed, this one collided.
+        if key is not None:
+            with found.database.read() as session:
+                stored = idempotency.lookup(session, who.subject, key, print_)
+            if stored is not None:
+                return _replay(stored)
+        raise
+    return out
+
+
+def _replay(stored: idempotency.Stored) -> JSONResponse:
+    return JSONResponse(
+        stored.response, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+    )
+
+
+@router.get("", response_model=PlacementList)
+def list_placements(
+    found: ServicesDep, who: PlacementReading, filters: Annotated[PlacementQuery, Query()]
+) -> PlacementList:
+    """Placements (a provider's token: its own only), newest first."""
+    with found.database.write() as session:
+        query = select(PlacementRow).order_by(PlacementRow.created_at.desc()).limit(1000)
+        if filters.active_only:
+            query = query.where(PlacementRow.status == "active")
+        if who.role is Role.PROVIDER:
+            query = query.where(PlacementRow.provider_id == who.provider_id)
+        rows = list(session.scalars(query))
+        for row in rows:
+            audit(session, who, Action.READ, row.referral_id, f"placement {row.id}")
+        return PlacementList(placements=[PlacementOut.of(row) for row in rows])
+
+
+@router.get("/{placement_id}", response_model=PlacementOut)
+def get_placement(placement_id: str, found: ServicesDep, who: PlacementReading) -> PlacementOut:
+    with found.database.write() as session:
+        row = _visible(session.get(PlacementRow, placement_id), who)
+        audit(session, who, Action.READ, row.referral_id, f"placement {row.id}")
+        return PlacementOut.of(row)
+
+
+@router.delete("/{placement_id}", response_model=PlacementOut)
+def delete_placement(placement_id: str, found: ServicesDep, who: Navigating) -> PlacementOut:
+    """Release a placement: what it took goes back on the ledger. Releasing twice is
+    harmless (the second time changes nothing)."""
+    with found.database.write() as session:
+        row = release(session, placement_id)
+        audit(session, who, Action.DELETE, row.referral_id, f"placement {row.id}")
+        bump_version(session)
+        return PlacementOut.of(row)
+
+
+def _visible(row: PlacementRow | None, who: Principal) -> PlacementRow:
+    if row is None or (who.role is Role.PROVIDER and row.provider_id != who.provider_id):
+        raise NotFound("no such placement")
+    return row

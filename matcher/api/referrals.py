@@ -1,0 +1,92 @@
+"""Referrals (pseudonymous) and their ranked matches. Every read or write of a referral is
+written to the audit trail, in the same transaction as the write."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response, status
+from sqlalchemy import select
+
+from matcher.api.deps import Navigating, ServicesDep
+from matcher.api.schemas import MatchIn, RankingOut, ReferralOut
+from matcher.errors import NotFound
+from matcher.model import Referral
+from matcher.ranking import rank
+from matcher.register.access import Action, audit
+from matcher.register.records import create_referral, stored_referral, update_referral
+from matcher.storage.tables import PlacementRow
+
+router = APIRouter(prefix="/referrals", tags=["referrals"])
+
+
+@router.post(
+    "",
+    response_model=ReferralOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "A referral with this id exists."}},
+)
+def post_referral(referral: Referral, found: ServicesDep, who: Navigating) -> ReferralOut:
+    """Add a referral. Its id is a pseudonymous reference, never a name."""
+    with found.database.write() as session:
+        create_referral(session, found.register.instance(session), referral)
+        audit(session, who, Action.CREATE, referral.id)
+    return ReferralOut(referral=referral, placement_id=None)
+
+
+@router.get("/{referral_id}", response_model=ReferralOut)
+def get_referral(referral_id: str, found: ServicesDep, who: Navigating) -> ReferralOut:
+    with found.database.write() as session:
+        referral = stored_referral(session, referral_id)
+        placement_id = session.scalar(
+            select(PlacementRow.id).where(
+                PlacementRow.referral_id == referral_id, PlacementRow.status == "active"
+            )
+        )
+        audit(session, who, Action.READ, referral_id)
+    return ReferralOut(referral=referral, placement_id=placement_id)
+
+
+@router.put(
+    "/{referral_id}",
+    response_model=ReferralOut,
+    responses={409: {"description": "The referral has an active placement."}},
+)
+def put_referral(
+    referral_id: str, referral: Referral, found: ServicesDep, who: Navigating
+) -> ReferralOut:
+    """Replace a referral's record (not while it has an active placement)."""
+    if referral.id != referral_id:
+        from matcher.errors import InputError, Problem
+
+        raise InputError([Problem("id", "differs from the referral id in the path")])
+    with found.database.write() as session:
+        update_referral(session, found.register.instance(session), referral)
+        audit(session, who, Action.UPDATE, referral_id)
+    return ReferralOut(referral=referral, placement_id=None)
+
+
+@router.post("/{referral_id}/matches", response_model=RankingOut)
+def post_matches(
+    referral_id: str,
+    found: ServicesDep,
+    who: Navigating,
+    body: Annotated[MatchIn | None, Body()] = None,
+) -> Response:
+    """Every provider ranked for this child: candidates best first with their score
+    broken down, and every excluded provider with the rules that rule it out."""
+    instance = found.register.instance()
+    if referral_id not in instance.referral_index:
+        raise NotFound("no such referral")
+    top = body.top if body is not None else None
+    # A ranking is a function of the register's version: the same question at the same
+    # version has the same answer, so its JSON is kept (RegisterView drops it on change).
+    content = found.register.answer(
+        instance,
+        ("matches", referral_id, top),
+        lambda: json.dumps(rank(instance, referral_id, top=top).to_dict()).encode(),
+    )
+    with found.database.write() as session:
+        audit(session, who, Action.MATCH, referral_id)
+    return Response(content, media_type="application/json")

@@ -1,0 +1,292 @@
+"""Request and response models of the HTTP API. Every endpoint answers with one of these.
+
+Records of the register (a provider, a referral) are the domain's own pydantic models
+(:mod:`matcher.model`), so the API validates exactly what instance files validate.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictInt
+
+from matcher.allocation.result import Result
+from matcher.model import ChildId, Identifier, Provider, Referral, StaffHours, Weekday
+from matcher.ranking import Ranking
+from matcher.storage.tables import JobRow, PlacementRow
+
+
+def _utc(moment: datetime) -> datetime:
+    # The database keeps naive UTC; the API says so (RFC 3339 needs the offset).
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ----- errors --------------------------------------------------------------------------
+
+
+class ErrorOut(Out):
+    detail: str
+    code: str | None = Field(None, description="A stable code for a conflict (409).")
+
+
+class FieldProblem(Out):
+    loc: list[str | int] = Field(description="Where: e.g. ['body', 'nights', 0].")
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(Out):
+    detail: list[FieldProblem]
+
+
+# ----- health --------------------------------------------------------------------------
+
+
+class HealthOut(Out):
+    status: Literal["ok"]
+    database: str = Field(description="sqlite or postgresql.")
+    worker: bool = Field(description="The job worker process is running.")
+
+
+# ----- providers and capacity ------------------------------------------------------------
+
+
+class ProviderList(Out):
+    providers: list[Provider]
+
+
+class ProvidersImportIn(In):
+    providers_csv: str = Field(
+        min_length=1, description="The provider register CSV, as `matcher template` writes it."
+    )
+    units_csv: str | None = Field(None, description="The overnight units CSV, if any.")
+    replace: StrictBool = Field(
+        False, description="Replace providers already registered (their bookings carry over)."
+    )
+
+
+class ImportOut(Out):
+    added: list[str]
+    replaced: list[str]
+
+
+class UnitCapacityIn(In):
+    unit_id: Identifier
+    beds: StrictInt = Field(ge=0, le=1000)
+    solo_rooms: StrictInt | None = Field(None, ge=0, le=1000)
+    open_days: list[Weekday] | None = None
+
+
+class CapacityIn(In):
+    staff_hours: dict[Identifier, StaffHours] = Field(
+        description="Weekly staff-hours offered in each time slot; slots left out offer none."
+    )
+    units: list[UnitCapacityIn] = Field(default_factory=list, max_length=200)
+
+
+class SlotCapacityOut(Out):
+    slot_id: str
+    label: str
+    offered_hours: float
+    remaining_hours: float = Field(description="Not used by existing or booked placements.")
+
+
+class NightOut(Out):
+    night: date
+    beds: int
+    remaining: int
+
+
+class UnitCapacityOut(Out):
+    unit_id: str
+    beds: int
+    solo_rooms: int
+    open_days: list[Weekday]
+    nights: list[NightOut]
+
+
+class CapacityOut(Out):
+    provider_id: str
+    staff: list[SlotCapacityOut]
+    units: list[UnitCapacityOut]
+
+
+# ----- referrals and matches ---------------------------------------------------------------
+
+
+class ReferralOut(Out):
+    referral: Referral
+    placement_id: str | None = Field(None, description="Its active placement, if booked.")
+
+
+class MatchIn(In):
+    top: StrictInt | None = Field(
+        None, ge=1, le=1000, description="List only the best K candidates."
+    )
+
+
+class ReasonOut(Out):
+    code: str
+    message: str
+    facts: dict[str, str | int | float | list[str]]
+
+
+class ScorePartOut(Out):
+    component: str
+    points: float
+    max_points: float
+    detail: str
+
+
+class CandidateOut(Out):
+    provider_id: str
+    provider_name: str
+    rank: int
+    score: float
+    weekly_cost: float
+    travel_minutes: float
+    breakdown: list[ScorePartOut]
+    warnings: list[ReasonOut]
+
+
+class ExcludedOut(Out):
+    provider_id: str
+    provider_name: str
+    reasons: list[ReasonOut]
+
+
+class RankingOut(Out):
+    referral_id: str
+    service: str
+    eligible_count: int
+    candidates: list[CandidateOut]
+    excluded: list[ExcludedOut]
+
+    @classmethod
+    def of(cls, ranking: Ranking) -> RankingOut:
+        return cls.model_validate(ranking.to_dict())
+
+
+# ----- placements -----------------------------------------------------------------------
+
+
+class PlacementIn(In):
+    referral_id: ChildId
+    provider_id: Identifier
+    unit_id: Identifier | None = Field(None, description="Overnight: the unit booked.")
+    nights: list[date] = Field(
+        default_factory=list, max_length=100, description="Overnight: the nights booked."
+    )
+
+
+class PlacementOut(Out):
+    id: str
+    referral_id: str
+    provider_id: str
+    unit_id: str | None
+    status: Literal["active", "released"]
+    weekly_cost: float = Field(description="£ a week.")
+    staff_hours: dict[str, float] = Field(description="Staff-hours taken in each slot.")
+    nights: list[date] = Field(description="Bed-nights taken.")
+    created_at: UtcDateTime
+    released_at: UtcDateTime | None
+
+    @classmethod
+    def of(cls, row: PlacementRow) -> PlacementOut:
+        taken = row.taken
+        return cls(
+            id=row.id,
+            referral_id=row.referral_id,
+            provider_id=row.provider_id,
+            unit_id=row.unit_id,
+            status="active" if row.status == "active" else "released",
+            weekly_cost=row.weekly_cost,
+            staff_hours={
+                slot: round(minutes / 60, 4)
+                for slot, minutes in taken.get("staff_minutes", {}).items()
+            },
+            nights=[date.fromisoformat(n) for n in sorted(taken.get("bed_nights", {}))],
+            created_at=row.created_at,
+            released_at=row.released_at,
+        )
+
+
+class PlacementQuery(In):
+    """GET /placements's query; unknown parameters are refused."""
+
+    active_only: bool = Field(True, description="Only placements not released.")
+
+
+class PlacementList(Out):
+    placements: list[PlacementOut]
+
+
+# ----- jobs ---------------------------------------------------------------------------
+
+
+class AllocationIn(In):
+    time_limit: Annotated[float, Field(strict=True)] = Field(
+        30.0, gt=0, le=600, description="Seconds for the whole solve."
+    )
+    workers: StrictInt = Field(2, ge=1, le=16, description="CP-SAT search workers.")
+    allow_moves: StrictBool = Field(False, description="Existing placements may move provider.")
+    seed: StrictInt = Field(0, ge=0, le=2**31 - 1)
+
+
+class ScenarioIn(In):
+    document: dict[str, JsonValue] = Field(
+        description="A scenario document: the base register's changes and its variants."
+    )
+
+
+class JobOut(Out):
+    id: str
+    kind: str
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float = Field(ge=0, le=1)
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
+    error: str | None
+
+    @staticmethod
+    def fields(row: JobRow) -> dict[str, object]:
+        return {
+            "id": row.id,
+            "kind": row.kind,
+            "status": row.status,
+            "progress": row.progress,
+            "created_at": row.created_at,
+            "started_at": row.started_at,
+            "finished_at": row.finished_at,
+            "error": row.error,
+        }
+
+
+class AllocationJobOut(JobOut):
+    result: Result | None = Field(None, description="The allocation, once done.")
+
+    @classmethod
+    def of(cls, row: JobRow) -> AllocationJobOut:
+        result = Result.model_validate(row.result) if row.result is not None else None
+        return cls.model_validate({**cls.fields(row), "result": result})
+
+
+class ScenarioJobOut(JobOut):
+    result: JsonValue = Field(None, description="The scenario engine's summary, once done.")
+
+    @classmethod
+    def of(cls, row: JobRow) -> ScenarioJobOut:
+        return cls.model_validate({**cls.fields(row), "result": row.result})

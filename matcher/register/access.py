@@ -1,0 +1,195 @@
+"""Who is asking: bearer tokens mapped to roles, an idle time-out, and the audit trail.
+
+Tokens come from configuration (a JSON file, or the ``MATCHER_TOKENS`` variable holding
+the same JSON), each with a subject (who it is, as the audit trail names them), a role,
+and for the provider role the provider it speaks for::
+
+    {"tokens": [
+      {"token": "...", "subject": "navigator-1", "role": "navigator"},
+      {"token": "...", "subject": "portal-P-001", "role": "provider", "provider_id": "P-001"}
+    ]}
+
+Tokens are secrets: they are never logged or stored. The database keeps, per token's
+SHA-256, when it was last used; a token idle for longer than the configured minutes is
+refused (the specification's "activity time-out") until it is replaced in the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy.orm import Session
+
+from matcher.errors import InputError, MatcherError
+from matcher.model import problems_from_validation
+from matcher.storage.database import utcnow
+from matcher.storage.tables import AuditRow, TokenUse
+
+#: Last-use times are written at most this often per token: one request in a burst
+#: writes, the others only read (the time-out is counted in minutes).
+TOUCH_EVERY = timedelta(seconds=10)
+
+
+class Role(StrEnum):
+    NAVIGATOR = "navigator"  # care navigation: referrals, matches, placements
+    COMMISSIONER = "commissioner"  # capacity, allocations, scenarios; no child's record
+    PROVIDER = "provider"  # its own provider record, capacity and placements
+    ADMIN = "admin"  # everything, including the provider register
+
+
+class Action(StrEnum):
+    READ = "read"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    MATCH = "match"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    role: Role
+    provider_id: str | None = None
+
+
+class TokenEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: str = Field(min_length=16, description="The bearer token; at least 16 characters.")
+    subject: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@\-]+$")
+    role: Role
+    provider_id: str | None = None
+
+    @model_validator(mode="after")
+    def _provider_named(self) -> TokenEntry:
+        if (self.role is Role.PROVIDER) != (self.provider_id is not None):
+            raise ValueError("provider_id is given for the provider role, and only for it")
+        return self
+
+
+class TokenFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tokens: list[TokenEntry]
+
+
+class AuthError(MatcherError):
+    """Missing, unknown or timed-out credentials (HTTP 401)."""
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_tokens(text: str, source: str) -> dict[str, Principal]:
+    """Token hash to principal, from the JSON of a token file."""
+    try:
+        parsed = TokenFile.model_validate_json(text)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc), source=source) from None
+    table = {
+        token_hash(e.token): Principal(e.subject, e.role, e.provider_id) for e in parsed.tokens
+    }
+    if len(table) != len(parsed.tokens):
+        raise InputError("a token is listed twice", source=source)
+    return table
+
+
+def load_tokens(path: Path) -> dict[str, Principal]:
+    try:
+        return parse_tokens(path.read_text(encoding="utf-8"), str(path))
+    except FileNotFoundError:
+        raise InputError(f"{path}: token file not found") from None
+
+
+def write_demo_tokens(path: Path, provider_id: str | None) -> dict[str, str]:
+    """A token per role for a demo register, written to ``path`` (readable by its owner only).
+
+    Returns role to token, for the person starting the server to read once.
+    """
+    entries = [
+        {"token": secrets.token_urlsafe(24), "subject": "demo-navigator", "role": "navigator"},
+        {
+            "token": secrets.token_urlsafe(24),
+            "subject": "demo-commissioner",
+            "role": "commissioner",
+        },
+        {"token": secrets.token_urlsafe(24), "subject": "demo-admin", "role": "admin"},
+    ]
+    if provider_id is not None:
+        entries.append(
+            {
+                "token": secrets.token_urlsafe(24),
+                "subject": f"demo-provider-{provider_id}",
+                "role": "provider",
+                "provider_id": provider_id,
+            }
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"tokens": entries}, indent=1) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return {str(e["role"]): str(e["token"]) for e in entries}
+
+
+def last_use(session: Session, hashed: str) -> datetime | None:
+    row = session.get(TokenUse, hashed)
+    return row.last_used_at if row is not None else None
+
+
+def check_idle(last_used: datetime | None, idle: timedelta, now: datetime) -> None:
+    if last_used is not None and now - last_used > idle:
+        minutes = idle.total_seconds() / 60
+        raise AuthError(
+            f"this token has not been used for more than {minutes:g} minutes and has timed "
+            "out; ask an administrator for a new one"
+        )
+
+
+def needs_touch(last_used: datetime | None, now: datetime) -> bool:
+    return last_used is None or now - last_used >= TOUCH_EVERY
+
+
+def touch(session: Session, hashed: str, subject: str, now: datetime) -> None:
+    """Record that the token was used now (insert or update, safe when two race)."""
+    values = {"token_hash": hashed, "subject": subject, "last_used_at": now}
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(TokenUse).values(**values)
+        session.execute(
+            pg.on_conflict_do_update(
+                index_elements=["token_hash"], set_={"last_used_at": pg.excluded.last_used_at}
+            )
+        )
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = sqlite_insert(TokenUse).values(**values)
+        session.execute(
+            lite.on_conflict_do_update(
+                index_elements=["token_hash"], set_={"last_used_at": lite.excluded.last_used_at}
+            )
+        )
+
+
+def audit(
+    session: Session, who: Principal, action: Action, referral_id: str, detail: str = ""
+) -> None:
+    """Record that ``who`` did ``action`` to a child's referral, in the caller's transaction."""
+    session.add(
+        AuditRow(
+            at=utcnow(),
+            subject=who.subject,
+            role=who.role.value,
+            action=action.value,
+            referral_id=referral_id,
+            detail=detail[:200],
+        )
+    )

@@ -1,0 +1,286 @@
+"""Booking a match and releasing it: capacity taken atomically, or not at all.
+
+A booking runs in one transaction. It checks the child and the provider with the same
+eligibility rules as ranking (:func:`matcher.rules.checks.failed_rules`), then takes
+capacity from the ledger with one conditional statement per row::
+
+    UPDATE staff_capacity SET remaining = remaining - :need
+     WHERE provider_id = :p AND slot_id = :s AND remaining >= :need
+
+A statement that changes no row means another booking took the capacity first: the
+transaction is rolled back and the caller gets a conflict. SQLite runs write transactions
+one at a time (``BEGIN IMMEDIATE``); PostgreSQL makes the second of two racing updates
+wait for the first and re-check its condition. Rows are always taken in key order, so two
+bookings never wait for each other in a cycle. The ledger's ``CHECK (remaining >= 0)``
+and a unique index on active placements per referral back this up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from matcher.errors import Conflict, InputError, NotFound, Problem
+from matcher.model import Contract, Instance, Provider, Referral, SoloNeed
+from matcher.overnight.problem import MAX_NIGHTS_A_YEAR, last_night, requested_nights
+from matcher.overnight.problem import specialism_fits as unit_specialism_fits
+from matcher.ranking import WEEKS_PER_MONTH
+from matcher.register.ledger import horizon_nights, needed_minutes
+from matcher.rules.checks import failed_rules
+from matcher.rules.consumption import staff_hours_needed
+from matcher.rules.facts import usable_units
+from matcher.storage.database import utcnow
+from matcher.storage.tables import BedNight, PlacementRow, StaffCapacity
+
+ACTIVE, RELEASED = "active", "released"
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """What a navigator books: a child with a provider; overnight, a unit and its nights."""
+
+    referral_id: str
+    provider_id: str
+    unit_id: str | None = None
+    nights: list[date] = field(default_factory=list)
+
+
+def active_placements(session: Session) -> dict[str, str]:
+    """Referral id to provider id, for every active placement."""
+    rows = session.execute(
+        select(PlacementRow.referral_id, PlacementRow.provider_id).where(
+            PlacementRow.status == ACTIVE
+        )
+    )
+    return {referral_id: provider_id for referral_id, provider_id in rows}
+
+
+def book(session: Session, instance: Instance, request: BookingRequest, who: str) -> PlacementRow:
+    """Book ``request`` in ``session``'s transaction; raise NotFound, InputError or Conflict.
+
+    On any error nothing has been taken: the caller's transaction is rolled back.
+    """
+    if request.referral_id not in instance.referral_index:
+        raise NotFound(f"no referral {request.referral_id}")
+    referral = instance.referral(request.referral_id)
+    if request.provider_id not in instance.provider_index:
+        raise InputError([Problem("provider_id", "no provider with this id")])
+    provider = instance.provider(request.provider_id)
+    if referral.current_provider_id is not None:
+        raise Conflict("already_placed", "this referral already has a placement")
+    failed = failed_rules(instance, referral, provider)
+    if failed:
+        codes = ", ".join(code.value for code in failed)
+        raise Conflict("not_eligible", f"the rules rule this provider out: {codes}")
+
+    if referral.service.is_overnight:
+        taken = _take_bed_nights(session, instance, referral, provider, request)
+    else:
+        if request.unit_id is not None or request.nights:
+            raise InputError([Problem("unit_id", "only overnight referrals book a unit")])
+        taken = _take_staff_minutes(session, instance, referral, provider)
+
+    placement = PlacementRow(
+        id=str(uuid.uuid4()),
+        referral_id=referral.id,
+        provider_id=provider.id,
+        unit_id=request.unit_id if referral.service.is_overnight else None,
+        status=ACTIVE,
+        taken=taken,
+        weekly_cost=round(weekly_cost(instance, referral, provider), 2),
+        created_by=who,
+        created_at=utcnow(),
+    )
+    session.add(placement)
+    try:
+        session.flush()
+    except IntegrityError:
+        # The unique index on active placements: another booking placed this child first.
+        raise Conflict("already_placed", "this referral already has a placement") from None
+    return placement
+
+
+def _take_staff_minutes(
+    session: Session, instance: Instance, referral: Referral, provider: Provider
+) -> dict[str, Any]:
+    needs = {
+        slot: needed_minutes(hours)
+        for slot, hours in staff_hours_needed(instance, referral, provider).items()
+    }
+    for slot in sorted(needs):
+        need = needs[slot]
+        result = session.execute(
+            update(StaffCapacity)
+            .where(
+                StaffCapacity.provider_id == provider.id,
+                StaffCapacity.slot_id == slot,
+                StaffCapacity.remaining >= need,
+            )
+            .values(remaining=StaffCapacity.remaining - need)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            raise Conflict(
+                "no_capacity",
+                f"{provider.id} has fewer than {need / 60:g} staff-hours left in "
+                f"{instance.slot_label(slot)}",
+            )
+    return {"staff_minutes": needs}
+
+
+def _take_bed_nights(
+    session: Session,
+    instance: Instance,
+    referral: Referral,
+    provider: Provider,
+    request: BookingRequest,
+) -> dict[str, Any]:
+    unit = next((u for u in provider.units if u.id == request.unit_id), None)
+    if request.unit_id is None:
+        raise InputError([Problem("unit_id", "an overnight referral books a unit")])
+    if unit is None:
+        raise InputError([Problem("unit_id", f"{provider.id} has no unit with this id")])
+    if not request.nights:
+        raise InputError([Problem("nights", "an overnight booking names at least one night")])
+    horizon = set(horizon_nights(instance.settings))
+    problems: list[Problem] = []
+    if len(set(request.nights)) != len(request.nights):
+        problems.append(Problem("nights", "a night is listed twice"))
+    weeks = instance.settings.horizon_weeks
+    if len(request.nights) > requested_nights(referral, weeks):
+        problems.append(
+            Problem(
+                "nights",
+                f"more nights than the referral asks for over the {weeks}-week horizon "
+                f"({requested_nights(referral, weeks)})",
+            )
+        )
+    end = last_night(referral)
+    for i, night in enumerate(request.nights):
+        if night not in horizon:
+            problems.append(Problem(f"nights[{i}]", "outside the planning horizon"))
+        elif night < referral.planned_start_date:
+            problems.append(Problem(f"nights[{i}]", "before the referral's planned start"))
+        elif end is not None and night > end:
+            problems.append(Problem(f"nights[{i}]", "after the service ends at 18"))
+    if problems:
+        raise InputError(problems)
+    if unit not in usable_units(instance, referral, provider) or not unit_specialism_fits(
+        unit, referral
+    ):
+        raise Conflict("unit_not_suitable", f"unit {unit.id} does not suit this child")
+    if referral.solo is SoloNeed.SOLO_ROOM and unit.solo_rooms == 0:
+        raise Conflict("unit_not_suitable", f"unit {unit.id} has no solo room")
+    if referral.nights_used.get(unit.id, 0) + len(request.nights) > MAX_NIGHTS_A_YEAR:
+        raise Conflict(
+            "night_limit", f"more than {MAX_NIGHTS_A_YEAR} nights a year in unit {unit.id}"
+        )
+
+    taken: dict[str, int] = {}
+    for night in sorted(request.nights):
+        condition = [BedNight.unit_id == unit.id, BedNight.night == night]
+        if referral.solo is SoloNeed.UNIT_ALONE:
+            # The unit to the child alone: every bed, and only if no bed is taken.
+            statement = (
+                update(BedNight)
+                .where(*condition, BedNight.beds > 0, BedNight.remaining == BedNight.beds)
+                .values(remaining=0)
+            )
+            need = unit.beds
+        else:
+            statement = (
+                update(BedNight)
+                .where(*condition, BedNight.remaining >= 1)
+                .values(remaining=BedNight.remaining - 1)
+            )
+            need = 1
+        result = session.execute(statement)
+        if getattr(result, "rowcount", 0) != 1:
+            raise Conflict("no_capacity", f"unit {unit.id} has no bed left on {night.isoformat()}")
+        taken[night.isoformat()] = need
+    _check_incompatible(session, instance, referral, unit.id, set(taken))
+    return {"unit_id": unit.id, "bed_nights": taken}
+
+
+def _check_incompatible(
+    session: Session, instance: Instance, referral: Referral, unit_id: str, nights: set[str]
+) -> None:
+    """No child this one must not share a night with is in the unit on one of its nights.
+
+    Checked after the bed-night rows are updated: those rows stay locked until commit, so
+    a racing booking for the same nights sees this one's placement when it gets here.
+    """
+    others = session.scalars(
+        select(PlacementRow).where(
+            PlacementRow.status == ACTIVE,
+            PlacementRow.unit_id == unit_id,
+            PlacementRow.referral_id != referral.id,
+        )
+    )
+    for other in others:
+        shared = nights & set(other.taken.get("bed_nights", {}))
+        if not shared:
+            continue
+        theirs = (
+            instance.referral(other.referral_id).incompatible_with
+            if other.referral_id in instance.referral_index
+            else []
+        )
+        if other.referral_id in referral.incompatible_with or referral.id in theirs:
+            raise Conflict(
+                "incompatible_children",
+                f"a child who must not stay the same night is booked in {unit_id} then",
+            )
+
+
+def release(session: Session, placement_id: str) -> PlacementRow:
+    """Release a placement and give back exactly what it took. Releasing twice is a no-op."""
+    placement = session.get(PlacementRow, placement_id, with_for_update=True)
+    if placement is None:
+        raise NotFound(f"no placement {placement_id}")
+    if placement.status != ACTIVE:
+        return placement
+    changed = session.execute(
+        update(PlacementRow)
+        .where(PlacementRow.id == placement_id, PlacementRow.status == ACTIVE)
+        .values(status=RELEASED, released_at=utcnow())
+    )
+    if getattr(changed, "rowcount", 0) != 1:  # released by someone else meanwhile
+        session.refresh(placement)
+        return placement
+    taken = placement.taken
+    for slot, minutes in sorted(taken.get("staff_minutes", {}).items()):
+        session.execute(
+            update(StaffCapacity)
+            .where(
+                StaffCapacity.provider_id == placement.provider_id, StaffCapacity.slot_id == slot
+            )
+            .values(remaining=StaffCapacity.remaining + int(minutes))
+        )
+    for night, beds in sorted(taken.get("bed_nights", {}).items()):
+        session.execute(
+            update(BedNight)
+            .where(
+                BedNight.unit_id == taken["unit_id"], BedNight.night == date.fromisoformat(night)
+            )
+            .values(remaining=BedNight.remaining + int(beds))
+        )
+    session.refresh(placement)
+    return placement
+
+
+def weekly_cost(instance: Instance, referral: Referral, provider: Provider) -> float:
+    """The placement's price a week, as ranking states it (docs/ranking.md)."""
+    settings = instance.settings
+    framework = provider.contract is Contract.FRAMEWORK
+    if referral.service.is_overnight:
+        price = settings.night_rate if framework else provider.spot_night_rate or 0.0
+        return price * referral.nights_per_month / WEEKS_PER_MONTH
+    rate = settings.hourly_rate_on(instance.service_date(referral))
+    price = rate if framework else provider.spot_hourly_rate or 0.0
+    return price * referral.weekly_hours * referral.staff_ratio.staff_per_child

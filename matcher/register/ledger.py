@@ -1,0 +1,239 @@
+"""The capacity ledger: what each provider has left to book, one row per thing that runs out.
+
+- Day services: a provider's **staff-minutes** in each weekly slot. Staff-hours are
+  fractional (a 1:3 hour is a third of a staff-hour, travel is in minutes), so the ledger
+  counts whole staff-minutes: what a provider offers is rounded down, what a placement
+  takes is rounded up, and integer arithmetic in SQL never drifts.
+- Overnight: each unit's **beds on each night** of the planning horizon
+  (``settings.planning_date`` for ``horizon_weeks`` weeks); a closed night has 0 beds.
+
+What is left is what the provider offers less what existing placements use
+(:mod:`matcher.rules.consumption`: referrals whose ``current_provider_id`` names it) less
+what bookings took. Existing overnight packages are counted in nights a month, not on
+dates, so they are not on the bed-night ledger: only bookings are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from matcher.errors import Conflict, Problem
+from matcher.model import Instance, OvernightUnit, Provider, Referral, Settings, Weekday
+from matcher.rules.consumption import staff_hours_needed
+from matcher.storage.tables import BedNight, PlacementRow, StaffCapacity
+
+WEEKDAYS = list(Weekday)
+
+
+def offered_minutes(hours: float) -> int:
+    """Staff-minutes offered, rounded down (a provider never appears to have more)."""
+    return max(0, math.floor(hours * 60 + 1e-6))
+
+
+def needed_minutes(hours: float) -> int:
+    """Staff-minutes taken, rounded up (a placement never appears to take less)."""
+    return max(0, math.ceil(hours * 60 - 1e-6))
+
+
+def horizon_nights(settings: Settings) -> list[date]:
+    """The nights bookings can be made for: the planning horizon, night by night."""
+    start = settings.planning_date
+    return [start + timedelta(days=i) for i in range(7 * settings.horizon_weeks)]
+
+
+def beds_on(unit: OvernightUnit, night: date) -> int:
+    """Beds the unit has on ``night``: all of them if it is open that day, else none."""
+    return unit.beds if WEEKDAYS[night.weekday()] in unit.open_days else 0
+
+
+def staff_offered(instance: Instance, provider: Provider) -> dict[str, int]:
+    return {
+        slot.id: offered_minutes(provider.staff_hours.get(slot.id, 0.0))
+        for slot in instance.settings.time_slots
+    }
+
+
+def placed_with(instance: Instance) -> dict[str, list[Referral]]:
+    """Existing placements by provider id (not cached on the instance: the caller's
+    instance is left exactly as it was given)."""
+    by_provider: dict[str, list[Referral]] = {}
+    for referral in instance.referrals:
+        if referral.current_provider_id is not None:
+            by_provider.setdefault(referral.current_provider_id, []).append(referral)
+    return by_provider
+
+
+def staff_used_by_existing(
+    instance: Instance, provider: Provider, placed: dict[str, list[Referral]] | None = None
+) -> dict[str, int]:
+    """Staff-minutes per slot that the provider's existing day placements use."""
+    used = {slot.id: 0 for slot in instance.settings.time_slots}
+    placed = placed_with(instance) if placed is None else placed
+    for referral in placed.get(provider.id, []):
+        if not referral.service.is_overnight:
+            for slot, hours in staff_hours_needed(instance, referral, provider).items():
+                used[slot] += needed_minutes(hours)
+    return used
+
+
+def rebuild(session: Session, instance: Instance) -> None:
+    """The whole ledger from the instance, as if nothing had been booked."""
+    session.execute(delete(BedNight))
+    session.execute(delete(StaffCapacity))
+    placed = placed_with(instance)
+    for provider in instance.providers:
+        add_provider(session, instance, provider, placed)
+
+
+def add_provider(
+    session: Session,
+    instance: Instance,
+    provider: Provider,
+    placed: dict[str, list[Referral]] | None = None,
+) -> None:
+    """Ledger rows for a provider new to the register."""
+    offered = staff_offered(instance, provider)
+    used = staff_used_by_existing(instance, provider, placed)
+    session.add_all(
+        StaffCapacity(
+            provider_id=provider.id,
+            slot_id=slot,
+            offered=minutes,
+            # Existing placements beyond the offer (a register out of date) leave 0, not less.
+            remaining=max(0, minutes - used[slot]),
+        )
+        for slot, minutes in offered.items()
+    )
+    nights = horizon_nights(instance.settings)
+    session.add_all(
+        BedNight(
+            unit_id=unit.id,
+            night=night,
+            provider_id=provider.id,
+            beds=beds_on(unit, night),
+            remaining=beds_on(unit, night),
+        )
+        for unit in provider.units
+        for night in nights
+    )
+
+
+def change_provider(
+    session: Session, instance: Instance, before: Provider, after: Provider
+) -> None:
+    """Carry what is booked over to a provider's new capacity.
+
+    What bookings took stays taken; if the new capacity is less than that anywhere, the
+    change is refused (release placements first) and nothing is written.
+    """
+    problems: list[Problem] = []
+    offered = staff_offered(instance, after)
+    rows = {
+        row.slot_id: row
+        for row in session.scalars(
+            select(StaffCapacity).where(StaffCapacity.provider_id == before.id).with_for_update()
+        )
+    }
+    # What bookings took, from the placements themselves; existing placements are the
+    # register's own (a booking is loaded as one in ``instance``, so it is left out here).
+    booked = {slot: 0 for slot in offered}
+    booked_ids = set()
+    for placement in session.scalars(select(PlacementRow).where(PlacementRow.status == "active")):
+        booked_ids.add(placement.referral_id)
+        if placement.provider_id == before.id:
+            for slot, minutes in placement.taken.get("staff_minutes", {}).items():
+                booked[slot] = booked.get(slot, 0) + int(minutes)
+    placed = {
+        provider_id: [r for r in referrals if r.id not in booked_ids]
+        for provider_id, referrals in placed_with(instance).items()
+    }
+    used_after = staff_used_by_existing(instance, after, placed)
+    for slot, minutes in offered.items():
+        row = rows.get(slot)
+        remaining = minutes - used_after[slot] - booked[slot]
+        if remaining < 0 and booked[slot] > 0:
+            problems.append(
+                Problem(
+                    f"staff_hours.{slot}",
+                    f"{minutes / 60:g} staff-hours is less than the {booked[slot] / 60:g} already "
+                    "booked; release placements first",
+                )
+            )
+        if row is None:
+            session.add(
+                StaffCapacity(
+                    provider_id=after.id, slot_id=slot, offered=minutes, remaining=max(0, remaining)
+                )
+            )
+        else:
+            row.offered, row.remaining = minutes, max(0, remaining)
+
+    nights = horizon_nights(instance.settings)
+    booked_rows = {
+        (row.unit_id, row.night): row
+        for row in session.scalars(
+            select(BedNight).where(BedNight.provider_id == before.id).with_for_update()
+        )
+    }
+    after_units = {u.id for u in after.units}
+    for (unit_id, _night), night_row in booked_rows.items():
+        if unit_id not in after_units:
+            if night_row.beds - night_row.remaining > 0:
+                problems.append(
+                    Problem("units", f"unit {unit_id} has bookings; release them first")
+                )
+            session.delete(night_row)
+    for j, unit in enumerate(after.units):
+        for night in nights:
+            beds = beds_on(unit, night)
+            existing = booked_rows.get((unit.id, night))
+            if existing is None:
+                session.add(
+                    BedNight(
+                        unit_id=unit.id,
+                        night=night,
+                        provider_id=after.id,
+                        beds=beds,
+                        remaining=beds,
+                    )
+                )
+                continue
+            taken = existing.beds - existing.remaining
+            if beds < taken:
+                problems.append(
+                    Problem(
+                        f"units[{j}]",
+                        f"{unit.id} on {night.isoformat()}: {beds} beds is fewer than the "
+                        f"{taken} booked; release placements first",
+                    )
+                )
+            existing.beds, existing.remaining = beds, max(0, beds - taken)
+    if problems:
+        raise Conflict("capacity_below_bookings", problems)
+
+
+def staff_rows(session: Session, provider_ids: Iterable[str]) -> list[StaffCapacity]:
+    ids = list(provider_ids)
+    return list(
+        session.scalars(
+            select(StaffCapacity)
+            .where(StaffCapacity.provider_id.in_(ids))
+            .order_by(StaffCapacity.provider_id, StaffCapacity.slot_id)
+        )
+    )
+
+
+def bed_rows(session: Session, provider_ids: Iterable[str]) -> list[BedNight]:
+    ids = list(provider_ids)
+    return list(
+        session.scalars(
+            select(BedNight)
+            .where(BedNight.provider_id.in_(ids))
+            .order_by(BedNight.unit_id, BedNight.night)
+        )
+    )

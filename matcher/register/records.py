@@ -1,0 +1,263 @@
+"""The register's records as the service changes them: providers, capacity, referrals.
+
+Every change is validated the way an instance file is (cross-references included) before
+anything is written, runs in the caller's transaction, keeps the capacity ledger in step
+and bumps the register's version. :class:`RegisterView` keeps the register in memory as
+an :class:`~matcher.model.Instance` and reloads it only when the version moves, so ranking
+a referral costs a ranking, not a database load.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from matcher.errors import Conflict, InputError, MatcherError, NotFound, Problem
+from matcher.model import Instance, OvernightUnit, Provider, Referral, Weekday
+from matcher.register import ledger
+from matcher.register.booking import active_placements
+from matcher.storage.database import Database
+from matcher.storage.tables import PlacementRow, ProviderRow, ReferralRow
+from matcher.store import bump_version, current_version, document, load_instance
+
+#: Answers (serialised rankings) kept per process: a county's every referral, twice over.
+ANSWERS_KEPT = 5000
+
+
+class RegisterView:
+    """The register held in memory, reloaded when another request or process changed it."""
+
+    def __init__(self, database: Database):
+        self.database = database
+        self._lock = threading.Lock()
+        self._version = -1
+        self._instance: Instance | None = None
+        self._answers: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+
+    def answer(
+        self, instance: Instance, key: tuple[object, ...], compute: Callable[[], bytes]
+    ) -> bytes:
+        """An answer computed from ``instance`` (from :meth:`instance`), kept until the
+        register changes. At most ``ANSWERS_KEPT`` are kept, least recently used dropped."""
+        version = instance.cache.get("register_version", -1)
+        with self._lock:
+            found = self._answers.get((version, *key))
+            if found is not None:
+                self._answers.move_to_end((version, *key))
+                return found
+        computed = compute()
+        with self._lock:
+            if version == self._version:
+                self._answers[(version, *key)] = computed
+                while len(self._answers) > ANSWERS_KEPT:
+                    self._answers.popitem(last=False)
+        return computed
+
+    def instance(self, session: Session | None = None) -> Instance:
+        """The register as an instance, bookings loaded as existing placements.
+
+        With ``session``, the version is read in that transaction (a writer holding
+        SQLite's lock sees exactly what it will change).
+        """
+        if session is not None:
+            version = current_version(session)
+        else:
+            with self.database.read() as reading:
+                version = current_version(reading)
+        cached = self._instance
+        if cached is not None and version == self._version:
+            return cached
+        with self._lock:
+            if self._instance is not None and version == self._version:
+                return self._instance
+            if session is not None:
+                loaded = _load(session)
+            else:
+                with self.database.read() as reading:
+                    version = current_version(reading)
+                    loaded = _load(reading)
+            loaded.cache["register_version"] = version
+            self._instance, self._version = loaded, version
+            self._answers.clear()
+            return loaded
+
+
+def _load(session: Session) -> Instance:
+    instance = load_instance(session, overlay=active_placements(session))
+    if instance is None:
+        raise NotFound("the register is empty: load an instance or import providers first")
+    return instance
+
+
+# ----- providers --------------------------------------------------------------------------
+
+
+def _next_position(session: Session, table: type[ProviderRow] | type[ReferralRow]) -> int:
+    top = session.scalar(select(func.max(table.position)))
+    return 0 if top is None else int(top) + 1
+
+
+_PROVIDER_PATH = re.compile(r"providers\[(\d+)\] \([^)]*\)\.?")
+_REFERRAL_PATH = re.compile(r"referrals\[(\d+)\] \([^)]*\)\.?")
+
+
+def _rebuild(
+    instance: Instance,
+    providers: list[Provider] | None = None,
+    referrals: list[Referral] | None = None,
+    *,
+    prefix: str = "",
+) -> Instance:
+    """The instance with new provider or referral lists, checked; problems say where in
+    the request body (``body.districts``) rather than where in the register."""
+    data: dict[str, Any] = {
+        "settings": instance.settings,
+        "providers": instance.providers if providers is None else providers,
+        "referrals": instance.referrals if referrals is None else referrals,
+    }
+    try:
+        return Instance.build(data)
+    except MatcherError as exc:
+        moved = []
+        for problem in exc.problems:
+            location = _PROVIDER_PATH.sub("", problem.location, count=1)
+            location = _REFERRAL_PATH.sub("", location, count=1)
+            moved.append(Problem(f"{prefix}{location}".rstrip("."), problem.message))
+        raise InputError(moved) from None
+
+
+def add_providers(
+    session: Session, instance: Instance, providers: list[Provider], *, replace: bool
+) -> Instance:
+    """Add providers to the register (``replace``: providers already there are replaced,
+    their bookings carried over to the new capacity). All or nothing."""
+    known = instance.provider_index
+    if not replace:
+        for provider in providers:
+            if provider.id in known:
+                raise Conflict("exists", f"a provider {provider.id} is already registered")
+    by_id = {p.id: p for p in providers}
+    merged = [by_id.pop(p.id, p) for p in instance.providers] + list(by_id.values())
+    changed = _rebuild(instance, providers=merged)
+    position = _next_position(session, ProviderRow)
+    for provider in providers:
+        if provider.id in known:
+            row = session.get(ProviderRow, provider.id)
+            assert row is not None
+            row.document = document(provider)
+            ledger.change_provider(session, changed, instance.provider(provider.id), provider)
+        else:
+            session.add(ProviderRow(id=provider.id, position=position, document=document(provider)))
+            position += 1
+            session.flush()
+            ledger.add_provider(session, changed, provider)
+    bump_version(session)
+    return changed
+
+
+def set_capacity(
+    session: Session,
+    instance: Instance,
+    provider_id: str,
+    staff_hours: dict[str, float],
+    units: list[tuple[str, int, int | None, list[Weekday] | None]],
+) -> Provider:
+    """A provider's new capacity: staff-hours per slot, and per unit its beds, solo rooms
+    and open days. Units are those the provider has; what is booked stays booked."""
+    if provider_id not in instance.provider_index:
+        raise NotFound(f"no provider {provider_id}")
+    before = instance.provider(provider_id)
+    own_units = {u.id: u for u in before.units}
+    problems = [
+        Problem(f"units[{j}].unit_id", f"{provider_id} has no unit with this id")
+        for j, (unit_id, *_) in enumerate(units)
+        if unit_id not in own_units
+    ]
+    if problems:
+        raise InputError(problems)
+    changed_units: dict[str, OvernightUnit] = dict(own_units)
+    for j, (unit_id, beds, solo_rooms, open_days) in enumerate(units):
+        update: dict[str, Any] = {"beds": beds}
+        if solo_rooms is not None:
+            update["solo_rooms"] = solo_rooms
+        if open_days is not None:
+            update["open_days"] = sorted(set(open_days))
+        data = {**own_units[unit_id].model_dump(), **update}
+        try:
+            changed_units[unit_id] = OvernightUnit.model_validate(data)
+        except ValueError as exc:
+            raise InputError([Problem(f"units[{j}]", str(exc).splitlines()[-1])]) from None
+    after_data = before.model_dump()
+    after_data["staff_hours"] = staff_hours
+    after_data["units"] = [changed_units[u.id] for u in before.units]
+    try:
+        after = Provider.model_validate(after_data)
+    except ValueError as exc:
+        raise InputError([Problem("body", str(exc).splitlines()[-1])]) from None
+    providers = [after if p.id == provider_id else p for p in instance.providers]
+    changed = _rebuild(instance, providers=providers)
+    row = session.get(ProviderRow, provider_id, with_for_update=True)
+    assert row is not None
+    row.document = document(after)
+    ledger.change_provider(session, changed, before, after)
+    bump_version(session)
+    return after
+
+
+# ----- referrals --------------------------------------------------------------------------
+
+
+def create_referral(session: Session, instance: Instance, referral: Referral) -> Referral:
+    if referral.id in instance.referral_index:
+        raise Conflict("exists", "a referral with this id is already registered")
+    if referral.current_provider_id is not None:
+        raise InputError(
+            [Problem("current_provider_id", "book placements through POST /placements")]
+        )
+    _rebuild(instance, referrals=[*instance.referrals, referral])
+    session.add(
+        ReferralRow(
+            id=referral.id,
+            position=_next_position(session, ReferralRow),
+            document=document(referral),
+        )
+    )
+    bump_version(session)
+    return referral
+
+
+def update_referral(session: Session, instance: Instance, referral: Referral) -> Referral:
+    row = session.get(ReferralRow, referral.id, with_for_update=True)
+    if row is None:
+        raise NotFound("no such referral")
+    stored = Referral.model_validate(row.document)
+    if referral.current_provider_id != stored.current_provider_id:
+        raise InputError(
+            [Problem("current_provider_id", "book or release placements through /placements")]
+        )
+    placed = session.scalar(
+        select(PlacementRow.id).where(
+            PlacementRow.referral_id == referral.id, PlacementRow.status == "active"
+        )
+    )
+    if placed is not None:
+        raise Conflict("placed", "release the referral's placement before changing it")
+    referrals = [referral if r.id == referral.id else r for r in instance.referrals]
+    _rebuild(instance, referrals=referrals)
+    row.document = document(referral)
+    bump_version(session)
+    return referral
+
+
+def stored_referral(session: Session, referral_id: str) -> Referral:
+    """A referral as stored (without a booking's placement loaded into it)."""
+    row = session.get(ReferralRow, referral_id)
+    if row is None:
+        raise NotFound("no such referral")
+    return Referral.model_validate(row.document)

@@ -1,0 +1,116 @@
+"""Engines and transactions: SQLite (the embedded default) and PostgreSQL behave alike.
+
+SQLite allows one writer at a time. A transaction that starts by reading and later
+writes can fail at once with "database is locked" when another writer got there first
+(the busy timeout does not help then), so every write transaction here starts with
+``BEGIN IMMEDIATE``: it takes the write lock up front and waits its turn. Reads use a
+plain ``BEGIN`` and, in WAL mode, never wait for writers.
+
+PostgreSQL runs at READ COMMITTED: a conditional ``UPDATE`` that finds its row locked
+waits for the other transaction and then re-checks its ``WHERE`` on the committed row,
+which is what the capacity ledger relies on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from matcher.errors import InputError
+
+DEFAULT_URL = "sqlite:///.matcher/register.sqlite"
+#: Seconds a SQLite writer waits for the lock before giving up.
+SQLITE_BUSY_SECONDS = 30
+
+
+def database_url() -> str:
+    """``DATABASE_URL``, or the embedded SQLite file in the current directory."""
+    return os.environ.get("DATABASE_URL") or DEFAULT_URL
+
+
+def utcnow() -> datetime:
+    """Now, as naive UTC (the form every table stores)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def normalise_url(url: str) -> str:
+    """PostgreSQL URLs without a driver use psycopg 3, the driver this project ships with."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgres://")
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``, with SQLite set up for several processes writing at once."""
+    from sqlalchemy import create_engine
+
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InputError(f"cannot open the register at {url}: not a database URL ({exc})") from None
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN, not the driver.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get("write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """One database: an engine, and sessions for reading and for writing."""
+
+    def __init__(self, url: str | None = None):
+        self.url = normalise_url(url or database_url())
+        self.engine = make_engine(self.url)
+        self._writer = self.engine.execution_options(write=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session in a read transaction (objects read stay usable after it ends)."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in one write transaction: committed on success, rolled back on error."""
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

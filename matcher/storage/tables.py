@@ -1,0 +1,186 @@
+"""Every table of the register, as SQLAlchemy 2 declarative models.
+
+The schema itself is created and changed by the Alembic migrations in
+``matcher/storage/migrations/versions`` (never by ``create_all``), so a register written
+by an older version is upgraded in place. A test holds these models and the migrations
+equal.
+
+Capacity is kept as a ledger, one row per thing that can run out: a provider's
+staff-minutes in one weekly slot, and one unit's beds on one night. Booking takes from a
+row with a conditional ``UPDATE ... WHERE remaining >= :need``, which is race-safe on
+SQLite and PostgreSQL alike; a ``CHECK (remaining >= 0)`` is the second line of defence.
+
+Times are naive UTC (SQLite keeps no time zone).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# ----- the register's records (one JSON document each) ---------------------------------
+
+
+class SettingsRow(Base):
+    __tablename__ = "register_settings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ProviderRow(Base):
+    __tablename__ = "providers"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(index=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ReferralRow(Base):
+    __tablename__ = "referrals"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(index=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class RegisterState(Base):
+    """One row: a version number bumped by every change that can change a ranking, so
+    each server process knows when its in-memory instance is stale."""
+
+    __tablename__ = "register_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# ----- the capacity ledger ---------------------------------------------------------------
+
+
+class StaffCapacity(Base):
+    """Staff-minutes a provider offers in one weekly slot, and what is left unbooked."""
+
+    __tablename__ = "staff_capacity"
+    __table_args__ = (CheckConstraint("remaining >= 0", name="staff_remaining_not_negative"),)
+    provider_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offered: Mapped[int] = mapped_column(Integer, doc="Staff-minutes offered a week.")
+    remaining: Mapped[int] = mapped_column(Integer, doc="Staff-minutes not yet taken.")
+
+
+class BedNight(Base):
+    """One unit's beds on one night of the planning horizon, and how many are unbooked."""
+
+    __tablename__ = "bed_nights"
+    __table_args__ = (CheckConstraint("remaining >= 0", name="beds_remaining_not_negative"),)
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    night: Mapped[date] = mapped_column(Date, primary_key=True)
+    provider_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("providers.id", ondelete="CASCADE"), index=True
+    )
+    beds: Mapped[int] = mapped_column(Integer, doc="Beds that night (0 when closed).")
+    remaining: Mapped[int] = mapped_column(Integer)
+
+
+# ----- bookings ------------------------------------------------------------------------
+
+
+class PlacementRow(Base):
+    """A booked match. ``taken`` records exactly what it consumed, so releasing it gives
+    back the same amounts even if the provider's capacity changed since."""
+
+    __tablename__ = "placements"
+    __table_args__ = (
+        # One active placement per child: a second booking for the same referral fails
+        # on this index even when two requests race.
+        Index(
+            "one_active_placement_per_referral",
+            "referral_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    referral_id: Mapped[str] = mapped_column(String(40), index=True)
+    provider_id: Mapped[str] = mapped_column(String(64), index=True)
+    unit_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    taken: Mapped[dict[str, Any]] = mapped_column(JSON)
+    weekly_cost: Mapped[float] = mapped_column(Float)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class IdempotencyKey(Base):
+    """A request made with an Idempotency-Key: its fingerprint and the response given."""
+
+    __tablename__ = "idempotency_keys"
+    subject: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# ----- jobs, access and audit ----------------------------------------------------------
+
+
+class JobRow(Base):
+    """A long solve run by the worker process: queued, running, done or failed."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class TokenUse(Base):
+    """When a token was last used, keyed by the token's SHA-256 (never the token)."""
+
+    __tablename__ = "token_use"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128))
+    last_used_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuditRow(Base):
+    """Who read or changed a child's referral, when, and how. The one place where a
+    child's identifier is recorded next to a person's: it is the access record."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    subject: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    referral_id: Mapped[str] = mapped_column(String(40), index=True)
+    detail: Mapped[str] = mapped_column(String(200), default="")

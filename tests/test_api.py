@@ -1,0 +1,422 @@
+"""The HTTP API in process (SQLite): every endpoint, every role, bad input, audit, jobs.
+
+One app (and one job worker process) for the module; the register is reloaded before
+every test, so tests do not see each other's bookings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, select, update
+
+from matcher.api.app import create_app
+from matcher.csvio import write_templates
+from matcher.register.access import token_hash
+from matcher.storage.database import Database, utcnow
+from matcher.storage.tables import AuditRow, BedNight, PlacementRow, StaffCapacity, TokenUse
+from matcher.store import Register
+from tests import factories as f
+from tests.service import ROLES, TOKENS, auth, config, small_instance
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'register.sqlite'}"
+    Register(url).replace(small_instance())
+    with TestClient(create_app(config(url, max_body_bytes=200_000))) as client:
+        yield client, url
+
+
+@pytest.fixture
+def client(service: tuple[TestClient, str]) -> TestClient:
+    client, url = service
+    register = Register(url)
+    register.replace(small_instance())
+    with register.database.write() as session:  # the register keeps its audit; a test starts clean
+        session.execute(delete(AuditRow))
+    register.database.dispose()
+    return client
+
+
+@pytest.fixture
+def db(service: tuple[TestClient, str]) -> Iterator[Database]:
+    database = Database(service[1])
+    yield database
+    database.dispose()
+
+
+def remaining(db: Database, provider_id: str, slot_id: str) -> int:
+    with db.read() as session:
+        row = session.get(StaffCapacity, (provider_id, slot_id))
+        assert row is not None
+        return row.remaining
+
+
+def audit_rows(db: Database, referral_id: str) -> list[tuple[str, str, str]]:
+    with db.read() as session:
+        rows = session.scalars(
+            select(AuditRow).where(AuditRow.referral_id == referral_id).order_by(AuditRow.id)
+        )
+        return [(row.subject, row.role, row.action) for row in rows]
+
+
+NIGHTS = ["2026-11-10", "2026-11-11"]
+
+# Every endpoint with a request that is well formed, and the roles allowed to make it.
+ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
+    ("GET", "/providers", None, {"navigator", "commissioner", "provider", "admin"}),
+    ("GET", "/providers/P-1", None, {"navigator", "commissioner", "provider", "admin"}),
+    ("POST", "/providers", {"id": "x"}, {"admin"}),
+    ("POST", "/providers/import", {"providers_csv": "id"}, {"admin"}),
+    ("GET", "/providers/P-1/capacity", None, {"navigator", "commissioner", "provider", "admin"}),
+    ("PUT", "/providers/P-1/capacity", {"staff_hours": {}}, {"provider", "admin"}),
+    ("POST", "/referrals", {"id": "R-0009"}, {"navigator", "admin"}),
+    ("GET", "/referrals/R-0001", None, {"navigator", "admin"}),
+    ("PUT", "/referrals/R-0001", {"id": "R-0001"}, {"navigator", "admin"}),
+    ("POST", "/referrals/R-0001/matches", {}, {"navigator", "admin"}),
+    ("POST", "/placements", {"referral_id": "R-0001"}, {"navigator", "admin"}),
+    ("GET", "/placements", None, {"navigator", "provider", "admin"}),
+    ("GET", "/placements/none", None, {"navigator", "provider", "admin"}),
+    ("DELETE", "/placements/none", None, {"navigator", "admin"}),
+    ("POST", "/allocations", {"time_limit": 0}, {"navigator", "commissioner", "admin"}),
+    ("GET", "/allocations/none", None, {"navigator", "commissioner", "admin"}),
+    ("POST", "/scenarios", {"document": {}}, {"commissioner", "admin"}),
+    ("GET", "/scenarios/none", None, {"commissioner", "admin"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS)
+def test_every_endpoint_checks_credentials_and_role(
+    client: TestClient, method: str, path: str, body: dict[str, Any] | None, allowed: set[str]
+) -> None:
+    assert client.request(method, path, json=body).status_code == 401
+    bad = {"Authorization": "Bearer not-a-token-at-all"}
+    assert client.request(method, path, json=body, headers=bad).status_code == 401
+    for role in ROLES:
+        response = client.request(method, path, json=body, headers=auth(role))
+        if role in allowed:
+            assert response.status_code not in (401, 403), (role, response.json())
+        else:
+            assert response.status_code == 403, role
+            assert role in response.json()["detail"]
+
+
+def test_health_needs_no_token(client: TestClient) -> None:
+    body = client.get("/health").json()
+    assert body == {
+        "status": "ok",
+        "database": "sqlite",
+        "worker": True,
+    }
+
+
+def test_a_provider_sees_and_changes_only_its_own_records(client: TestClient, db: Database) -> None:
+    mine = client.get("/providers", headers=auth("provider")).json()["providers"]
+    assert [p["id"] for p in mine] == ["P-1"]
+    assert len(client.get("/providers", headers=auth("navigator")).json()["providers"]) == 3
+    assert client.get("/providers/P-2", headers=auth("provider")).status_code == 404
+    assert client.get("/providers/P-2/capacity", headers=auth("provider")).status_code == 404
+    other = client.put(
+        "/providers/P-2/capacity", json={"staff_hours": {}}, headers=auth("provider")
+    )
+    assert other.status_code == 404
+    assert remaining(db, "P-2", "sat_morning") == 1200  # untouched
+
+    own = client.put(
+        "/providers/P-1/capacity",
+        json={"staff_hours": {"sat_morning": 5, "sun_morning": 2.5}},
+        headers=auth("provider"),
+    )
+    assert own.status_code == 200, own.json()
+    slots = {s["slot_id"]: s for s in own.json()["staff"]}
+    assert slots["sat_morning"]["offered_hours"] == 5
+    assert slots["sun_morning"]["remaining_hours"] == 2.5
+    assert slots["sat_afternoon"]["offered_hours"] == 0
+    assert remaining(db, "P-1", "sun_morning") == 150
+
+
+def test_capacity_of_units_beds_and_open_days(client: TestClient, db: Database) -> None:
+    body = {
+        "staff_hours": {},
+        "units": [{"unit_id": "U-1", "beds": 2, "open_days": ["fri", "sat"]}],
+    }
+    response = client.put("/providers/P-9/capacity", json=body, headers=auth("admin"))
+    assert response.status_code == 200, response.json()
+    unit = response.json()["units"][0]
+    assert unit["beds"] == 2 and unit["open_days"] == ["fri", "sat"]
+    by_night = {n["night"]: n for n in unit["nights"]}
+    assert by_night["2026-11-06"]["beds"] == 2  # a Friday
+    assert by_night["2026-11-09"]["beds"] == 0  # a Monday: closed
+    unknown = {"staff_hours": {}, "units": [{"unit_id": "U-404", "beds": 2}]}
+    response = client.put("/providers/P-9/capacity", json=unknown, headers=auth("admin"))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "units", 0, "unit_id"]
+
+
+def test_capacity_below_what_is_booked_is_refused(client: TestClient, db: Database) -> None:
+    booked = client.post(
+        "/placements",
+        json={"referral_id": "R-0001", "provider_id": "P-1"},
+        headers=auth("navigator"),
+    )
+    assert booked.status_code == 201
+    before = remaining(db, "P-1", "sat_morning")
+    response = client.put(
+        "/providers/P-1/capacity",
+        json={"staff_hours": {"sat_morning": 1}},
+        headers=auth("provider"),
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "capacity_below_bookings"
+    assert remaining(db, "P-1", "sat_morning") == before  # nothing written
+
+
+def test_referrals_are_created_read_updated_and_audited(client: TestClient, db: Database) -> None:
+    new = f.referral(id="R-0100").model_dump(mode="json")
+    created = client.post("/referrals", json=new, headers=auth("navigator"))
+    assert created.status_code == 201, created.json()
+    assert client.post("/referrals", json=new, headers=auth("navigator")).status_code == 409
+    read = client.get("/referrals/R-0100", headers=auth("admin"))
+    assert read.json()["referral"]["id"] == "R-0100"
+    changed = {**new, "hours": {"sat_morning": 2}}
+    assert (
+        client.put("/referrals/R-0100", json=changed, headers=auth("navigator")).status_code == 200
+    )
+    assert client.get("/referrals/R-0404", headers=auth("navigator")).status_code == 404
+    assert audit_rows(db, "R-0100") == [
+        ("nav-1", "navigator", "create"),
+        ("adm-1", "admin", "read"),
+        ("nav-1", "navigator", "update"),
+    ]
+
+
+def test_bad_referrals_get_422_with_field_paths_and_nothing_is_written(
+    client: TestClient, db: Database
+) -> None:
+    bad = f.referral(id="R-0101").model_dump(mode="json") | {"home_district": "narnia"}
+    response = client.post("/referrals", json=bad, headers=auth("navigator"))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "home_district"]
+    assert "narnia" not in response.text  # the child's data is not echoed
+    no_digit = f.referral().model_dump(mode="json") | {"id": "Alice"}
+    response = client.post("/referrals", json=no_digit, headers=auth("navigator"))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "id"]
+    assert "Alice" not in response.text
+    assert client.get("/referrals/R-0101", headers=auth("navigator")).status_code == 404
+    assert audit_rows(db, "R-0101") == []
+
+
+def test_matches_rank_candidates_and_explain_exclusions(client: TestClient, db: Database) -> None:
+    response = client.post("/referrals/R-0001/matches", json={"top": 1}, headers=auth("navigator"))
+    assert response.status_code == 200
+    body = response.json()
+    assert [c["provider_id"] for c in body["candidates"]] == ["P-1"]
+    assert body["eligible_count"] == 2
+    (excluded,) = body["excluded"]
+    assert excluded["provider_id"] == "P-9"
+    assert "service_not_offered" in [r["code"] for r in excluded["reasons"]]
+    assert all(r["message"] for r in excluded["reasons"])
+    assert client.post("/referrals/R-0404/matches", headers=auth("navigator")).status_code == 404
+    assert audit_rows(db, "R-0001") == [("nav-1", "navigator", "match")]
+
+
+def test_booking_takes_capacity_and_release_gives_it_back(client: TestClient, db: Database) -> None:
+    before = remaining(db, "P-1", "sat_morning")
+    body = {"referral_id": "R-0001", "provider_id": "P-1"}
+    booked = client.post("/placements", json=body, headers=auth("navigator"))
+    assert booked.status_code == 201, booked.json()
+    placement = booked.json()
+    need = 3 * 60 + 2 * 12  # three hours 1:1, and the worker's 12 minutes each way
+    assert placement["staff_hours"] == {"sat_morning": need / 60}
+    assert remaining(db, "P-1", "sat_morning") == before - need
+
+    again = client.post("/placements", json={**body, "provider_id": "P-2"}, headers=auth("admin"))
+    assert again.status_code == 409 and again.json()["code"] == "already_placed"
+    read = client.get("/referrals/R-0001", headers=auth("navigator")).json()
+    assert read["placement_id"] == placement["id"]
+
+    # The provider sees its placement; another provider's placement would be 404.
+    seen = client.get(f"/placements/{placement['id']}", headers=auth("provider"))
+    assert seen.status_code == 200
+    listed = client.get("/placements", headers=auth("provider")).json()["placements"]
+    assert [p["id"] for p in listed] == [placement["id"]]
+
+    released = client.delete(f"/placements/{placement['id']}", headers=auth("navigator"))
+    assert released.status_code == 200 and released.json()["status"] == "released"
+    assert remaining(db, "P-1", "sat_morning") == before
+    twice = client.delete(f"/placements/{placement['id']}", headers=auth("navigator"))
+    assert twice.status_code == 200
+    assert remaining(db, "P-1", "sat_morning") == before  # given back once only
+    assert client.delete("/placements/none", headers=auth("navigator")).status_code == 404
+    actions = [a for _, _, a in audit_rows(db, "R-0001")]
+    assert actions == ["create", "read", "read", "read", "delete", "delete"]
+
+
+def test_a_provider_cannot_see_another_providers_placement(client: TestClient) -> None:
+    body = {"referral_id": "R-0003", "provider_id": "P-2"}
+    placement = client.post("/placements", json=body, headers=auth("navigator")).json()
+    assert client.get(f"/placements/{placement['id']}", headers=auth("provider")).status_code == 404
+    assert client.get("/placements", headers=auth("provider")).json()["placements"] == []
+
+
+def test_rules_and_capacity_refuse_a_booking(client: TestClient, db: Database) -> None:
+    wrong = client.post(
+        "/placements",
+        json={"referral_id": "R-0001", "provider_id": "P-9"},
+        headers=auth("navigator"),
+    )
+    assert wrong.status_code == 409 and wrong.json()["code"] == "not_eligible"
+    client.put(
+        "/providers/P-1/capacity", json={"staff_hours": {"sat_morning": 1}}, headers=auth("admin")
+    )
+    full = client.post(
+        "/placements",
+        json={"referral_id": "R-0001", "provider_id": "P-1"},
+        headers=auth("navigator"),
+    )
+    assert full.status_code == 409 and full.json()["code"] == "no_capacity"
+    assert remaining(db, "P-1", "sat_morning") == 60
+    with db.read() as session:
+        assert session.scalars(select(PlacementRow)).all() == []
+
+
+def test_overnight_booking_takes_bed_nights(client: TestClient, db: Database) -> None:
+    body = {"referral_id": "R-0002", "provider_id": "P-9", "unit_id": "U-1", "nights": NIGHTS}
+    booked = client.post("/placements", json=body, headers=auth("navigator"))
+    assert booked.status_code == 201, booked.json()
+    assert booked.json()["nights"] == NIGHTS
+    with db.read() as session:
+        rows = session.scalars(select(BedNight).where(BedNight.unit_id == "U-1")).all()
+    left = {row.night.isoformat(): row.remaining for row in rows}
+    assert left["2026-11-10"] == left["2026-11-11"] == 5 and left["2026-11-12"] == 6
+
+    missing = {**body, "referral_id": "R-0001"}
+    assert client.post("/placements", json=missing, headers=auth("navigator")).status_code == 409
+
+
+def test_bad_bookings_get_422_with_field_paths(client: TestClient) -> None:
+    cases = [
+        (
+            {"referral_id": "R-0002", "provider_id": "P-9", "unit_id": "U-1", "nights": ["soon"]},
+            ["body", "nights", 0],
+        ),
+        (
+            {
+                "referral_id": "R-0002",
+                "provider_id": "P-9",
+                "unit_id": "U-1",
+                "nights": ["2027-01-01"],
+            },
+            ["body", "nights", 0],
+        ),
+        ({"referral_id": "R-0002", "provider_id": "P-9", "nights": NIGHTS}, ["body", "unit_id"]),
+        ({"referral_id": "R-0001", "provider_id": "P-404"}, ["body", "provider_id"]),
+        ({"referral_id": "R-0001"}, ["body", "provider_id"]),
+    ]
+    for body, loc in cases:
+        response = client.post("/placements", json=body, headers=auth("navigator"))
+        assert response.status_code == 422, body
+        assert response.json()["detail"][0]["loc"] == loc, body
+
+
+def test_an_idempotent_retry_books_once(client: TestClient, db: Database) -> None:
+    body = {"referral_id": "R-0001", "provider_id": "P-1"}
+    headers = {**auth("navigator"), "Idempotency-Key": "booking-42"}
+    first = client.post("/placements", json=body, headers=headers)
+    after_first = remaining(db, "P-1", "sat_morning")
+    retry = client.post("/placements", json=body, headers=headers)
+    assert first.status_code == retry.status_code == 201
+    assert retry.json()["id"] == first.json()["id"]
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert remaining(db, "P-1", "sat_morning") == after_first
+    with db.read() as session:
+        assert len(session.scalars(select(PlacementRow)).all()) == 1
+
+    other = client.post("/placements", json={**body, "provider_id": "P-2"}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    # The same key from someone else is their own key.
+    admin = client.post(
+        "/placements",
+        json={"referral_id": "R-0003", "provider_id": "P-1"},
+        headers={**auth("admin"), "Idempotency-Key": "booking-42"},
+    )
+    assert admin.status_code == 201
+
+
+def test_bodies_above_the_limit_get_413(client: TestClient) -> None:
+    big = {"document": {"padding": "x" * 300_000}}
+    response = client.post("/scenarios", json=big, headers=auth("commissioner"))
+    assert response.status_code == 413
+    assert "larger than 200000 bytes" in response.json()["detail"]
+
+
+def test_an_idle_token_times_out(client: TestClient, db: Database) -> None:
+    assert client.get("/providers", headers=auth("commissioner")).status_code == 200
+    with db.write() as session:
+        session.execute(
+            update(TokenUse)
+            .where(TokenUse.token_hash == token_hash(TOKENS["commissioner"]["token"]))
+            .values(last_used_at=utcnow() - timedelta(minutes=31))
+        )
+    response = client.get("/providers", headers=auth("commissioner"))
+    assert response.status_code == 401
+    assert "timed out" in response.json()["detail"]
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    with db.write() as session:  # the token is dead until replaced; later tests need it
+        session.execute(delete(TokenUse))
+
+
+def test_providers_are_added_one_by_one_and_from_csv(
+    client: TestClient, db: Database, tmp_path: Path
+) -> None:
+    new = f.provider(id="P-3", name="Wyre Wanderers").model_dump(mode="json")
+    assert client.post("/providers", json=new, headers=auth("admin")).status_code == 201
+    assert client.post("/providers", json=new, headers=auth("admin")).status_code == 409
+    assert remaining(db, "P-3", "sat_morning") == 1200
+
+    paths = {p.name: p for p in write_templates(tmp_path, f.settings())}
+    body = {
+        "providers_csv": paths["providers.csv"].read_text(),
+        "units_csv": paths["units.csv"].read_text(),
+    }
+    imported = client.post("/providers/import", json=body, headers=auth("admin"))
+    assert imported.status_code == 200, imported.json()
+    assert imported.json()["added"] and imported.json()["replaced"] == []
+    total = len(client.get("/providers", headers=auth("admin")).json()["providers"])
+    assert total == 4 + len(imported.json()["added"])
+
+    again = client.post("/providers/import", json=body, headers=auth("admin"))
+    assert again.status_code == 409  # already there, and replace is false
+    broken = {"providers_csv": body["providers_csv"].replace(",framework,", ",frame,", 1)}
+    response = client.post("/providers/import", json=broken, headers=auth("admin"))
+    assert response.status_code == 422
+    assert "providers.csv, row 2" in response.json()["detail"][0]["loc"][-1]
+
+
+def test_allocation_runs_as_a_job_in_the_worker(client: TestClient) -> None:
+    queued = client.post("/allocations", json={"time_limit": 5}, headers=auth("commissioner"))
+    assert queued.status_code == 202
+    job = queued.json()
+    assert job["status"] in ("queued", "running") and job["result"] is None
+    deadline = time.monotonic() + 60
+    while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = client.get(f"/allocations/{job['id']}", headers=auth("navigator")).json()
+    assert job["status"] == "done", job
+    assert job["progress"] == 1.0
+    placed = {p["referral_id"] for p in job["result"]["placements"]}
+    assert placed == {"R-0001", "R-0003"}
+    assert job["result"]["overnight"]["children"][0]["referral_id"] == "R-0002"
+    assert client.get("/allocations/nope", headers=auth("admin")).status_code == 404
+    bad = client.post("/allocations", json={"time_limit": -1}, headers=auth("admin"))
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "time_limit"]

@@ -1,0 +1,238 @@
+"""The service for real: ``matcher serve`` in its own process, clients over loopback.
+
+- The last staff slot and the last bed-night, each raced by 20 concurrent clients, on
+  SQLite and on PostgreSQL: exactly one booking wins, nineteen get 409, and the ledger
+  ends at 0, never below.
+- A planted child's id, sent in paths and bodies, never appears in the server's logs.
+- A chunked body above the limit gets 413 before it is parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from matcher.storage.database import Database
+from matcher.storage.tables import BedNight, StaffCapacity
+from matcher.store import Register
+from tests import factories as f
+from tests.databases import database
+from tests.service import TOKENS, auth
+
+CLIENTS = 20
+NIGHT = "2026-11-10"
+PLANTED = "R-PLANTED-90210"
+
+
+def race_instance():  # type: ignore[no-untyped-def]
+    """One provider with room for exactly one more child on Saturday morning, one unit
+    with one bed; twenty day and twenty overnight children who all want them."""
+    # 3 hours 1:1 and the worker's 12 minutes each way: 204 staff-minutes, all there is.
+    day = f.provider(staff_hours={"sat_morning": 3.4})
+    unit = f.overnight_provider().units[0].model_copy(update={"beds": 1, "solo_rooms": 0})
+    overnight = f.overnight_provider(units=[unit.model_dump()])
+    referrals = [f.referral(id=f"R-{1000 + i}") for i in range(CLIENTS)]
+    referrals += [f.overnight_referral(id=f"R-{2000 + i}") for i in range(CLIENTS)]
+    return f.instance(providers=[day, overnight], referrals=referrals)
+
+
+@dataclass
+class Server:
+    url: str
+    database_url: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(database_url: str, folder: Path, max_body: int = 100_000) -> Server:
+    port = free_port()
+    log = folder / "server.log"
+    env = {
+        **os.environ,
+        "MATCHER_TOKENS": json.dumps({"tokens": list(TOKENS.values())}),
+        "MATCHER_MAX_BODY_BYTES": str(max_body),
+    }
+    env.pop("DATABASE_URL", None)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "matcher",
+                "serve",
+                "--port",
+                str(port),
+                "--database",
+                database_url,
+            ],
+            cwd=folder,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", database_url, log, process)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server stopped:\n{server.stop()}")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    pytest.fail(f"the server did not start:\n{server.stop()}")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp(request.param)
+    with database(request.param, folder) as url:
+        register = Register(url)
+        register.replace(race_instance())
+        register.database.dispose()
+        running = start_server(url, folder)
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+def race(server: Server, bodies: list[dict[str, object]]) -> Counter[int]:
+    """Every body posted at once, one client (and connection) each."""
+    barrier = threading.Barrier(len(bodies))
+    statuses: list[int] = []
+
+    def book(body: dict[str, object]) -> None:
+        with httpx.Client(base_url=server.url, headers=auth("navigator"), timeout=60) as client:
+            client.get("/health")  # connected before the start
+            barrier.wait()
+            statuses.append(client.post("/placements", json=body).status_code)
+
+    threads = [threading.Thread(target=book, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Counter(statuses)
+
+
+def test_twenty_clients_race_for_the_last_staff_slot(server: Server) -> None:
+    bodies: list[dict[str, object]] = [
+        {"referral_id": f"R-{1000 + i}", "provider_id": "P-1"} for i in range(CLIENTS)
+    ]
+    assert race(server, bodies) == Counter({201: 1, 409: CLIENTS - 1})
+    ledger = Database(server.database_url)
+    with ledger.read() as session:
+        row = session.get(StaffCapacity, ("P-1", "sat_morning"))
+        assert row is not None and row.offered == 204 and row.remaining == 0
+    ledger.dispose()
+
+
+def test_twenty_clients_race_for_the_last_bed_night(server: Server) -> None:
+    bodies: list[dict[str, object]] = [
+        {"referral_id": f"R-{2000 + i}", "provider_id": "P-9", "unit_id": "U-1", "nights": [NIGHT]}
+        for i in range(CLIENTS)
+    ]
+    assert race(server, bodies) == Counter({201: 1, 409: CLIENTS - 1})
+    ledger = Database(server.database_url)
+    with ledger.read() as session:
+        row = session.get(BedNight, ("U-1", date.fromisoformat(NIGHT)))
+        assert row is not None and row.beds == 1 and row.remaining == 0
+    ledger.dispose()
+
+
+def test_a_chunked_body_above_the_limit_gets_413(server: Server) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    token = TOKENS["commissioner"]["token"]
+    head = (
+        "POST /scenarios HTTP/1.1\r\n"
+        f"Host: {host}\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b"%x\r\n%s\r\n" % (10_000, b"x" * 10_000)
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(head.encode())
+        try:  # 200 kB without a Content-Length; the server may answer and close early
+            for _ in range(20):
+                connection.sendall(chunk)
+            connection.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = b""
+        try:
+            while part := connection.recv(65536):
+                answer += part
+        except ConnectionResetError:
+            pass
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"larger than 100000 bytes" in answer
+
+
+def test_a_planted_child_id_never_reaches_the_logs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    folder = tmp_path_factory.mktemp("logs")
+    url = f"sqlite:///{folder / 'register.sqlite'}"
+    register = Register(url)
+    register.replace(race_instance())
+    register.database.dispose()
+    server = start_server(url, folder)
+    try:
+        planted = f.referral(id=PLANTED).model_dump(mode="json")
+        with httpx.Client(base_url=server.url, headers=auth("navigator"), timeout=30) as client:
+            assert client.post("/referrals", json=planted).status_code == 201
+            assert client.post("/referrals", json=planted).status_code == 409
+            assert client.get(f"/referrals/{PLANTED}").status_code == 200
+            assert client.post(f"/referrals/{PLANTED}/matches").status_code == 200
+            assert client.post(f"/referrals/{PLANTED}x/matches").status_code == 404
+            assert client.get(f"/referrals/{PLANTED}?q={PLANTED}").status_code == 200
+            bad = {**planted, "home_district": PLANTED}
+            assert client.put(f"/referrals/{PLANTED}", json=bad).status_code == 422
+            booking = {"referral_id": PLANTED, "provider_id": "P-1"}
+            booked = client.post("/placements", json=booking)
+            assert booked.status_code == 201
+            refused = client.post("/placements", json={**booking, "provider_id": "P-9"})
+            assert refused.status_code == 409
+            assert client.delete(f"/placements/{booked.json()['id']}").status_code == 200
+            assert client.post("/placements", json={"referral_id": PLANTED}).status_code == 422
+    finally:
+        log = server.stop()
+    # The log is really there and really has the requests in it ...
+    assert "POST /referrals/{referral_id}/matches 200" in log
+    assert "GET /referrals/{referral_id} 200" in log
+    assert "POST /placements 409" in log
+    # ... and the child's id is in none of it.
+    assert "PLANTED" not in log
+    assert "90210" not in log
