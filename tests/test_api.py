@@ -14,16 +14,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from matcher.api.app import create_app
 from matcher.csvio import write_templates
-from matcher.register.access import token_hash
 from matcher.storage.database import Database, utcnow
 from matcher.storage.tables import AuditRow, BedNight, PlacementRow, StaffCapacity, TokenUse
 from matcher.store import Register
 from tests import factories as f
-from tests.service import ROLES, TOKENS, auth, config, small_instance
+from tests.service import ROLES, auth, config, small_instance
 
 
 @pytest.fixture(scope="module")
@@ -360,14 +359,13 @@ def test_bodies_above_the_limit_get_413(client: TestClient) -> None:
     assert "larger than 200000 bytes" in response.json()["detail"]
 
 
-def test_an_idle_token_times_out(client: TestClient, db: Database) -> None:
+def test_an_idle_token_times_out(
+    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert client.get("/providers", headers=auth("commissioner")).status_code == 200
-    with db.write() as session:
-        session.execute(
-            update(TokenUse)
-            .where(TokenUse.token_hash == token_hash(TOKENS["commissioner"]["token"]))
-            .values(last_used_at=utcnow() - timedelta(minutes=31))
-        )
+    # 31 minutes later (the idle time-out is 30): the service's clock moves on.
+    later = utcnow() + timedelta(minutes=31)
+    monkeypatch.setattr("matcher.api.deps.utcnow", lambda: later)
     response = client.get("/providers", headers=auth("commissioner"))
     assert response.status_code == 401
     assert "timed out" in response.json()["detail"]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from matcher.api.config import ServiceConfig
 from matcher.register.access import (
+    TOUCH_EVERY,
     AuthError,
     Principal,
     Role,
@@ -32,9 +34,11 @@ class Services:
     database: Database
     register: RegisterView
     worker: Worker
+    #: When this process last checked each token against the database (by hash).
+    checked: dict[str, datetime] = field(default_factory=dict)
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
@@ -44,11 +48,17 @@ ServicesDep = Annotated[Services, Depends(services)]
 _bearer = HTTPBearer(auto_error=False, description="A token from the service's token file.")
 
 
-def principal(
+async def principal(
     found: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The token's principal; 401 if it is missing, unknown or timed out."""
+    """The token's principal; 401 if it is missing, unknown or timed out.
+
+    A token this process checked less than :data:`TOUCH_EVERY` ago (and less than the
+    idle time-out) cannot have timed out since: it is let through without asking the
+    database. Otherwise its last use is read (and written, at most every TOUCH_EVERY) in
+    the thread pool, off the event loop.
+    """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthError("send a bearer token: Authorization: Bearer <token>")
     hashed = token_hash(credentials.credentials)
@@ -56,22 +66,33 @@ def principal(
     if who is None:
         raise AuthError("this token is not known to the service")
     now = utcnow()
-    with found.database.read() as session:
-        used = last_use(session, hashed)
-    check_idle(used, timedelta(minutes=found.config.idle_minutes), now)
-    if needs_touch(used, now):
-        with found.database.write() as session:
-            touch(session, hashed, who.subject, now)
+    idle = timedelta(minutes=found.config.idle_minutes)
+    seen = found.checked.get(hashed)
+    if seen is not None and timedelta(0) <= now - seen < min(TOUCH_EVERY, idle):
+        return who
+    await run_in_threadpool(_check_and_touch, found.database, hashed, who, idle, now)
+    found.checked[hashed] = now
     return who
+
+
+def _check_and_touch(
+    database: Database, hashed: str, who: Principal, idle: timedelta, now: datetime
+) -> None:
+    with database.read() as session:
+        used = last_use(session, hashed)
+    check_idle(used, idle, now)
+    if needs_touch(used, now):
+        with database.write() as session:
+            touch(session, hashed, who.subject, now)
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
-def allow(*roles: Role) -> Callable[[Principal], Principal]:
+def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting only ``roles`` (403 for anyone else)."""
 
-    def check(who: PrincipalDep) -> Principal:
+    async def check(who: PrincipalDep) -> Principal:
         if who.role not in roles:
             allowed = ", ".join(role.value for role in roles)
             raise HTTPException(

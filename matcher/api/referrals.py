@@ -76,9 +76,12 @@ def post_matches(
 ) -> Response:
     """Every provider ranked for this child: candidates best first with their score
     broken down, and every excluded provider with the rules that rule it out."""
-    instance = found.register.instance()
-    if referral_id not in instance.referral_index:
-        raise NotFound("no such referral")
+    # One transaction: the audit row, and the register's version read where it is written.
+    with found.database.write() as session:
+        instance = found.register.instance(session)
+        if referral_id not in instance.referral_index:
+            raise NotFound("no such referral")
+        audit(session, who, Action.MATCH, referral_id)
     top = body.top if body is not None else None
     # A ranking is a function of the register's version: the same question at the same
     # version has the same answer, so its JSON is kept (RegisterView drops it on change).
@@ -87,6 +90,4 @@ def post_matches(
         ("matches", referral_id, top),
         lambda: json.dumps(rank(instance, referral_id, top=top).to_dict()).encode(),
     )
-    with found.database.write() as session:
-        audit(session, who, Action.MATCH, referral_id)
     return Response(content, media_type="application/json")

@@ -63,13 +63,28 @@ def free_staff_hours(
     instance: Instance, referral: Referral, provider: Provider
 ) -> dict[str, float]:
     """Staff-hours per slot the provider has left after its other existing placements."""
-    free = {
-        slot.id: provider.staff_hours.get(slot.id, 0.0) for slot in instance.settings.time_slots
-    }
-    for placed in existing_placements(instance, provider, excluding=referral):
-        if not placed.service.is_overnight:
-            for slot, hours in staff_hours_needed(instance, placed, provider).items():
-                free[slot] -= hours
+    free = dict(_free_after_all_placements(instance, provider))
+    if referral.current_provider_id == provider.id and not referral.service.is_overnight:
+        # The child's own placement is not "another" one: its hours are free for it.
+        for slot, hours in staff_hours_needed(instance, referral, provider).items():
+            free[slot] += hours
+    return free
+
+
+def _free_after_all_placements(instance: Instance, provider: Provider) -> dict[str, float]:
+    """Staff-hours per slot left after every existing placement, computed once per
+    instance (explaining a ranking asks it of every provider for every child)."""
+    cache = instance.cache.setdefault("free_staff_hours", {})
+    free: dict[str, float] | None = cache.get(provider.id)
+    if free is None:
+        free = {
+            slot.id: provider.staff_hours.get(slot.id, 0.0) for slot in instance.settings.time_slots
+        }
+        for placed in existing_placements(instance, provider):
+            if not placed.service.is_overnight:
+                for slot, hours in staff_hours_needed(instance, placed, provider).items():
+                    free[slot] -= hours
+        cache[provider.id] = free
     return free
 
 

@@ -168,7 +168,12 @@ def _service_not_offered(instance: Instance, referral: Referral, provider: Provi
 
 
 def _district_not_covered(instance: Instance, referral: Referral, provider: Provider) -> Reason:
-    covered = [instance.district_name(d) for d in provider.districts]
+    # The names of the districts a provider covers, once per provider and instance: a
+    # ranking explains this for most providers.
+    names = instance.cache.setdefault("covered_names", {})
+    covered = names.get(provider.id)
+    if covered is None:
+        covered = names[provider.id] = [instance.district_name(d) for d in provider.districts]
     return Reason(
         ReasonCode.DISTRICT_NOT_COVERED,
         f"{provider.name} does not cover {instance.district_name(referral.home_district)} "

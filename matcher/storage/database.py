@@ -14,8 +14,9 @@ which is what the capacity ledger relies on.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,9 @@ class Database:
         self.url = normalise_url(url or database_url())
         self.engine = make_engine(self.url)
         self._writer = self.engine.execution_options(write=True)
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if self.is_sqlite else nullcontext()
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -108,8 +112,18 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session in one write transaction: committed on success, rolled back on error."""
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+        """A session in one write transaction: committed on success, rolled back on error.
+
+        On SQLite, this process's writers also queue on a lock of their own before
+        ``BEGIN IMMEDIATE``: SQLite's busy handler waits by sleeping, in steps of up to
+        100 ms, so twenty threads contending for its lock would see long, random waits;
+        a lock in the process hands it on at once. Other processes still queue in SQLite.
+        """
+        with (
+            self._write_lock,
+            Session(self._writer, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     def dispose(self) -> None:
