@@ -301,6 +301,51 @@ def test_overnight_booking_takes_bed_nights(client: TestClient, db: Database) ->
     assert client.post("/placements", json=missing, headers=auth("navigator")).status_code == 409
 
 
+def test_overnight_bookings_keep_solo_rooms_night_staff_and_stays_within_the_rules(
+    client: TestClient, service: tuple[TestClient, str]
+) -> None:
+    # U-1: 6 beds, 1 solo room, 2 night staff. R-0011 and R-0012 need a solo room (1:1),
+    # R-0013 is 1:1, R-0014 needs two staff (2:1), R-0015 asks for 18 nights.
+    unit = {
+        "id": "U-1",
+        "name": "Pendle House",
+        "district": "pendle",
+        "beds": 6,
+        "solo_rooms": 1,
+        "night_staff": 2,
+        "specialisms": ["autism_learning_disability"],
+    }
+    children = [
+        f.overnight_referral(id="R-0011", solo="solo_room"),
+        f.overnight_referral(id="R-0012", solo="solo_room"),
+        f.overnight_referral(id="R-0013"),
+        f.overnight_referral(id="R-0014", staff_ratio="2:1"),
+        f.overnight_referral(id="R-0015", nights_per_month=20),
+    ]
+    register = Register(service[1])
+    register.replace(f.instance(providers=[f.overnight_provider(units=[unit])], referrals=children))
+    register.database.dispose()
+
+    def book(referral_id: str, nights: list[str]) -> Any:
+        body = {"referral_id": referral_id, "provider_id": "P-9", "unit_id": "U-1"}
+        return client.post("/placements", json=body | {"nights": nights}, headers=auth("admin"))
+
+    # 18 nights in a row (10 to 27 November): longer than the 17 a single stay may last.
+    run = [f"2026-11-{d}" for d in range(10, 28)]
+    too_long = book("R-0015", run)
+    assert too_long.status_code == 422
+    assert "17 nights in a row" in too_long.json()["detail"][0]["msg"]
+    assert book("R-0015", run[:17]).status_code == 201  # to the 26th
+    night = ["2026-11-28"]
+    assert book("R-0011", night).status_code == 201
+    refused = book("R-0012", night)  # the one solo room is taken; beds are not
+    assert refused.status_code == 409 and "solo room" in refused.json()["detail"]
+    assert book("R-0013", night).status_code == 201  # the second of two night staff
+    refused = book("R-0014", night)  # a 2:1 child needs two more staff
+    assert refused.status_code == 409 and "night staff" in refused.json()["detail"]
+    assert book("R-0014", ["2026-11-29"]).status_code == 201
+
+
 def test_bad_bookings_get_422_with_field_paths(client: TestClient) -> None:
     cases = [
         (

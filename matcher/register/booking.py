@@ -27,8 +27,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, NotFound, Problem
-from matcher.model import Contract, Instance, Provider, Referral, SoloNeed
-from matcher.overnight.problem import MAX_NIGHTS_A_YEAR, last_night, requested_nights
+from matcher.model import Contract, Instance, OvernightUnit, Provider, Referral, SoloNeed
+from matcher.overnight.problem import (
+    MAX_CONSECUTIVE_NIGHTS,
+    MAX_NIGHTS_A_YEAR,
+    STAFF_SIXTHS,
+    last_night,
+    requested_nights,
+)
 from matcher.overnight.problem import specialism_fits as unit_specialism_fits
 from matcher.ranking import WEEKS_PER_MONTH
 from matcher.register.ledger import horizon_nights, needed_minutes
@@ -160,6 +166,10 @@ def _take_bed_nights(
                 f"({requested_nights(referral, weeks)})",
             )
         )
+    if longest_run(request.nights) > MAX_CONSECUTIVE_NIGHTS:
+        problems.append(
+            Problem("nights", f"a stay longer than {MAX_CONSECUTIVE_NIGHTS} nights in a row")
+        )
     end = last_night(referral)
     for i, night in enumerate(request.nights):
         if night not in horizon:
@@ -203,39 +213,60 @@ def _take_bed_nights(
         if getattr(result, "rowcount", 0) != 1:
             raise Conflict("no_capacity", f"unit {unit.id} has no bed left on {night.isoformat()}")
         taken[night.isoformat()] = need
-    _check_incompatible(session, instance, referral, unit.id, set(taken))
+    _check_shared_nights(session, instance, referral, unit, set(taken))
     return {"unit_id": unit.id, "bed_nights": taken}
 
 
-def _check_incompatible(
-    session: Session, instance: Instance, referral: Referral, unit_id: str, nights: set[str]
+def _check_shared_nights(
+    session: Session, instance: Instance, referral: Referral, unit: OvernightUnit, nights: set[str]
 ) -> None:
-    """No child this one must not share a night with is in the unit on one of its nights.
+    """On each night booked, with the children already in the unit: solo rooms, night staff
+    (a 2:1 child takes two), and no child this one must not share a night with.
 
     Checked after the bed-night rows are updated: those rows stay locked until commit, so
-    a racing booking for the same nights sees this one's placement when it gets here.
+    a racing booking for any of the same nights waits, and then sees this one's placement.
     """
     others = session.scalars(
         select(PlacementRow).where(
             PlacementRow.status == ACTIVE,
-            PlacementRow.unit_id == unit_id,
+            PlacementRow.unit_id == unit.id,
             PlacementRow.referral_id != referral.id,
         )
     )
+    staff = unit.night_staff if unit.night_staff is not None else unit.beds
+    solo = {night: int(referral.solo is SoloNeed.SOLO_ROOM) for night in nights}
+    sixths = {night: STAFF_SIXTHS[referral.staff_ratio] for night in nights}
     for other in others:
         shared = nights & set(other.taken.get("bed_nights", {}))
-        if not shared:
+        if not shared or other.referral_id not in instance.referral_index:
             continue
-        theirs = (
-            instance.referral(other.referral_id).incompatible_with
-            if other.referral_id in instance.referral_index
-            else []
-        )
-        if other.referral_id in referral.incompatible_with or referral.id in theirs:
+        child = instance.referral(other.referral_id)
+        if (
+            other.referral_id in referral.incompatible_with
+            or referral.id in child.incompatible_with
+        ):
             raise Conflict(
                 "incompatible_children",
-                f"a child who must not stay the same night is booked in {unit_id} then",
+                f"a child who must not stay the same night is booked in {unit.id} then",
             )
+        for night in shared:
+            solo[night] += int(child.solo is SoloNeed.SOLO_ROOM)
+            sixths[night] += STAFF_SIXTHS[child.staff_ratio]
+    for night in sorted(nights):
+        if solo[night] > unit.solo_rooms:
+            raise Conflict("no_capacity", f"unit {unit.id} has no solo room left on {night}")
+        if sixths[night] > 6 * staff:
+            raise Conflict("no_capacity", f"unit {unit.id} has too few night staff left on {night}")
+
+
+def longest_run(nights: list[date]) -> int:
+    """The most consecutive nights among ``nights`` (a stay's length)."""
+    days = sorted({night.toordinal() for night in nights})
+    best = run = 0
+    for i, day in enumerate(days):
+        run = run + 1 if i and day == days[i - 1] + 1 else 1
+        best = max(best, run)
+    return best
 
 
 def release(session: Session, placement_id: str) -> PlacementRow:
