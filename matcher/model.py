@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, Self, TypeVar, cast
 
 from pydantic import (
     AfterValidator,
@@ -668,54 +668,68 @@ class Instance(Record):
         return type(self).build(data)  # type: ignore[return-value]
 
     # ----- lookups ------------------------------------------------------------------
+    # The solver, the rules and the explanations read these millions of times; pydantic
+    # serves ``self._x`` through ``__getattr__``, so they read its private dict directly.
+
+    @property
+    def _private(self) -> dict[str, Any]:
+        return cast(dict[str, Any], self.__pydantic_private__)
 
     @property
     def places(self) -> list[District]:
         """The council's districts followed by the neighbouring areas, in a fixed order."""
-        return self._places
+        places: list[District] = self._private["_places"]
+        return places
 
     @property
     def provider_index(self) -> dict[str, int]:
-        return self._provider_index
+        index: dict[str, int] = self._private["_provider_index"]
+        return index
 
     @property
     def referral_index(self) -> dict[str, int]:
-        return self._referral_index
+        index: dict[str, int] = self._private["_referral_index"]
+        return index
 
     @property
     def place_index(self) -> dict[str, int]:
-        return self._place_index
+        index: dict[str, int] = self._private["_place_index"]
+        return index
 
     @property
     def slot_index(self) -> dict[str, int]:
-        return self._slot_index
+        index: dict[str, int] = self._private["_slot_index"]
+        return index
 
     @property
     def council_district_ids(self) -> frozenset[str]:
-        return self._council_district_ids
+        ids: frozenset[str] = self._private["_council_district_ids"]
+        return ids
 
     @property
     def cache(self) -> dict[str, Any]:
         """Derived data (eligibility arrays, for instance) computed once per instance."""
-        return self._cache
+        cache: dict[str, Any] = self._private["_cache"]
+        return cache
 
     def provider(self, provider_id: str) -> Provider:
         try:
-            return self.providers[self._provider_index[provider_id]]
+            return self.providers[self.provider_index[provider_id]]
         except KeyError:
             raise InputError(f"no provider with id {provider_id!r}") from None
 
     def referral(self, referral_id: str) -> Referral:
         try:
-            return self.referrals[self._referral_index[referral_id]]
+            return self.referrals[self.referral_index[referral_id]]
         except KeyError:
             raise InputError(f"no referral with id {referral_id!r}") from None
 
     def district_name(self, place_id: str) -> str:
-        return self._place_names[place_id]
+        name: str = self._private["_place_names"][place_id]
+        return name
 
     def slot_label(self, slot_id: str) -> str:
-        return self.settings.time_slots[self._slot_index[slot_id]].label
+        return self.settings.time_slots[self.slot_index[slot_id]].label
 
     def travel_minutes(self, origin: str, destination: str) -> float:
         return self.settings.travel_minutes[origin][destination]
