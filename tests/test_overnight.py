@@ -98,6 +98,18 @@ def test_a_child_who_must_be_alone_never_shares_a_night() -> None:
         assert len(ids) <= 1, night
 
 
+def test_a_child_alone_gets_the_nights_the_others_leave_empty() -> None:
+    # Two beds, six weekend nights. R-0001 must be alone and asks 4 nights; R-0002..R-0004
+    # ask 2 each (equal weights). Three nights hold two of them each; the other three are
+    # R-0001's alone: 9 nights, the optimum (a night alone gives 1, a shared night 2).
+    alone = f.overnight_referral(solo="unit_alone")
+    others = [f.overnight_referral(id=f"R-000{k}", nights_per_month=2) for k in (2, 3, 4)]
+    result = nights(instance(alone, *others, units=[unit(beds=2, open_days=WEEKEND)]))
+    assert given(result) == {"R-0001": 3, "R-0002": 2, "R-0003": 2, "R-0004": 2}
+    priority = next(lv for lv in result.levels if lv.name == "priority_nights")
+    assert priority.optimal and priority.value == 9
+
+
 def test_without_the_alone_need_they_share() -> None:
     result = nights(instance(*two(), units=[unit(open_days=WEEKEND)]))
     assert sum(given(result).values()) == 8

@@ -450,6 +450,10 @@ def constraints(
             if child.solo is SoloNeed.UNIT_ALONE and len(stays) > 1:
                 others = [i for i in stays if i != j]
                 model.add(sum(x[i] for i in others) == 0).only_enforce_if(x[j])
+                if extra is None and 0 < beds < len(others):
+                    # The same rule as a row the LP relaxation can use (redundant, for the
+                    # bound): the child alone takes every bed of the unit that night.
+                    model.add(beds * x[j] + sum(x[i] for i in others) <= beds)
             for other in child.incompatible_with:
                 k = ids.get(other)
                 if k is None:
