@@ -942,6 +942,37 @@ _INSTANCE_PATH = re.compile(r"(providers|referrals)\[(\d+)\] \([^)]*\)\.(.+)")
 _UNIT_PATH = re.compile(r"units\[(\d+)\]\.(.+)")
 
 
+def _check_providers_and_units(
+    providers: _Sheet, units: _Sheet | None
+) -> tuple[set[str], dict[str, list[_Row]]]:
+    """Check every provider row and unit row; the providers' ids, and each provider's units.
+
+    Ids come from every provider row, valid or not, so that a mistake in one provider row
+    does not also show up as "unknown provider" in every row that names it.
+    """
+    provider_ids = {str(row.values["id"]) for row in providers.rows if "id" in row.values}
+    _check_unique(providers)
+    base = _locations(providers.columns)
+    for row in providers.rows:
+        record = _record(row, providers.columns)
+        locations = dict(base)
+        _ratings(record, row, locations)
+        _validate(Provider, record, row, locations)
+    units_of: dict[str, list[_Row]] = {}
+    if units is not None:
+        _check_unique(units)
+        base = _locations(units.columns)
+        for row in units.rows:
+            record = _record(row, units.columns)
+            owner = record.pop("provider_id", None)
+            if providers.readable:
+                _check_provider_ids(row, ["provider_id"], provider_ids, providers.label)
+            _validate(OvernightUnit, record, row, base)
+            if owner is not None:
+                units_of.setdefault(str(owner), []).append(row)
+    return provider_ids, units_of
+
+
 def import_csv(
     providers_csv: Path,
     referrals_csv: Path,
@@ -959,30 +990,7 @@ def import_csv(
     for sheet, what in ((providers, "providers"), (referrals, "referrals")):
         if not sheet.problems and not sheet.rows:
             sheet.problems.append(Problem(sheet.label, f"has a header row but no {what}"))
-    # Ids from every provider row, valid or not, so that a mistake in one provider row
-    # does not also show up as "unknown provider" in every row that names it.
-    provider_ids = {str(row.values["id"]) for row in providers.rows if "id" in row.values}
-
-    _check_unique(providers)
-    base = _locations(providers.columns)
-    for row in providers.rows:
-        record = _record(row, providers.columns)
-        locations = dict(base)
-        _ratings(record, row, locations)
-        _validate(Provider, record, row, locations)
-
-    units_of: dict[str, list[_Row]] = {}
-    if units is not None:
-        _check_unique(units)
-        base = _locations(units.columns)
-        for row in units.rows:
-            record = _record(row, units.columns)
-            owner = record.pop("provider_id", None)
-            if providers.readable:
-                _check_provider_ids(row, ["provider_id"], provider_ids, providers.label)
-            _validate(OvernightUnit, record, row, base)
-            if owner is not None:
-                units_of.setdefault(str(owner), []).append(row)
+    provider_ids, units_of = _check_providers_and_units(providers, units)
 
     _check_unique(referrals)
     base = _locations(referrals.columns)
@@ -1039,26 +1047,7 @@ def import_providers_csv(
     units = _read_sheet(units_csv, unit_columns(settings)) if units_csv is not None else None
     if not providers.problems and not providers.rows:
         providers.problems.append(Problem(providers.label, "has a header row but no providers"))
-    provider_ids = {str(row.values["id"]) for row in providers.rows if "id" in row.values}
-    _check_unique(providers)
-    base = _locations(providers.columns)
-    for row in providers.rows:
-        record = _record(row, providers.columns)
-        locations = dict(base)
-        _ratings(record, row, locations)
-        _validate(Provider, record, row, locations)
-    units_of: dict[str, list[_Row]] = {}
-    if units is not None:
-        _check_unique(units)
-        base = _locations(units.columns)
-        for row in units.rows:
-            record = _record(row, units.columns)
-            owner = record.pop("provider_id", None)
-            if providers.readable:
-                _check_provider_ids(row, ["provider_id"], provider_ids, providers.label)
-            _validate(OvernightUnit, record, row, base)
-            if owner is not None:
-                units_of.setdefault(str(owner), []).append(row)
+    _, units_of = _check_providers_and_units(providers, units)
     sheets = [providers, *([units] if units is not None else [])]
     problems = [problem for sheet in sheets for problem in sheet.all_problems()]
     if problems:

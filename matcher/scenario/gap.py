@@ -245,6 +245,22 @@ def _solve(
     return solver
 
 
+def _marginal(
+    district: str, kind: str, block: float, found: tuple[int, int], base: tuple[int, int]
+) -> Marginal:
+    """What a block of capacity in ``district`` adds over spare capacity alone: ``found``
+    and ``base`` are (priority-weighted, plain) children or nights placed with and without."""
+    gain = max(0, found[0] - base[0])
+    return Marginal(
+        district=district,
+        kind=kind,
+        block=block,
+        gain=gain,
+        count=max(0, found[1] - base[1]),
+        per_unit=round(gain / block, 4),
+    )
+
+
 # --------------------------------------------------------------------------------------
 # Day services: staff-hours per provider and slot
 # --------------------------------------------------------------------------------------
@@ -390,20 +406,12 @@ class _DayGap:
             solver = _solve(model, time_limit, workers, statuses)
             if solver is None:
                 continue
-            # What the district's block adds over what spare capacity alone gives.
-            base, base_count = self._spare_only(time_limit, workers, statuses)
-            gain = max(0, int(solver.objective_value) - base)
-            count = sum(int(solver.value(v)) for v in placed.values()) - base_count
-            out.append(
-                Marginal(
-                    district=district,
-                    kind="staff_hour",
-                    block=block,
-                    gain=gain,
-                    count=max(0, count),
-                    per_unit=round(gain / block, 4),
-                )
+            found = (
+                int(solver.objective_value),
+                sum(int(solver.value(v)) for v in placed.values()),
             )
+            base = self._spare_only(time_limit, workers, statuses)
+            out.append(_marginal(district, "staff_hour", block, found, base))
         return out
 
     def _spare_only(self, time_limit: float, workers: int, statuses: list[bool]) -> tuple[int, int]:
@@ -617,19 +625,9 @@ class _NightGap:
             solver = _solve(model, time_limit, workers, statuses)
             if solver is None:
                 continue
-            base, base_count = self._spare_only(time_limit, workers, statuses)
-            gain = max(0, int(solver.objective_value) - base)
-            count = sum(int(solver.value(x[j])) for j in free) - base_count
-            out.append(
-                Marginal(
-                    district=district,
-                    kind="bed_night",
-                    block=block,
-                    gain=gain,
-                    count=max(0, count),
-                    per_unit=round(gain / block, 4),
-                )
-            )
+            found = (int(solver.objective_value), sum(int(solver.value(x[j])) for j in free))
+            base = self._spare_only(time_limit, workers, statuses)
+            out.append(_marginal(district, "bed_night", block, found, base))
         return out
 
     def _spare_only(self, time_limit: float, workers: int, statuses: list[bool]) -> tuple[int, int]:
