@@ -11,6 +11,7 @@ November 2026.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from matcher.check import check
 from matcher.errors import InputError
 from matcher.model import Instance, PriorityFactor
 from matcher.scenario.changes import apply_variant
-from matcher.scenario.gap import analyse, with_additions
+from matcher.scenario.gap import GapAnalysis, with_additions
+from matcher.scenario.gap import analyse as analyse_gap
+from matcher.scenario.gapcheck import check_gap
 from matcher.scenario.runner import read_results, run_scenario
 from matcher.scenario.spec import Variant, parse_scenario
 from tests import factories as f
@@ -45,6 +48,13 @@ def solved(instance: Instance) -> Result:
     result = allocate(instance, PARAMS)
     assert check(instance, result) == []
     return result
+
+
+def analyse(instance: Instance, result: Result, **options: Any) -> GapAnalysis:
+    """The capacity gap analysis, and insist its independent check finds nothing."""
+    gap = analyse_gap(instance, result, **options)
+    assert check_gap(instance, result, gap) == []
+    return gap
 
 
 def children(n: int, **changes: Any) -> list[Any]:
@@ -377,6 +387,46 @@ def test_complex_health_with_no_such_unit_gets_a_new_unit() -> None:
     after = solved(with_additions(base, gap))
     assert after.overnight is not None
     assert after.overnight.children[0].allocated == 4
+
+
+def test_the_gap_check_catches_a_broken_promise() -> None:
+    # Day: six children of 3.4 staff-hours, 10.2 hours at P-1: 11 hours to buy.
+    base = f.instance(
+        providers=[f.provider(staff_hours={"sat_morning": 10.2})], referrals=children(6)
+    )
+    result = solved(base)
+    gap = analyse(base, result, time_limit=5)
+    fewer = gap.model_copy(update={"day": [gap.day[0].model_copy(update={"hours": 6})]})
+    assert any("staff-hours used" in v for v in check_gap(base, result, fewer))
+    placed = result.placements[0].referral_id
+    twice = gap.model_copy(
+        update={
+            "assignments": {**gap.assignments, placed: "P-1"},
+            "placed": sorted({*gap.placed, placed}),
+        }
+    )
+    assert any("placed already" in v for v in check_gap(base, result, twice))
+
+    # Overnight: the extra beds bought, then taken away again.
+    unit = {
+        "id": "U-1",
+        "name": "Pendle House",
+        "district": "pendle",
+        "beds": 1,
+        "specialisms": ["autism_learning_disability"],
+        "open_days": ["fri", "sat"],
+    }
+    kids = [f.overnight_referral(id=f"R-{i:04d}", nights_per_month=6) for i in range(1, 4)]
+    base = f.instance(providers=[f.overnight_provider(units=[unit])], referrals=kids)
+    result = solved(base)
+    gap = analyse(base, result, time_limit=5)
+    assert gap.nights
+    none_bought = gap.model_copy(update={"nights": []})
+    assert any("beds" in v for v in check_gap(base, result, none_bought))
+    child, stays = next(iter(gap.stays.items()))
+    closed = [stays[0].model_copy(update={"night": date(2026, 11, 11)}), *stays[1:]]  # a Wednesday
+    moved = gap.model_copy(update={"stays": {**gap.stays, child: closed}})
+    assert any("closed" in v for v in check_gap(base, result, moved))
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from datetime import date
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -87,6 +88,11 @@ class Left(BaseModel):
     reason: str
 
 
+class Stay(BaseModel):
+    unit_id: str
+    night: date
+
+
 class GapAnalysis(BaseModel):
     status: str = Field(description="optimal, or feasible when a model ran out of time.")
     day: list[DayAddition]
@@ -95,6 +101,12 @@ class GapAnalysis(BaseModel):
     cost: float = Field(description="£ a year for all additions.")
     placed: list[str] = Field(description="Day children the additions place.")
     nights_given: dict[str, int] = Field(description="Overnight: nights the additions give.")
+    assignments: dict[str, str] = Field(
+        default_factory=dict, description="Day: the provider each child placed goes to."
+    )
+    stays: dict[str, list[Stay]] = Field(
+        default_factory=dict, description="Overnight: each night given, by child."
+    )
     not_closable: list[Left] = Field(description="Left out for a reason capacity cannot answer.")
     marginal: list[Marginal]
     solve_s: float
@@ -210,9 +222,9 @@ def analyse(
     )
     candidates = _with_candidates(instance, day_districts, night_districts)
     day = _DayGap(candidates, result, not_closable)
-    day_out, day_placed = day.cheapest(time_limit, workers, statuses)
+    day_out, assignments = day.cheapest(time_limit, workers, statuses)
     nights = _NightGap(candidates, instance, result, not_closable)
-    night_out, given = nights.cheapest(time_limit, workers, statuses)
+    night_out, stays = nights.cheapest(time_limit, workers, statuses)
     marginal = day.marginal(block_hours, time_limit / 4, workers, statuses)
     marginal += nights.marginal(block_nights, time_limit / 4, workers, statuses)
     cost = round(sum(a.cost for a in day_out) + sum(a.cost for a in night_out), 2)
@@ -222,8 +234,10 @@ def analyse(
         nights=night_out,
         lines=_lines(instance, day_out, night_out),
         cost=cost,
-        placed=day_placed,
-        nights_given=given,
+        placed=sorted(assignments),
+        nights_given={child: len(given) for child, given in stays.items()},
+        assignments=assignments,
+        stays=stays,
         not_closable=sorted(not_closable, key=lambda left: left.referral_id),
         marginal=marginal,
         solve_s=round(time.perf_counter() - started, 3),
@@ -338,14 +352,14 @@ class _DayGap:
 
     def cheapest(
         self, time_limit: float, workers: int, statuses: list[bool]
-    ) -> tuple[list[DayAddition], list[str]]:
+    ) -> tuple[list[DayAddition], dict[str, str]]:
         if not self.waiting:
-            return [], []
+            return [], {}
         model, x, add, _ = self._model(must_place=True)
         model.minimize(sum(self._price(p) * var for (p, _s), var in add.items()))
         solver = _solve(model, time_limit, workers, statuses)
         if solver is None:
-            return [], []
+            return [], {}
         problem = self.problem
         chosen = [j for j, var in x.items() if solver.value(var)]
         by_cell: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -375,11 +389,13 @@ class _DayGap:
                     cost=self._price(p) * hours / 100,
                 )
             )
-        placed = sorted(
-            problem.source.referrals[int(problem.referral_idx[int(problem.pair_referral[j])])].id
+        assignments = {
+            problem.source.referrals[int(problem.referral_idx[int(problem.pair_referral[j])])].id: (
+                self.instance.providers[int(problem.pair_provider[j])].id
+            )
             for j in chosen
-        )
-        return out, placed
+        }
+        return out, dict(sorted(assignments.items()))
 
     def marginal(
         self, block: float, time_limit: float, workers: int, statuses: list[bool]
@@ -543,7 +559,7 @@ class _NightGap:
 
     def cheapest(
         self, time_limit: float, workers: int, statuses: list[bool]
-    ) -> tuple[list[NightAddition], dict[str, int]]:
+    ) -> tuple[list[NightAddition], dict[str, list[Stay]]]:
         problem = self.problem
         if problem is None or not self.short:
             return [], {}
@@ -594,11 +610,16 @@ class _NightGap:
                     cost=round(self._price(u) * count * WEEKS_A_YEAR / weeks / 100, 2),
                 )
             )
-        given: dict[str, int] = defaultdict(int)
+        stays: dict[str, list[Stay]] = defaultdict(list)
         for j in free:
             if solver.value(x[j]):
-                given[problem.children[int(problem.stay_child[j])].id] += 1
-        return out, dict(sorted(given.items()))
+                stays[problem.children[int(problem.stay_child[j])].id].append(
+                    Stay(
+                        unit_id=problem.units[int(problem.stay_unit[j])].unit.id,
+                        night=problem.nights[int(problem.stay_night[j])],
+                    )
+                )
+        return out, dict(sorted(stays.items()))
 
     def marginal(
         self, block: int, time_limit: float, workers: int, statuses: list[bool]

@@ -91,7 +91,13 @@ def solve_variant(
             block_hours=scenario.gap.block_hours,
             block_nights=scenario.gap.block_nights,
         )
-        summary = summary.model_copy(update={"capacity_gap": gap})
+        from matcher.scenario.gapcheck import check_gap
+
+        # The analysis's promise checked like an allocation: by the rules, in plain Python.
+        broken = [f"capacity gap: {v}" for v in check_gap(instance, result, gap)]
+        summary = summary.model_copy(
+            update={"capacity_gap": gap, "violations": summary.violations + broken}
+        )
     return summary
 
 
