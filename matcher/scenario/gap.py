@@ -718,7 +718,7 @@ def _lines(instance: Instance, day: list[DayAddition], nights: list[NightAdditio
         )
         cost = sum(a.cost for a in adds)
         lines.append(
-            f"{hours} staff-hours a week of {ratio} {services} in "
+            f"{hours} staff-hour{'' if hours == 1 else 's'} a week of {ratio} {services} in "
             f"{names.get(district, district)} on {when} ({', '.join(parts)}; at {providers}): "
             f"£{cost:,.0f} a year"
         )
