@@ -13,6 +13,7 @@ The time limit is shared: overnight gets 30 % when there are both kinds of refer
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from matcher.allocation.result import Params, Result
 from matcher.model import Instance
@@ -23,9 +24,16 @@ from matcher.solver import solve
 OVERNIGHT_SHARE = 0.3
 
 
-def allocate(instance: Instance, params: Params | None = None) -> Result:
+def allocate(
+    instance: Instance,
+    params: Params | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Result:
     """Day referrals to staff-hours (:func:`matcher.solver.solve`) and overnight referrals
-    to bed-nights (:func:`matcher.overnight.solver.allocate_nights`), in one result."""
+    to bed-nights (:func:`matcher.overnight.solver.allocate_nights`), in one result.
+
+    ``progress`` hears the share of the time limit used when the overnight part is done.
+    """
     params = params or Params()
     overnight = [r for r in instance.referrals if r.service.is_overnight]
     if not overnight:
@@ -34,6 +42,8 @@ def allocate(instance: Instance, params: Params | None = None) -> Result:
     has_day = len(overnight) < len(instance.referrals)
     night_seconds = params.time_limit * (OVERNIGHT_SHARE if has_day else 0.9)
     nights = allocate_nights(instance, night_seconds, params.workers)
+    if progress is not None:
+        progress(min(1.0, (time.perf_counter() - started) / params.time_limit))
     remaining = max(0.1, params.time_limit - (time.perf_counter() - started))
     day = solve(instance, params.model_copy(update={"time_limit": remaining}))
     return day.model_copy(update={"params": params, "not_considered": [], "overnight": nights})

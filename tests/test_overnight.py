@@ -252,8 +252,11 @@ def test_allocate_does_day_and_overnight_in_one_checked_result() -> None:
         providers=[f.provider(), f.overnight_provider()],
         referrals=[f.referral(), f.overnight_referral(id="R-0002")],
     )
-    result = allocate(inst, Params(time_limit=5, workers=2))
+    heard: list[float] = []
+    result = allocate(inst, Params(time_limit=5, workers=2), heard.append)
     assert check(inst, result) == []
+    # Told once, when the nights are done, what share of the time limit they took.
+    assert len(heard) == 1 and 0 < heard[0] <= 1
     assert [p.referral_id for p in result.placements] == ["R-0001"]
     assert result.overnight is not None
     assert given(result.overnight) == {"R-0002": 4}

@@ -85,8 +85,11 @@ def _allocation(database: Database, payload: dict[str, Any], progress: Progress)
         instance = load_instance(session, overlay=active_placements(session))
     if instance is None:
         raise ValueError("the register is empty")
-    progress(0.1)
-    result = allocate(instance, Params.model_validate(payload))
+    progress(0.05)
+    # The overnight part reports the share of the time limit it used; the day part ends it.
+    result = allocate(
+        instance, Params.model_validate(payload), lambda share: progress(0.05 + 0.9 * share)
+    )
     return result.model_dump(mode="json")
 
 
