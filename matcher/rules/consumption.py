@@ -110,5 +110,12 @@ def short_slots(
 ) -> list[tuple[str, float, float]]:
     """Requested slots where the provider has fewer staff-hours left than the child needs."""
     needed = staff_hours_needed(instance, referral, provider)
-    free = free_staff_hours(instance, referral, provider)
-    return [(slot, need, free[slot]) for slot, need in needed.items() if need > free[slot] + 1e-9]
+    left = _free_after_all_placements(instance, provider)
+    # The child's own existing placement here is not "another" one: its hours are free.
+    own = referral.current_provider_id == provider.id and not referral.service.is_overnight
+    short = []
+    for slot, need in needed.items():
+        free = left[slot] + (need if own else 0.0)
+        if need > free + 1e-9:
+            short.append((slot, need, free))
+    return short
