@@ -54,7 +54,7 @@ class Level:
 
 LEVELS: tuple[Level, ...] = (
     Level("crisis_placed", Sense.MAX, "children in crisis placed"),
-    Level("priority_placed", Sense.MAX, "children placed, weighted 1 + other priority factors"),
+    Level("priority_placed", Sense.MAX, "children placed, weighted 1 + their factors' weights"),
     Level("waiting_days", Sense.MAX, "days waited by the children placed"),
     Level("cost", Sense.MIN, "pence a week"),
     Level("travel", Sense.MIN, "minutes of travel"),

@@ -78,7 +78,7 @@ class NightProblem:
     units: list[Unit]
     children: list[Referral]  # overnight referrals, in instance order
     requested: IntArray  # per child: nights asked for over the horizon
-    weight: IntArray  # per child: 1 + other priority factors
+    weight: IntArray  # per child: 1 + the weights of the other priority factors
     crisis: IntArray  # per child: 1 if in crisis
     # Stays, grouped by child: child k's stays are stay_start[k]:stay_start[k+1].
     stay_child: IntArray
