@@ -6,6 +6,8 @@ every test, so tests do not see each other's bookings.
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,9 +20,11 @@ from sqlalchemy import delete, select
 
 from matcher.api.app import create_app
 from matcher.csvio import write_templates
+from matcher.errors import Conflict
+from matcher.register.records import create_referral
 from matcher.storage.database import Database, utcnow
 from matcher.storage.tables import AuditRow, BedNight, PlacementRow, StaffCapacity, TokenUse
-from matcher.store import Register
+from matcher.store import Register, load_instance
 from tests import factories as f
 from tests.service import ROLES, auth, config, small_instance
 
@@ -346,6 +350,45 @@ def test_overnight_bookings_keep_solo_rooms_night_staff_and_stays_within_the_rul
     assert book("R-0014", ["2026-11-29"]).status_code == 201
 
 
+def test_capacity_changes_keep_the_night_rules_of_what_is_booked(
+    client: TestClient, service: tuple[TestClient, str]
+) -> None:
+    # U-1: 3 beds, 1 solo room. R-0021 must have the unit alone; R-0022 needs a solo room.
+    unit = {
+        "id": "U-1",
+        "name": "Pendle House",
+        "district": "pendle",
+        "beds": 3,
+        "solo_rooms": 1,
+        "specialisms": ["autism_learning_disability"],
+    }
+    children = [
+        f.overnight_referral(id="R-0021", solo="unit_alone"),
+        f.overnight_referral(id="R-0022", solo="solo_room"),
+        f.overnight_referral(id="R-0023"),
+    ]
+    register = Register(service[1])
+    register.replace(f.instance(providers=[f.overnight_provider(units=[unit])], referrals=children))
+    register.database.dispose()
+
+    def book(referral_id: str, night: str) -> Any:
+        body = {"referral_id": referral_id, "provider_id": "P-9", "unit_id": "U-1"}
+        return client.post("/placements", json=body | {"nights": [night]}, headers=auth("admin"))
+
+    def capacity(**change: Any) -> Any:
+        body = {"staff_hours": {}, "units": [{"unit_id": "U-1", **change}]}
+        return client.put("/providers/P-9/capacity", json=body, headers=auth("admin"))
+
+    assert book("R-0021", "2026-11-13").status_code == 201
+    # Two more beds that night do not make room beside a child who must be alone.
+    assert capacity(beds=5).status_code == 200
+    assert book("R-0023", "2026-11-13").status_code == 409
+    assert book("R-0022", "2026-11-14").status_code == 201
+    # The solo room is booked that night: it cannot be taken away.
+    cut = capacity(beds=5, solo_rooms=0)
+    assert cut.status_code == 409 and "solo rooms" in json.dumps(cut.json())
+
+
 def test_bad_bookings_get_422_with_field_paths(client: TestClient) -> None:
     cases = [
         (
@@ -446,7 +489,7 @@ def test_providers_are_added_one_by_one_and_from_csv(
     assert "providers.csv, row 2" in response.json()["detail"][0]["loc"][-1]
 
 
-def test_allocation_runs_as_a_job_in_the_worker(client: TestClient) -> None:
+def test_allocation_runs_as_a_job_in_the_worker(client: TestClient, db: Database) -> None:
     queued = client.post("/allocations", json={"time_limit": 5}, headers=auth("commissioner"))
     assert queued.status_code == 202
     job = queued.json()
@@ -460,6 +503,47 @@ def test_allocation_runs_as_a_job_in_the_worker(client: TestClient) -> None:
     placed = {p["referral_id"] for p in job["result"]["placements"]}
     assert placed == {"R-0001", "R-0003"}
     assert job["result"]["overnight"]["children"][0]["referral_id"] == "R-0002"
+    # The navigator read three children's places: each read is in the audit trail.
+    for referral_id in ("R-0001", "R-0002", "R-0003"):
+        assert ("navigator", "read") in [(r, a) for _, r, a in audit_rows(db, referral_id)]
+    # A commissioner sees the figures only: no child in them.
+    figures = client.get(f"/allocations/{job['id']}", headers=auth("commissioner")).json()
+    assert figures["figures_only"] is True
+    assert figures["result"]["placements"] == [] and figures["result"]["unplaced"] == []
+    assert figures["result"]["overnight"]["children"] == []
+    assert figures["result"]["levels"] == job["result"]["levels"]
+    assert "R-000" not in json.dumps(figures)
     assert client.get("/allocations/nope", headers=auth("admin")).status_code == 404
     bad = client.post("/allocations", json={"time_limit": -1}, headers=auth("admin"))
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "time_limit"]
+
+
+def test_a_fault_of_the_service_is_a_500_that_names_no_child(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    planted = "R-7777777"
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"a fault quoting {planted}")
+
+    monkeypatch.setattr("matcher.api.referrals.rank", broken)
+    with caplog.at_level(logging.DEBUG):
+        response = client.post("/referrals/R-0001/matches", headers=auth("navigator"))
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error", "code": "internal"}
+    assert "RuntimeError" in caplog.text and planted not in caplog.text
+
+
+def test_a_referral_registered_twice_at_once_is_a_conflict(
+    client: TestClient, db: Database
+) -> None:
+    # Two requests that both checked the register before either wrote (PostgreSQL lets
+    # them): the second insert meets the first's row, and gets a conflict, not a 500.
+    with db.read() as session:
+        stale = load_instance(session)
+    assert stale is not None
+    new = f.referral(id="R-0042")
+    with db.write() as session:
+        create_referral(session, stale, new)
+    with pytest.raises(Conflict), db.write() as session:
+        create_referral(session, stale, new)

@@ -7,6 +7,7 @@ referral R-0002.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,7 @@ def test_a_scenario_runs_as_a_job_on_the_register(client: TestClient) -> None:
     # Both day children placed as now; none once their providers are suspended.
     assert now["totals"]["placed"] == 3 and suspended["totals"]["placed"] == 1
     assert "children" not in now  # figures, not children
+    assert "R-000" not in json.dumps(job["result"])  # nor any child's reference
     assert client.get(f"/scenarios/{job['id']}", headers=auth("navigator")).status_code == 403
     assert client.get("/scenarios/none", headers=auth("admin")).status_code == 404
 

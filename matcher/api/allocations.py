@@ -12,8 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, status
 
 from matcher.api.deps import Planning, ServicesDep
-from matcher.api.schemas import AllocationIn, AllocationJobOut
+from matcher.api.schemas import AllocationIn, AllocationJobOut, referral_ids
 from matcher.register import jobs
+from matcher.register.access import Action, Role, audit
 
 router = APIRouter(prefix="/allocations", tags=["allocations"])
 
@@ -34,5 +35,13 @@ def post_allocation(
 
 @router.get("/{job_id}", response_model=AllocationJobOut)
 def get_allocation(job_id: str, found: ServicesDep, who: Planning) -> AllocationJobOut:
-    with found.database.read() as session:
-        return AllocationJobOut.of(jobs.get(session, jobs.JobKind.ALLOCATION, job_id))
+    """The job; once done, its allocation. A commissioner sees its figures only; anyone
+    else sees the children in it, and each child so read gets an audit row."""
+    figures_only = who.role is Role.COMMISSIONER
+    with found.database.write() as session:
+        job = jobs.get(session, jobs.JobKind.ALLOCATION, job_id)
+        out = AllocationJobOut.of(job, figures_only=figures_only)
+        if out.result is not None and not figures_only:
+            for referral_id in sorted(referral_ids(out.result)):
+                audit(session, who, Action.READ, referral_id, f"allocation {job_id}")
+    return out

@@ -88,14 +88,34 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = [500]
+        began = [False]
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = int(message["status"])
+                began[0] = True
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
+        except Exception as exc:
+            # A fault of the service's own. Its message could quote a child's record (a
+            # database error names the row), so only its kind is logged, and it is not
+            # raised on to the server, which would log the whole traceback.
+            access_log.error("unhandled %s in %s", type(exc).__name__, _template(scope))
+            if not began[0]:
+                body = b'{"detail": "internal error", "code": "internal"}'
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
         finally:
             access_log.info(
                 "%s %s %d %.1fms",

@@ -59,6 +59,8 @@ def post_placement(
             if key is not None:
                 stored = idempotency.lookup(session, who.subject, key, print_)
                 if stored is not None:
+                    # The replayed answer names the child: reading it is audited too.
+                    audit(session, who, Action.READ, body.referral_id, "idempotent replay")
                     return _replay(stored)
             instance = found.register.instance(session)
             request = BookingRequest(body.referral_id, body.provider_id, body.unit_id, body.nights)

@@ -277,11 +277,46 @@ class JobOut(Out):
 
 class AllocationJobOut(JobOut):
     result: Result | None = Field(None, description="The allocation, once done.")
+    figures_only: bool = Field(
+        False,
+        description="The caller's role sees the allocation's figures, not its children: "
+        "placements, unplaced children and nights are left out (commissioners).",
+    )
 
     @classmethod
-    def of(cls, row: JobRow) -> AllocationJobOut:
+    def of(cls, row: JobRow, *, figures_only: bool = False) -> AllocationJobOut:
         result = Result.model_validate(row.result) if row.result is not None else None
-        return cls.model_validate({**cls.fields(row), "result": result})
+        if result is not None and figures_only:
+            result = without_children(result)
+        return cls.model_validate(
+            {**cls.fields(row), "result": result, "figures_only": figures_only}
+        )
+
+
+def without_children(result: Result) -> Result:
+    """The allocation's status, levels, bounds and timings, with no child in it."""
+    nights = result.overnight
+    if nights is not None:
+        nights = nights.model_copy(
+            update={
+                "children": [],
+                "short": [],
+                "units": [u.model_copy(update={"calendar": {}}) for u in nights.units],
+            }
+        )
+    return result.model_copy(
+        update={"placements": [], "unplaced": [], "not_considered": [], "overnight": nights}
+    )
+
+
+def referral_ids(result: Result) -> set[str]:
+    """Every child an allocation names."""
+    ids = {p.referral_id for p in result.placements}
+    ids |= {u.referral_id for u in [*result.unplaced, *result.not_considered]}
+    if result.overnight is not None:
+        ids |= {c.referral_id for c in result.overnight.children}
+        ids |= {s.referral_id for s in result.overnight.short}
+    return ids
 
 
 class ScenarioJobOut(JobOut):

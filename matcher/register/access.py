@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -133,8 +134,11 @@ def write_demo_tokens(path: Path, provider_id: str | None) -> dict[str, str]:
             }
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"tokens": entries}, indent=1) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    # Created readable by its owner only, before a byte of it is written.
+    descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(json.dumps({"tokens": entries}, indent=1) + "\n")
+    path.chmod(0o600)  # an existing file keeps its mode through os.open
     return {str(e["role"]): str(e["token"]) for e in entries}
 
 

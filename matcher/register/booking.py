@@ -42,7 +42,7 @@ from matcher.rules.checks import failed_rules
 from matcher.rules.consumption import staff_hours_needed
 from matcher.rules.facts import usable_units
 from matcher.storage.database import utcnow
-from matcher.storage.tables import BedNight, PlacementRow, StaffCapacity
+from matcher.storage.tables import BedNight, PlacementRow, ReferralRow, StaffCapacity
 
 ACTIVE, RELEASED = "active", "released"
 
@@ -74,6 +74,9 @@ def book(session: Session, instance: Instance, request: BookingRequest, who: str
     """
     if request.referral_id not in instance.referral_index:
         raise NotFound(f"no referral {request.referral_id}")
+    # The referral's row is locked (PostgreSQL) so that a change to it cannot commit
+    # beside a booking checked against what it was; SQLite's writers queue anyway.
+    session.get(ReferralRow, request.referral_id, with_for_update=True)
     referral = instance.referral(request.referral_id)
     if request.provider_id not in instance.provider_index:
         raise InputError([Problem("provider_id", "no provider with this id")])
@@ -241,6 +244,9 @@ def _check_shared_nights(
         if not shared or other.referral_id not in instance.referral_index:
             continue
         child = instance.referral(other.referral_id)
+        if child.solo is SoloNeed.UNIT_ALONE:
+            # Its bed-night rows are at 0 already; this holds even if the beds changed since.
+            raise Conflict("no_capacity", f"unit {unit.id} is booked for a child alone then")
         if (
             other.referral_id in referral.incompatible_with
             or referral.id in child.incompatible_with

@@ -13,9 +13,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from matcher.errors import InputError, Problem
+from matcher.errors import Conflict, InputError, Problem
 from matcher.storage.database import utcnow
 from matcher.storage.tables import IdempotencyKey
 
@@ -63,4 +64,12 @@ def remember(
             created_at=utcnow(),
         )
     )
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request with this key committed first (PostgreSQL lets both book): this
+        # one's transaction is rolled back by the caller, and a retry gets the first answer.
+        raise Conflict(
+            "idempotency_key_in_use",
+            "another request with this Idempotency-Key finished first; retry to get its answer",
+        ) from None

@@ -23,7 +23,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, Problem
-from matcher.model import Instance, OvernightUnit, Provider, Referral, Settings, Weekday
+from matcher.model import Instance, OvernightUnit, Provider, Referral, Settings, SoloNeed, Weekday
+from matcher.overnight.problem import STAFF_SIXTHS
 from matcher.rules.consumption import staff_hours_needed
 from matcher.storage.tables import BedNight, PlacementRow, StaffCapacity
 
@@ -174,6 +175,19 @@ def change_provider(
             row.offered, row.remaining = minutes, max(0, remaining)
 
     nights = horizon_nights(instance.settings)
+    # Who is booked in each unit each night: the night rules must hold with the new capacity.
+    in_unit: dict[tuple[str, date], list[Referral]] = {}
+    for placement in session.scalars(
+        select(PlacementRow).where(
+            PlacementRow.status == "active", PlacementRow.provider_id == before.id
+        )
+    ):
+        if placement.referral_id not in instance.referral_index:
+            continue
+        child = instance.referral(placement.referral_id)
+        for night in placement.taken.get("bed_nights", {}):
+            key = (str(placement.taken.get("unit_id")), date.fromisoformat(night))
+            in_unit.setdefault(key, []).append(child)
     booked_rows = {
         (row.unit_id, row.night): row
         for row in session.scalars(
@@ -212,9 +226,39 @@ def change_provider(
                         f"{taken} booked; release placements first",
                     )
                 )
-            existing.beds, existing.remaining = beds, max(0, beds - taken)
+            children = in_unit.get((unit.id, night), [])
+            problems += _night_rules_hold(unit, night, children, f"units[{j}]")
+            alone = any(c.solo is SoloNeed.UNIT_ALONE for c in children)
+            # A child booked to have the unit alone keeps it, however many beds it has.
+            existing.beds, existing.remaining = beds, 0 if alone else max(0, beds - taken)
     if problems:
         raise Conflict("capacity_below_bookings", problems)
+
+
+def _night_rules_hold(
+    unit: OvernightUnit, night: date, children: list[Referral], where: str
+) -> list[Problem]:
+    """The solo rooms and night staff that the children booked that night need."""
+    problems = []
+    solo = sum(c.solo is SoloNeed.SOLO_ROOM for c in children)
+    if solo > unit.solo_rooms:
+        problems.append(
+            Problem(
+                where,
+                f"{unit.id} on {night.isoformat()}: {unit.solo_rooms} solo rooms is fewer "
+                f"than the {solo} booked; release placements first",
+            )
+        )
+    staff = unit.night_staff if unit.night_staff is not None else unit.beds
+    if sum(STAFF_SIXTHS[c.staff_ratio] for c in children) > 6 * staff:
+        problems.append(
+            Problem(
+                where,
+                f"{unit.id} on {night.isoformat()}: {staff} night staff is fewer than the "
+                "children booked need; release placements first",
+            )
+        )
+    return problems
 
 
 def staff_rows(session: Session, provider_ids: Iterable[str]) -> list[StaffCapacity]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, MatcherError, NotFound, Problem
@@ -36,8 +37,9 @@ class RegisterView:
     def __init__(self, database: Database):
         self.database = database
         self._lock = threading.Lock()
-        self._version = -1
-        self._instance: Instance | None = None
+        # The version and the instance loaded at it, as one value: read together, never
+        # one from one reload and the other from the next.
+        self._current: tuple[int, Instance] | None = None
         self._answers: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
 
     def answer(
@@ -53,7 +55,7 @@ class RegisterView:
                 return found
         computed = compute()
         with self._lock:
-            if version == self._version:
+            if self._current is not None and version == self._current[0]:
                 self._answers[(version, *key)] = computed
                 while len(self._answers) > ANSWERS_KEPT:
                     self._answers.popitem(last=False)
@@ -70,12 +72,13 @@ class RegisterView:
         else:
             with self.database.read() as reading:
                 version = current_version(reading)
-        cached = self._instance
-        if cached is not None and version == self._version:
-            return cached
+        current = self._current
+        if current is not None and current[0] == version:
+            return current[1]
         with self._lock:
-            if self._instance is not None and version == self._version:
-                return self._instance
+            current = self._current
+            if current is not None and current[0] == version:
+                return current[1]
             if session is not None:
                 loaded = _load(session)
             else:
@@ -83,7 +86,7 @@ class RegisterView:
                     version = current_version(reading)
                     loaded = _load(reading)
             loaded.cache["register_version"] = version
-            self._instance, self._version = loaded, version
+            self._current = (version, loaded)
             self._answers.clear()
             return loaded
 
@@ -228,6 +231,11 @@ def create_referral(session: Session, instance: Instance, referral: Referral) ->
             document=document(referral),
         )
     )
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request registered the same id meanwhile (PostgreSQL lets both get here).
+        raise Conflict("exists", "a referral with this id is already registered") from None
     bump_version(session)
     return referral
 

@@ -3,12 +3,14 @@
 The service runs this in its long-lived worker process, so the variants are solved one
 after another here (no further processes). The base is the register's instance unless
 the document names none; a document never reads files on the server (its ``base``, if
-any, is ignored when the register's instance is given). Per-child rows are left out of
-the answer: a commissioner's job result holds figures, not children.
+any, is ignored when the register's instance is given). Children are left out of the
+answer (per-child rows, and the gap analysis's children, which are counted instead): a
+commissioner's job result holds figures, not children.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +18,7 @@ from matcher.errors import InputError, Problem
 from matcher.model import Instance
 from matcher.scenario.runner import build_variants, solve_variant
 from matcher.scenario.spec import Scenario, parse_scenario
+from matcher.scenario.summary import VariantSummary
 
 
 def check_document(document: dict[str, Any], base: Instance) -> Scenario:
@@ -31,6 +34,26 @@ def check_document(document: dict[str, Any], base: Instance) -> Scenario:
     return scenario
 
 
+#: The capacity gap analysis's fields that name children.
+_CHILDREN_IN_GAP = {"placed", "assignments", "stays", "not_closable", "nights_given"}
+
+
+def figures(summary: VariantSummary) -> dict[str, Any]:
+    """A variant's figures with no child in them: per-child rows left out, and the gap
+    analysis's children counted instead of named."""
+    data = summary.model_dump(
+        mode="json", exclude={"children": True, "capacity_gap": _CHILDREN_IN_GAP}
+    )
+    gap = summary.capacity_gap
+    if gap is not None:
+        data["capacity_gap"] |= {
+            "children_placed": len(gap.placed),
+            "nights_given_total": sum(gap.nights_given.values()),
+            "not_closable_by_reason": dict(Counter(left.reason for left in gap.not_closable)),
+        }
+    return data
+
+
 def run_document(
     document: dict[str, Any],
     progress: Callable[[float], None] | None = None,
@@ -44,7 +67,7 @@ def run_document(
     out = []
     for i, (variant, instance, budget) in enumerate(variants):
         summary = solve_variant(scenario, variant, instance, budget)
-        out.append(summary.model_dump(mode="json", exclude={"children"}))
+        out.append(figures(summary))
         if progress is not None:
             progress((i + 1) / len(variants))
     return {
