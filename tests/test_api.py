@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from matcher.api.app import create_app
 from matcher.csvio import write_templates
 from matcher.errors import Conflict
+from matcher.register import idempotency
 from matcher.register.records import create_referral
 from matcher.storage.database import Database, utcnow
 from matcher.storage.tables import AuditRow, BedNight, PlacementRow, StaffCapacity, TokenUse
@@ -547,3 +548,15 @@ def test_a_referral_registered_twice_at_once_is_a_conflict(
         create_referral(session, stale, new)
     with pytest.raises(Conflict), db.write() as session:
         create_referral(session, stale, new)
+
+
+def test_a_key_stored_by_a_racing_request_is_a_conflict_not_a_500(db: Database) -> None:
+    # Two requests with one key that both found it unused (PostgreSQL lets them): the
+    # second to store it gets a conflict, and its transaction (its booking) rolls back.
+    with db.write() as session:
+        idempotency.remember(session, "nav-1", "k-race", "first", 201, {"id": "a"})
+    with pytest.raises(Conflict, match="Idempotency-Key"), db.write() as session:
+        idempotency.remember(session, "nav-1", "k-race", "second", 201, {"id": "b"})
+    with db.read() as session:
+        stored = idempotency.lookup(session, "nav-1", "k-race", "first")
+    assert stored is not None and stored.response == {"id": "a"}
