@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -352,7 +352,7 @@ def test_overnight_bookings_keep_solo_rooms_night_staff_and_stays_within_the_rul
 
 
 def test_capacity_changes_keep_the_night_rules_of_what_is_booked(
-    client: TestClient, service: tuple[TestClient, str]
+    client: TestClient, service: tuple[TestClient, str], db: Database
 ) -> None:
     # U-1: 3 beds, 1 solo room. R-0021 must have the unit alone; R-0022 needs a solo room.
     unit = {
@@ -380,10 +380,21 @@ def test_capacity_changes_keep_the_night_rules_of_what_is_booked(
         body = {"staff_hours": {}, "units": [{"unit_id": "U-1", **change}]}
         return client.put("/providers/P-9/capacity", json=body, headers=auth("admin"))
 
-    assert book("R-0021", "2026-11-13").status_code == 201
+    alone = book("R-0021", "2026-11-13")
+    assert alone.status_code == 201
     # Two more beds that night do not make room beside a child who must be alone.
     assert capacity(beds=5).status_code == 200
     assert book("R-0023", "2026-11-13").status_code == 409
+    # Released, the child gives the unit back whole: all five beds, not the three taken.
+    placement = alone.json()["id"]
+    assert client.delete(f"/placements/{placement}", headers=auth("admin")).status_code == 200
+    with db.read() as session:
+        row = session.get(BedNight, ("U-1", date(2026, 11, 13)))
+        assert row is not None and (row.beds, row.remaining) == (5, 5)
+    # Fewer beds are no reason to refuse a change while a child has the unit alone.
+    assert book("R-0021", "2026-11-13").status_code == 201
+    assert capacity(beds=2).status_code == 200
+    assert capacity(beds=5).status_code == 200
     assert book("R-0022", "2026-11-14").status_code == 201
     # The solo room is booked that night: it cannot be taken away.
     cut = capacity(beds=5, solo_rooms=0)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -217,7 +217,8 @@ def _take_bed_nights(
             raise Conflict("no_capacity", f"unit {unit.id} has no bed left on {night.isoformat()}")
         taken[night.isoformat()] = need
     _check_shared_nights(session, instance, referral, unit, set(taken))
-    return {"unit_id": unit.id, "bed_nights": taken}
+    alone = referral.solo is SoloNeed.UNIT_ALONE
+    return {"unit_id": unit.id, "bed_nights": taken, "alone": alone}
 
 
 def _check_shared_nights(
@@ -300,12 +301,20 @@ def release(session: Session, placement_id: str) -> PlacementRow:
             .values(remaining=StaffCapacity.remaining + int(minutes))
         )
     for night, beds in sorted(taken.get("bed_nights", {}).items()):
+        # The unit's beds may have changed since the booking: a child who had the unit
+        # alone gives all of its beds back, anyone else their own bed, never above beds.
+        given_back = BedNight.remaining + int(beds)
+        remaining = (
+            BedNight.beds
+            if taken.get("alone")
+            else case((given_back > BedNight.beds, BedNight.beds), else_=given_back)
+        )
         session.execute(
             update(BedNight)
             .where(
                 BedNight.unit_id == taken["unit_id"], BedNight.night == date.fromisoformat(night)
             )
-            .values(remaining=BedNight.remaining + int(beds))
+            .values(remaining=remaining)
         )
     session.refresh(placement)
     return placement

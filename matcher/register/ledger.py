@@ -218,7 +218,10 @@ def change_provider(
                 )
                 continue
             taken = existing.beds - existing.remaining
-            if beds < taken:
+            children = in_unit.get((unit.id, night), [])
+            alone = any(c.solo is SoloNeed.UNIT_ALONE for c in children)
+            # A child booked to have the unit alone needs it open, not a number of beds.
+            if (beds < taken and not alone) or (alone and beds == 0):
                 problems.append(
                     Problem(
                         f"units[{j}]",
@@ -226,9 +229,7 @@ def change_provider(
                         f"{taken} booked; release placements first",
                     )
                 )
-            children = in_unit.get((unit.id, night), [])
             problems += _night_rules_hold(unit, night, children, f"units[{j}]")
-            alone = any(c.solo is SoloNeed.UNIT_ALONE for c in children)
             # A child booked to have the unit alone keeps it, however many beds it has.
             existing.beds, existing.remaining = beds, 0 if alone else max(0, beds - taken)
     if problems:
