@@ -347,18 +347,9 @@ def scenario_run(
     results and their report (report.html, summary.md, CSV files) into a folder."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from matcher.io import load_instance
-    from matcher.scenario.runner import (
-        build_variants,
-        default_jobs,
-        run_variants,
-        write_results,
-    )
-    from matcher.scenario.spec import load_scenario
+    from matcher.scenario.runner import default_jobs, prepare, run_variants, write_results
 
-    scenario, base_path = load_scenario(file)
-    base = load_instance(base_path)
-    variants = build_variants(scenario, base, where=f"{file}: variants")
+    scenario, base_path, variants = prepare(file)
     jobs = jobs or default_jobs(scenario)
     folder = out or Path("results") / file.stem
     console.print(

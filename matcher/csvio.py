@@ -1007,18 +1007,8 @@ def import_csv(
             )
         _validate(Referral, record, row, base)
 
-    sheets = [providers, *([units] if units is not None else []), referrals]
-    problems = [problem for sheet in sheets for problem in sheet.all_problems()]
-    if problems:
-        raise InputError(problems)
-
-    provider_records = []
-    unit_rows: list[list[_Row]] = []
-    for row in providers.rows:
-        assert row.record is not None  # every row validated, or problems were raised
-        attached = units_of.get(str(row.record["id"]), [])
-        provider_records.append({**row.record, "units": [unit.record for unit in attached]})
-        unit_rows.append(attached)
+    _raise_problems([providers, *([units] if units is not None else []), referrals])
+    provider_records, unit_rows = _with_units(providers, units_of)
     try:
         return Instance.build(
             {
@@ -1035,6 +1025,27 @@ def import_csv(
         raise InputError(relocated) from None
 
 
+def _raise_problems(sheets: list[_Sheet]) -> None:
+    """Every problem of every sheet at once, if there is any."""
+    problems = [problem for sheet in sheets for problem in sheet.all_problems()]
+    if problems:
+        raise InputError(problems)
+
+
+def _with_units(
+    providers: _Sheet, units_of: dict[str, list[_Row]]
+) -> tuple[list[dict[str, Any]], list[list[_Row]]]:
+    """Each provider row's record with its units, and the unit rows behind them."""
+    records = []
+    unit_rows: list[list[_Row]] = []
+    for row in providers.rows:
+        assert row.record is not None  # every row validated, or problems were raised
+        attached = units_of.get(str(row.record["id"]), [])
+        records.append({**row.record, "units": [unit.record for unit in attached]})
+        unit_rows.append(attached)
+    return records, unit_rows
+
+
 def import_providers_csv(
     providers_csv: Path, settings: Settings, units_csv: Path | None = None
 ) -> list[Provider]:
@@ -1048,17 +1059,8 @@ def import_providers_csv(
     if not providers.problems and not providers.rows:
         providers.problems.append(Problem(providers.label, "has a header row but no providers"))
     _, units_of = _check_providers_and_units(providers, units)
-    sheets = [providers, *([units] if units is not None else [])]
-    problems = [problem for sheet in sheets for problem in sheet.all_problems()]
-    if problems:
-        raise InputError(problems)
-    records = []
-    unit_rows: list[list[_Row]] = []
-    for row in providers.rows:
-        assert row.record is not None  # every row validated, or problems were raised
-        attached = units_of.get(str(row.record["id"]), [])
-        records.append({**row.record, "units": [unit.record for unit in attached]})
-        unit_rows.append(attached)
+    _raise_problems([providers, *([units] if units is not None else [])])
+    records, unit_rows = _with_units(providers, units_of)
     try:
         instance = Instance.build({"settings": settings, "providers": records, "referrals": []})
     except MatcherError as exc:

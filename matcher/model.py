@@ -386,6 +386,19 @@ class Settings(Record):
         """The fixed hourly rate in force on the planning date."""
         return self.hourly_rate_on(self.planning_date)
 
+    def hourly_price(self, provider: Provider) -> float:
+        """£ a staff-hour at ``provider`` on the planning date: its spot rate off the
+        framework, the fixed rate in force on it."""
+        if provider.contract is Contract.OFF_LIST and provider.spot_hourly_rate is not None:
+            return provider.spot_hourly_rate
+        return self.hourly_rate
+
+    def night_price(self, provider: Provider) -> float:
+        """£ a bed-night at ``provider``: its spot rate off the framework, the night rate on it."""
+        if provider.contract is not Contract.FRAMEWORK and provider.spot_night_rate is not None:
+            return provider.spot_night_rate
+        return self.night_rate
+
 
 # --------------------------------------------------------------------------------------
 # Providers

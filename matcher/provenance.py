@@ -18,6 +18,19 @@ def commit() -> str:
         return "unknown"
 
 
+def versions(*packages: str) -> dict[str, str]:
+    """Each installed package's version ("not installed" for one that is not)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for package in packages:
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
 def machine() -> dict[str, object]:
     return {
         "cores": os.cpu_count(),

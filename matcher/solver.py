@@ -115,7 +115,7 @@ def solve(instance: Instance, params: Params | None = None) -> Result:
         status=status,
         objective={lv.name: lv.value for lv in levels},
         bound={lv.name: lv.bound for lv in levels},
-        gap=_gap(first_open) if first_open else 0.0,
+        gap=first_open.gap if first_open else 0.0,
         levels=levels,
         placements=_placements(problem, chosen),
         unplaced=unplaced_reasons(problem, chosen),
@@ -402,10 +402,6 @@ def _level(
         optimal=optimal,
         greedy=greedy_values[level.name],
     )
-
-
-def _gap(level: LevelOut) -> float:
-    return level.gap
 
 
 def _placements(problem: Problem, chosen: IntArray) -> list[Placement]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.bench.suites import Task, merge_highs, run_highs, run_task, tasks
-from matcher.provenance import commit, machine
+from matcher.provenance import commit, machine, versions
 
 #: Seconds a task may overrun its own limits (solve, HiGHS, building, checking) before it
 #: is stopped and recorded as failed, so one stuck task cannot hang CI.
@@ -41,23 +41,11 @@ def run_profile(
         "profile": profile,
         "commit": commit(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine() | _versions(),
+        "machine": machine() | versions("ortools", "highspy", "numpy"),
         "workers": workers,
         "wall_s": round(time.perf_counter() - started, 1),
         "records": records,
     }
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for package in ("ortools", "highspy", "numpy"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = "not installed"
-    return out
 
 
 Work = Callable[[Task, Path, int], dict[str, Any]]

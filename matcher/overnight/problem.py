@@ -24,6 +24,7 @@ and the nights requested.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -89,6 +90,16 @@ class NightProblem:
 
     def stays_of(self, k: int) -> range:
         return range(int(self.stay_start[k]), int(self.stay_start[k + 1]))
+
+
+def longest_run(nights: Iterable[date]) -> int:
+    """The most consecutive nights among ``nights``: the longest single stay."""
+    days = sorted({night.toordinal() for night in nights})
+    best = run = 0
+    for i, day in enumerate(days):
+        run = run + 1 if i and day == days[i - 1] + 1 else 1
+        best = max(best, run)
+    return best
 
 
 def requested_nights(referral: Referral, weeks: int) -> int:

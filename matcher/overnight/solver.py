@@ -35,7 +35,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matcher.allocation.result import LevelOut, ReasonOut, Status
-from matcher.model import Contract, Instance, SoloNeed, Weekday
+from matcher.model import Instance, SoloNeed, Weekday
 from matcher.overnight.problem import (
     MAX_CONSECUTIVE_NIGHTS,
     MAX_NIGHTS_A_YEAR,
@@ -223,10 +223,7 @@ def coefficients(problem: NightProblem, name: str) -> IntArray:
 def _price(problem: NightProblem, u: int) -> int:
     """Pence a bed-night: the framework rate, or the provider's spot rate off-list."""
     provider = problem.instance.providers[problem.units[u].provider_index]
-    rate = problem.instance.settings.night_rate
-    if provider.contract is not Contract.FRAMEWORK and provider.spot_night_rate is not None:
-        rate = provider.spot_night_rate
-    return round(rate * 100)
+    return round(problem.instance.settings.night_price(provider) * 100)
 
 
 def routine(problem: NightProblem, chosen: IntArray) -> int:
@@ -422,7 +419,7 @@ def constraints(
         if len(stays) > room:
             model.add(sum(x[j] for j in stays) <= room)
     ids = {child.id: k for k, child in enumerate(children)}
-    for (u, _d), stays in by_cell.items():
+    for (u, d), stays in by_cell.items():
         unit = problem.units[u]
         beds, solo_rooms, staff_sixths = (
             capacity(u)
@@ -435,7 +432,7 @@ def constraints(
         added_beds: Any = 0
         added_solo: Any = 0
         if extra is not None and any(tight):
-            added_beds, added_solo = extra(u, _d)
+            added_beds, added_solo = extra(u, d)
         if tight[0]:
             model.add(sum(x[j] for j in stays) <= beds + added_beds + added_solo)
         if tight[1]:

@@ -33,6 +33,7 @@ from matcher.overnight.problem import (
     MAX_NIGHTS_A_YEAR,
     STAFF_SIXTHS,
     last_night,
+    longest_run,
     requested_nights,
 )
 from matcher.overnight.problem import specialism_fits as unit_specialism_fits
@@ -264,16 +265,6 @@ def _check_shared_nights(
             raise Conflict("no_capacity", f"unit {unit.id} has no solo room left on {night}")
         if sixths[night] > 6 * staff:
             raise Conflict("no_capacity", f"unit {unit.id} has too few night staff left on {night}")
-
-
-def longest_run(nights: list[date]) -> int:
-    """The most consecutive nights among ``nights`` (a stay's length)."""
-    days = sorted({night.toordinal() for night in nights})
-    best = run = 0
-    for i, day in enumerate(days):
-        run = run + 1 if i and day == days[i - 1] + 1 else 1
-        best = max(best, run)
-    return best
 
 
 def release(session: Session, placement_id: str) -> PlacementRow:

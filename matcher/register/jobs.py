@@ -78,13 +78,10 @@ def get(session: Session, kind: JobKind, job_id: str) -> JobRow:
 def _allocation(database: Database, payload: dict[str, Any], progress: Progress) -> Any:
     from matcher.allocate import allocate
     from matcher.allocation.result import Params
-    from matcher.register.booking import active_placements
-    from matcher.store import load_instance
+    from matcher.register.records import load_with_bookings
 
     with database.read() as session:
-        instance = load_instance(session, overlay=active_placements(session))
-    if instance is None:
-        raise ValueError("the register is empty")
+        instance = load_with_bookings(session)
     progress(0.05)
     # The overnight part reports the share of the time limit it used; the day part ends it.
     result = allocate(
@@ -94,15 +91,12 @@ def _allocation(database: Database, payload: dict[str, Any], progress: Progress)
 
 
 def _scenario(database: Database, payload: dict[str, Any], progress: Progress) -> Any:
-    from matcher.register.booking import active_placements
+    from matcher.register.records import load_with_bookings
     from matcher.scenario.api import run_document
-    from matcher.store import load_instance
 
     # The variants change the register as it is, bookings included.
     with database.read() as session:
-        instance = load_instance(session, overlay=active_placements(session))
-    if instance is None:
-        raise ValueError("the register is empty")
+        instance = load_with_bookings(session)
     return run_document(payload["document"], progress, base=instance)
 
 

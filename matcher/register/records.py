@@ -80,18 +80,19 @@ class RegisterView:
             if current is not None and current[0] == version:
                 return current[1]
             if session is not None:
-                loaded = _load(session)
+                loaded = load_with_bookings(session)
             else:
                 with self.database.read() as reading:
                     version = current_version(reading)
-                    loaded = _load(reading)
+                    loaded = load_with_bookings(reading)
             loaded.cache["register_version"] = version
             self._current = (version, loaded)
             self._answers.clear()
             return loaded
 
 
-def _load(session: Session) -> Instance:
+def load_with_bookings(session: Session) -> Instance:
+    """The register as an instance, its bookings loaded as existing placements."""
     instance = load_instance(session, overlay=active_placements(session))
     if instance is None:
         raise NotFound("the register is empty: load an instance or import providers first")

@@ -64,11 +64,16 @@ def free_staff_hours(
 ) -> dict[str, float]:
     """Staff-hours per slot the provider has left after its other existing placements."""
     free = dict(_free_after_all_placements(instance, provider))
-    if referral.current_provider_id == provider.id and not referral.service.is_overnight:
-        # The child's own placement is not "another" one: its hours are free for it.
+    if _placed_here(referral, provider):
         for slot, hours in staff_hours_needed(instance, referral, provider).items():
             free[slot] += hours
     return free
+
+
+def _placed_here(referral: Referral, provider: Provider) -> bool:
+    """The child's own day placement is with this provider: not "another" placement, so
+    its hours count as free for it."""
+    return referral.current_provider_id == provider.id and not referral.service.is_overnight
 
 
 def _free_after_all_placements(instance: Instance, provider: Provider) -> dict[str, float]:
@@ -111,8 +116,7 @@ def short_slots(
     """Requested slots where the provider has fewer staff-hours left than the child needs."""
     needed = staff_hours_needed(instance, referral, provider)
     left = _free_after_all_placements(instance, provider)
-    # The child's own existing placement here is not "another" one: its hours are free.
-    own = referral.current_provider_id == provider.id and not referral.service.is_overnight
+    own = _placed_here(referral, provider)
     short = []
     for slot, need in needed.items():
         free = left[slot] + (need if own else 0.0)

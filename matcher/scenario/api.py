@@ -17,12 +17,14 @@ from typing import Any
 from matcher.errors import InputError, Problem
 from matcher.model import Instance
 from matcher.scenario.runner import build_variants, solve_variant
-from matcher.scenario.spec import Scenario, parse_scenario
+from matcher.scenario.spec import Scenario, Variant, parse_scenario
 from matcher.scenario.summary import VariantSummary
 
 
-def check_document(document: dict[str, Any], base: Instance) -> Scenario:
-    """The document as a scenario whose every variant builds on ``base``, or InputError
+def check_document(
+    document: dict[str, Any], base: Instance
+) -> tuple[Scenario, list[tuple[Variant, Instance, float | None]]]:
+    """The document as a scenario and its variants built on ``base``, or InputError
     naming the field (``document.variants[1].changes[0]...``)."""
     data = {**document, "base": document.get("base") or "register"}
     try:
@@ -30,8 +32,7 @@ def check_document(document: dict[str, Any], base: Instance) -> Scenario:
     except InputError as exc:
         problems = [Problem(f"document.{p.location}", p.message) for p in exc.problems]
         raise InputError(problems) from None
-    build_variants(scenario, base, where="document.variants")
-    return scenario
+    return scenario, build_variants(scenario, base, where="document.variants")
 
 
 #: The capacity gap analysis's fields that name children.
@@ -62,8 +63,7 @@ def run_document(
     """Solve every variant of ``document`` against ``base`` and return their figures."""
     if base is None:
         raise InputError(Problem("base", "the service runs scenarios on its register only"))
-    scenario = check_document(document, base)
-    variants = build_variants(scenario, base, where="document.variants")
+    scenario, variants = check_document(document, base)
     out = []
     for i, (variant, instance, budget) in enumerate(variants):
         summary = solve_variant(scenario, variant, instance, budget)

@@ -75,7 +75,7 @@ def _rng(seed: int, name: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, *name.encode("utf-8"), index])
 
 
-def _providers(doc: Doc, provider_id: str) -> Doc:
+def _provider(doc: Doc, provider_id: str) -> Doc:
     # The provider's own dict inside doc (changes are made in place).
     for provider in doc["providers"]:
         if provider["id"] == provider_id:
@@ -99,7 +99,7 @@ def _add_provider(doc: Doc, change: AddProvider, _: np.random.Generator) -> None
 
 
 def _remove_provider(doc: Doc, change: RemoveProvider, _: np.random.Generator) -> None:
-    _providers(doc, change.provider)
+    _provider(doc, change.provider)
     doc["providers"] = [p for p in doc["providers"] if p["id"] != change.provider]
     for referral in doc["referrals"]:
         if referral.get("current_provider_id") == change.provider:
@@ -111,7 +111,7 @@ def _remove_provider(doc: Doc, change: RemoveProvider, _: np.random.Generator) -
 
 
 def _add_unit(doc: Doc, change: AddUnit, _: np.random.Generator) -> None:
-    provider = _providers(doc, change.provider)
+    provider = _provider(doc, change.provider)
     units = provider.setdefault("units", [])
     if any(u["id"] == change.unit.id for p in doc["providers"] for u in p.get("units", [])):
         raise _Unknown(f"unit {change.unit.id!r} is already in the base instance")
@@ -119,7 +119,7 @@ def _add_unit(doc: Doc, change: AddUnit, _: np.random.Generator) -> None:
 
 
 def _beds(doc: Doc, change: Beds, _: np.random.Generator) -> None:
-    unit = _unit(_providers(doc, change.provider), change.unit)
+    unit = _unit(_provider(doc, change.provider), change.unit)
     beds = unit.get("beds", 0)
     solo = unit.get("solo_rooms", 0)
     if change.beds is not None:
@@ -136,7 +136,7 @@ def _beds(doc: Doc, change: Beds, _: np.random.Generator) -> None:
 
 
 def _open_days(doc: Doc, change: OpenDays, _: np.random.Generator) -> None:
-    provider = _providers(doc, change.provider)
+    provider = _provider(doc, change.provider)
     units = [_unit(provider, change.unit)] if change.unit else provider.get("units", [])
     if not units:
         raise _Unknown(f"provider {change.provider!r} has no overnight units")
@@ -149,7 +149,7 @@ def _open_days(doc: Doc, change: OpenDays, _: np.random.Generator) -> None:
 
 
 def _staff_hours(doc: Doc, change: StaffHoursChange, _: np.random.Generator) -> None:
-    provider = _providers(doc, change.provider)
+    provider = _provider(doc, change.provider)
     hours: dict[str, float] = provider.setdefault("staff_hours", {})
     slot_ids = {s["id"] for s in doc["settings"]["time_slots"]}
     slots = change.slots if change.slots is not None else list(hours)
@@ -175,7 +175,7 @@ def _rates(doc: Doc, change: Rates, _: np.random.Generator) -> None:
 
 
 def _spot_rates(doc: Doc, change: SpotRates, _: np.random.Generator) -> None:
-    provider = _providers(doc, change.provider)
+    provider = _provider(doc, change.provider)
     if provider["contract"] != Contract.OFF_LIST.value:
         raise _Unknown(f"provider {change.provider!r} is on the framework: it has no spot rates")
     if change.hourly is not None:
@@ -186,7 +186,7 @@ def _spot_rates(doc: Doc, change: SpotRates, _: np.random.Generator) -> None:
 
 def _fixed_rate(doc: Doc, change: FixedRate, _: np.random.Generator) -> None:
     targets = (
-        [_providers(doc, p) for p in change.providers]
+        [_provider(doc, p) for p in change.providers]
         if change.providers is not None
         else [p for p in doc["providers"] if p["contract"] == Contract.OFF_LIST.value]
     )
@@ -259,7 +259,7 @@ def _add_referrals(doc: Doc, change: AddReferrals, _: np.random.Generator) -> No
 
 
 def _rating(doc: Doc, change: RatingChange, _: np.random.Generator) -> None:
-    provider = _providers(doc, change.provider)
+    provider = _provider(doc, change.provider)
     rating: Doc = {
         "regulator": change.regulator.value,
         "overall": change.overall.value,

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date
 
 import numpy as np
@@ -44,7 +44,7 @@ from pydantic import BaseModel, Field
 
 from matcher.allocation.problem import SCALE, Problem, build_problem
 from matcher.allocation.result import Result
-from matcher.model import Capability, Contract, Instance, Lot, StaffRatio, Weekday
+from matcher.model import Capability, Instance, Lot, StaffRatio, Weekday
 from matcher.overnight.problem import NightProblem, build_nights
 from matcher.overnight.solver import constraints
 
@@ -119,7 +119,7 @@ NEW_NIGHTS = "NEW-NIGHTS"
 NEW_UNIT = "NEW-UNIT-"
 
 
-def _with_candidates(
+def with_candidates(
     instance: Instance,
     day_districts: set[str],
     night_districts: set[str],
@@ -220,7 +220,7 @@ def analyse(
         if result.overnight is not None
         else set()
     )
-    candidates = _with_candidates(instance, day_districts, night_districts)
+    candidates = with_candidates(instance, day_districts, night_districts)
     day = _DayGap(candidates, result, not_closable)
     day_out, assignments = day.cheapest(time_limit, workers, statuses)
     nights = _NightGap(candidates, instance, result, not_closable)
@@ -294,7 +294,6 @@ class _DayGap:
             j = next(j for j in problem.pairs_of(k) if int(problem.pair_provider[j]) == p)
             for e in problem.uses_of(j):
                 self.left[p, int(problem.use_slot[e])] -= int(problem.use_units[e])
-        self._spare: tuple[int, int] | None = None
         self.waiting: list[int] = []
         for unplaced in result.unplaced:
             code = unplaced.reasons[0].code if unplaced.reasons else "unknown"
@@ -308,9 +307,7 @@ class _DayGap:
     def _price(self, p: int) -> int:
         """Pence a year for one more staff-hour a week at provider p."""
         provider = self.instance.providers[p]
-        rate = self.instance.settings.hourly_rate
-        if provider.contract is Contract.OFF_LIST and provider.spot_hourly_rate is not None:
-            rate = provider.spot_hourly_rate
+        rate = self.instance.settings.hourly_price(provider)
         # New provision costs a penny a year more than the same hours where there is some:
         # the model grows what exists before it asks for something new.
         return round(rate * 100) * WEEKS_A_YEAR + provider.id.startswith(NEW_DAY)
@@ -405,46 +402,39 @@ class _DayGap:
             return []
         _, _, add, _ = self._model(must_place=False)
         districts = sorted({self.instance.providers[p].base_district for p, _ in add})
+        spare = self._best(None, 0, time_limit, workers, statuses) or (0, 0)
         out = []
         for district in districts:
-            model, _x, add, placed = self._model(must_place=False)
-            inside = [
-                v
-                for (p, _s), v in add.items()
-                if self.instance.providers[p].base_district == district
-            ]
-            for (p, _s), var in add.items():
-                if self.instance.providers[p].base_district != district:
-                    model.add(var == 0)
-            model.add(sum(inside) <= int(block))
-            weight = {k: 1 + int(self.problem.factors[k]) for k in placed}
-            model.maximize(sum(weight[k] * v for k, v in placed.items()))
-            solver = _solve(model, time_limit, workers, statuses)
-            if solver is None:
-                continue
-            found = (
-                int(solver.objective_value),
-                sum(int(solver.value(v)) for v in placed.values()),
-            )
-            base = self._spare_only(time_limit, workers, statuses)
-            out.append(_marginal(district, "staff_hour", block, found, base))
+            found = self._best(district, block, time_limit, workers, statuses)
+            if found is not None:
+                out.append(_marginal(district, "staff_hour", block, found, spare))
         return out
 
-    def _spare_only(self, time_limit: float, workers: int, statuses: list[bool]) -> tuple[int, int]:
-        """Weighted and plain children that spare capacity alone would place."""
-        if self._spare is None:
-            model, _x, add, placed = self._model(must_place=False)
-            for var in add.values():
+    def _best(
+        self,
+        district: str | None,
+        block: float,
+        time_limit: float,
+        workers: int,
+        statuses: list[bool],
+    ) -> tuple[int, int] | None:
+        """Weighted and plain children placed with at most ``block`` staff-hours a week
+        bought in ``district`` (None: none bought, spare capacity alone)."""
+        model, _x, add, placed = self._model(must_place=False)
+        inside = []
+        for (p, _s), var in add.items():
+            if self.instance.providers[p].base_district == district:
+                inside.append(var)
+            else:
                 model.add(var == 0)
-            weight = {k: 1 + int(self.problem.factors[k]) for k in placed}
-            model.maximize(sum(weight[k] * v for k, v in placed.items()))
-            solver = _solve(model, time_limit, workers, statuses)
-            self._spare = (
-                (int(solver.objective_value), sum(int(solver.value(v)) for v in placed.values()))
-                if solver
-                else (0, 0)
-            )
-        return self._spare
+        if inside:
+            model.add(sum(inside) <= int(block))
+        weight = {k: 1 + int(self.problem.factors[k]) for k in placed}
+        model.maximize(sum(weight[k] * v for k, v in placed.items()))
+        solver = _solve(model, time_limit, workers, statuses)
+        if solver is None:
+            return None
+        return int(solver.objective_value), sum(int(solver.value(v)) for v in placed.values())
 
 
 # --------------------------------------------------------------------------------------
@@ -461,12 +451,14 @@ class _NightGap:
         # every unit a bed and a solo room so that the stays exist).
         own = {u.id: u for p in original.providers for u in p.units}
         self.result = result.overnight
-        self._spare: tuple[int, int] | None = None
         self.short: list[int] = []
         if self.result is None:
             self.problem: NightProblem | None = None
             return
         self.problem = problem = build_nights(instance)
+        #: Nights of each weekday in the horizon: a bed bought for a weekday is bought for
+        #: all of them.
+        self.per_weekday = Counter(night.weekday() for night in problem.nights)
         index = {c.id: k for k, c in enumerate(problem.children)}
         unit_index = {u.unit.id: i for i, u in enumerate(problem.units)}
         night_index = {n: d for d, n in enumerate(problem.nights)}
@@ -502,9 +494,7 @@ class _NightGap:
     def _price(self, u: int) -> int:
         assert self.problem is not None
         provider = self.instance.providers[self.problem.units[u].provider_index]
-        rate = self.instance.settings.night_rate
-        if provider.contract is not Contract.FRAMEWORK and provider.spot_night_rate is not None:
-            rate = provider.spot_night_rate
+        rate = self.instance.settings.night_price(provider)
         # A new unit's bed-night costs a penny more: existing units grow first.
         return round(rate * 100) + (provider.id == NEW_NIGHTS)
 
@@ -553,10 +543,6 @@ class _NightGap:
         constraints(problem, model, x, extra_for, self.capacity.__getitem__)
         return model, x, extra, free
 
-    def _nights_of_weekday(self, u: int, wd: int) -> int:
-        assert self.problem is not None
-        return sum(1 for night in self.problem.nights if night.weekday() == wd)
-
     def cheapest(
         self, time_limit: float, workers: int, statuses: list[bool]
     ) -> tuple[list[NightAddition], dict[str, list[Stay]]]:
@@ -575,7 +561,7 @@ class _NightGap:
         model.add(gained >= most)
         model.minimize(
             sum(
-                self._price(u) * self._nights_of_weekday(u, wd) * (beds + solo)
+                self._price(u) * self.per_weekday[wd] * (beds + solo)
                 for (u, wd), (beds, solo) in extra.items()
             )
             # A solo room only where a child needs one: a tie-break of a penny a night.
@@ -597,7 +583,7 @@ class _NightGap:
             if beds + solo == 0:
                 continue
             unit = problem.units[u]
-            count = self._nights_of_weekday(u, wd) * (beds + solo)
+            count = self.per_weekday[wd] * (beds + solo)
             out.append(
                 NightAddition(
                     unit_id=unit.unit.id,
@@ -628,46 +614,44 @@ class _NightGap:
         problem = self.problem
         if problem is None or not self.short:
             return []
+        spare = self._best(None, 0, time_limit, workers, statuses) or (0, 0)
         out = []
         for district in sorted({u.unit.district for u in problem.units}):
-            model, x, extra, free = self._model()
-            inside = []
-            for (u, wd), (beds, solo) in extra.items():
-                if problem.units[u].unit.district == district:
-                    inside.append(self._nights_of_weekday(u, wd) * (beds + solo))
-                else:
-                    model.add(beds + solo == 0)
-            if not inside:
-                continue
-            model.add(sum(inside) <= block)
-            weight = problem.weight
-            value = sum(int(weight[int(problem.stay_child[j])]) * x[j] for j in free)
-            model.maximize(value)
-            solver = _solve(model, time_limit, workers, statuses)
-            if solver is None:
-                continue
-            found = (int(solver.objective_value), sum(int(solver.value(x[j])) for j in free))
-            base = self._spare_only(time_limit, workers, statuses)
-            out.append(_marginal(district, "bed_night", block, found, base))
+            found = self._best(district, block, time_limit, workers, statuses)
+            if found is not None:
+                out.append(_marginal(district, "bed_night", block, found, spare))
         return out
 
-    def _spare_only(self, time_limit: float, workers: int, statuses: list[bool]) -> tuple[int, int]:
-        """Weighted and plain nights that free beds alone would give."""
-        if self._spare is None:
-            problem = self.problem
-            assert problem is not None
-            model, x, extra, free = self._model()
-            for beds, solo in extra.values():
+    def _best(
+        self,
+        district: str | None,
+        block: int,
+        time_limit: float,
+        workers: int,
+        statuses: list[bool],
+    ) -> tuple[int, int] | None:
+        """Weighted and plain nights given with at most ``block`` bed-nights bought in
+        ``district`` (None: none bought, free beds alone); None if the district has no
+        unit that a child left short could use."""
+        problem = self.problem
+        assert problem is not None
+        model, x, extra, free = self._model()
+        inside = []
+        for (u, wd), (beds, solo) in extra.items():
+            if problem.units[u].unit.district == district:
+                inside.append(self.per_weekday[wd] * (beds + solo))
+            else:
                 model.add(beds + solo == 0)
-            value = sum(int(problem.weight[int(problem.stay_child[j])]) * x[j] for j in free)
-            model.maximize(value)
-            solver = _solve(model, time_limit, workers, statuses)
-            self._spare = (
-                (int(solver.objective_value), sum(int(solver.value(x[j])) for j in free))
-                if solver
-                else (0, 0)
-            )
-        return self._spare
+        if district is not None and not inside:
+            return None
+        if inside:
+            model.add(sum(inside) <= block)
+        value = sum(int(problem.weight[int(problem.stay_child[j])]) * x[j] for j in free)
+        model.maximize(value)
+        solver = _solve(model, time_limit, workers, statuses)
+        if solver is None:
+            return None
+        return int(solver.objective_value), sum(int(solver.value(x[j])) for j in free)
 
 
 # --------------------------------------------------------------------------------------
@@ -755,7 +739,7 @@ def with_additions(instance: Instance, gap: GapAnalysis) -> Instance:
     new_day = {a.district for a in gap.day if a.provider_id.startswith(NEW_DAY)}
     new_nights = {n.district for n in gap.nights if n.provider_id == NEW_NIGHTS}
     if new_day or new_nights:
-        instance = _with_candidates(instance, new_day, new_nights, for_model=False)
+        instance = with_candidates(instance, new_day, new_nights, for_model=False)
     doc = instance.model_dump(mode="json", exclude_defaults=True)
     providers = {p["id"]: p for p in doc["providers"]}
     for a in gap.day:

@@ -20,13 +20,14 @@ from matcher.overnight.problem import (
     MAX_NIGHTS_A_YEAR,
     STAFF_SIXTHS,
     last_night,
+    longest_run,
     requested_nights,
     specialism_fits,
 )
 from matcher.rules.checks import failed_rules
 from matcher.rules.consumption import staff_hours_needed
 from matcher.rules.facts import child_ages, fits_band
-from matcher.scenario.gap import NEW_DAY, NEW_NIGHTS, GapAnalysis, _with_candidates
+from matcher.scenario.gap import NEW_DAY, NEW_NIGHTS, GapAnalysis, with_candidates
 
 WEEKDAYS = list(Weekday)
 
@@ -39,7 +40,7 @@ def check_gap(instance: Instance, result: Result, gap: GapAnalysis) -> list[str]
         if gap_provider.startswith(NEW_DAY)
     }
     new_nights = {a.district for a in gap.nights if a.provider_id == NEW_NIGHTS}
-    candidates = _with_candidates(instance, new_day, new_nights, for_model=False)
+    candidates = with_candidates(instance, new_day, new_nights, for_model=False)
     found = _day(candidates, result, gap)
     if result.overnight is not None:
         found += _nights(instance, candidates, result, gap)
@@ -196,10 +197,7 @@ def _child(candidates: Instance, referral: Referral, stays: list[tuple[str, date
         found.append(f"{referral.id}: two beds on one night")
     if len(nights) > requested_nights(referral, candidates.settings.horizon_weeks):
         found.append(f"{referral.id}: more nights than asked")
-    run = best = 0
-    for i, night in enumerate(nights):
-        run = run + 1 if i and (night - nights[i - 1]).days == 1 else 1
-        best = max(best, run)
+    best = longest_run(nights)
     if best > MAX_CONSECUTIVE_NIGHTS:
         found.append(f"{referral.id}: a stay of {best} nights in a row")
     per_unit: dict[str, int] = defaultdict(int)

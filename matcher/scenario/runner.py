@@ -30,7 +30,7 @@ from typing import Any
 from matcher.errors import InputError, Problem
 from matcher.io import load_instance
 from matcher.model import Instance
-from matcher.provenance import commit, machine
+from matcher.provenance import commit, machine, versions
 from matcher.scenario.changes import apply_variant, change_text
 from matcher.scenario.spec import Scenario, Variant, load_scenario, slug
 from matcher.scenario.summary import VariantSummary
@@ -109,6 +109,14 @@ def _work(scenario_json: str, index: int, instance_json: str, budget: float | No
     return summary.model_dump_json()
 
 
+def prepare(path: Path) -> tuple[Scenario, Path, list[tuple[Variant, Instance, float | None]]]:
+    """The scenario file at ``path``, its base instance's path, and every variant built and
+    validated (InputError naming the file, the variant and the change)."""
+    scenario, base_path = load_scenario(path)
+    variants = build_variants(scenario, load_instance(base_path), where=f"{path}: variants")
+    return scenario, base_path, variants
+
+
 def run_scenario(
     path: str | Path,
     out: str | Path,
@@ -118,9 +126,7 @@ def run_scenario(
 ) -> Path:
     """Solve every variant of the scenario file at ``path`` into the folder ``out``."""
     path, out = Path(path), Path(out)
-    scenario, base_path = load_scenario(path)
-    base = load_instance(base_path)
-    variants = build_variants(scenario, base, where=f"{path}: variants")
+    scenario, base_path, variants = prepare(path)
     summaries = run_variants(scenario, variants, jobs=jobs, progress=progress)
     write_results(out, scenario, path, base_path, summaries, jobs)
     return out
@@ -191,7 +197,7 @@ def write_results(
             },
             "commit": commit(),
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": machine() | _versions(),
+            "machine": machine() | versions("ortools", "matcher"),
         }
         (staging / "run.json").write_text(json.dumps(run, indent=1) + "\n")
         if out.exists():
@@ -200,12 +206,6 @@ def write_results(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    return {"ortools": version("ortools"), "matcher": version("matcher")}
 
 
 def read_results(folder: str | Path) -> tuple[dict[str, Any], list[VariantSummary]]:

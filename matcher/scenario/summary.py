@@ -16,12 +16,10 @@ from collections import Counter, defaultdict
 from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.allocation.result import LevelOut, Result
-from matcher.model import Contract, Instance, PriorityFactor, Provider
+from matcher.model import Contract, Instance, PriorityFactor
 from matcher.overnight.problem import requested_nights
 from matcher.overnight.result import OvernightResult
-from matcher.scenario.gap import GapAnalysis
-
-WEEKS_A_YEAR = 52
+from matcher.scenario.gap import WEEKS_A_YEAR, GapAnalysis
 
 
 class Row(BaseModel):
@@ -122,19 +120,6 @@ class VariantSummary(BaseModel):
     capacity_gap: GapAnalysis | None = None
 
 
-def _price_hour(instance: Instance, provider: Provider) -> tuple[float, bool]:
-    if provider.contract is Contract.OFF_LIST and provider.spot_hourly_rate is not None:
-        return provider.spot_hourly_rate, True
-    return instance.settings.hourly_rate, False
-
-
-def night_price(instance: Instance, provider: Provider) -> tuple[float, bool]:
-    """£ a bed-night at this provider, and whether it is a spot price."""
-    if provider.contract is not Contract.FRAMEWORK and provider.spot_night_rate is not None:
-        return provider.spot_night_rate, True
-    return instance.settings.night_rate, False
-
-
 def summarise(
     name: str,
     description: str,
@@ -178,9 +163,9 @@ def summarise(
             spot = False
             if child:
                 for unit_id, count in nights_in[referral.id].items():
-                    price, is_spot = night_price(instance, unit_provider[unit_id])
-                    cost += price * count * WEEKS_A_YEAR / weeks
-                    spot = spot or is_spot
+                    provider = unit_provider[unit_id]
+                    cost += settings.night_price(provider) * count * WEEKS_A_YEAR / weeks
+                    spot = spot or provider.contract is Contract.OFF_LIST
             children.append(
                 ChildRow(
                     **common,
@@ -199,7 +184,7 @@ def summarise(
         hours = sum(referral.hours.values()) * referral.staff_ratio.staff_per_child
         spot = False
         if placement is not None:
-            _, spot = _price_hour(instance, instance.provider(placement.provider_id))
+            spot = instance.provider(placement.provider_id).contract is Contract.OFF_LIST
             hours = sum(placement.staff_hours.values())
         children.append(
             ChildRow(
