@@ -59,21 +59,23 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        payload = json.dumps(
-            {"detail": f"the request body is larger than {self.max_bytes} bytes", "code": None}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        detail = f"the request body is larger than {self.max_bytes} bytes"
+        await _send_json(send, 413, {"detail": detail, "code": None}, close=True)
+
+
+async def _send_json(
+    send: Send, status: int, content: dict[str, str | None], *, close: bool = False
+) -> None:
+    """A whole JSON response, from the middleware itself (before any route answers)."""
+    payload = json.dumps(content).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 class AccessLog:
@@ -104,18 +106,7 @@ class AccessLog:
             # raised on to the server, which would log the whole traceback.
             access_log.error("unhandled %s in %s", type(exc).__name__, _template(scope))
             if not began[0]:
-                body = b'{"detail": "internal error", "code": "internal"}'
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await _send_json(send, 500, {"detail": "internal error", "code": "internal"})
         finally:
             access_log.info(
                 "%s %s %d %.1fms",
