@@ -1,13 +1,20 @@
-"""``matcher allocate``: day and overnight referrals of one instance, as two models.
+"""``allocate(instance, params) -> Result``: the waiting list, day and overnight, in one result.
 
 Day services consume providers' staff-hours per weekly slot; overnight stays consume
-units' beds, solo rooms and night staff per night. No resource is shared between them
-(a unit's night staff are not the day staff-hours a provider offers), and every objective
-level is a sum over children, so solving them apart is exact: the pair of optima is the
-optimum of the whole. Two models also keep each small and its explanation in its own
-terms (slots and staff-hours; nights and beds).
+units' beds, solo rooms and night staff per night. No resource is shared between them (a
+unit's night staff are not the day staff-hours a provider offers) and every objective
+level is a sum over children, so the two are solved apart, exactly: the pair of optima is
+the optimum of the whole. Both go through the same staged core (:mod:`matcher.solver`),
+each from its greedy allocation (:mod:`matcher.greedy`).
 
-The time limit is shared: overnight gets 30 % when there are both kinds of referral.
+Day referrals that share no eligible provider, even through other referrals, never
+compete for capacity, so the day problem splits into independent parts
+(:func:`matcher.problem.day.split`), solved one at a time, smallest first, exactly.
+
+The budget (deterministic seconds) is shared: overnight may use 30 % when there are both
+kinds of referral, and the day part the rest; a part of the day problem may use the budget
+left in proportion to its share of the pairs not yet solved. What one does not use passes
+on.
 """
 
 from __future__ import annotations
@@ -15,13 +22,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from matcher.allocation.result import Params, Result
-from matcher.model import Instance
-from matcher.overnight.solver import allocate_nights
-from matcher.solver import solve
+import numpy as np
 
-#: Overnight's share of the time limit when an instance has day referrals too.
+from matcher.explain import blocked_by_existing, short_of_nights, unplaced_reasons
+from matcher.greedy import greedy, greedy_nights
+from matcher.model import Instance
+from matcher.objective import MOVES, NIGHT_LEVELS, Sense, day_coefficients, night_coefficients
+from matcher.problem.day import DayProblem, IntArray, build_day, restrict, split
+from matcher.problem.nights import NightProblem, build_nights
+from matcher.result import (
+    ChildNights,
+    LevelResult,
+    NightsResult,
+    Params,
+    Placement,
+    Result,
+    Status,
+    StopReason,
+    Timings,
+    UnitNights,
+)
+from matcher.solver import Clock, DayStages, NightStages, Outcome, solve_stages, stop_reason
+
+#: Overnight's share of the budget when an instance has day referrals too.
 OVERNIGHT_SHARE = 0.3
+#: The least budget a part of the day problem gets (what it does not use passes on).
+LEAST_PART_BUDGET = 0.25
 
 
 def allocate(
@@ -29,21 +55,299 @@ def allocate(
     params: Params | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> Result:
-    """Day referrals to staff-hours (:func:`matcher.solver.solve`) and overnight referrals
-    to bed-nights (:func:`matcher.overnight.solver.allocate_nights`), in one result.
+    """Day referrals to staff-hours and overnight referrals to bed-nights, in one result.
 
-    ``progress`` hears the share of the time limit used when the overnight part is done.
+    ``progress`` hears the share of the budget used when the overnight part is done.
     """
     params = params or Params()
-    overnight = [r for r in instance.referrals if r.service.is_overnight]
-    if not overnight:
-        return solve(instance, params)
+    clock = Clock(params.wall_cap)
+    budget = params.deterministic_budget
+    overnight = any(r.service.is_overnight for r in instance.referrals)
+    nights: NightsResult | None = None
+    if overnight:
+        has_day = any(not r.service.is_overnight for r in instance.referrals)
+        nights = allocate_nights(
+            instance, budget * (OVERNIGHT_SHARE if has_day else 1.0), clock, params
+        )
+        if progress is not None:
+            progress(min(1.0, nights.budget_used / budget))
+        budget = max(0.0, budget - nights.budget_used)
+    day = allocate_day(instance, budget, clock, params)
+    return day.model_copy(update={"overnight": nights})
+
+
+# --------------------------------------------------------------------------------------
+# Day services
+# --------------------------------------------------------------------------------------
+
+
+def allocate_day(instance: Instance, budget: float, clock: Clock, params: Params) -> Result:
+    """The day referrals of ``instance`` to its providers' staff-hours."""
+    start = time.perf_counter()
+    problem = build_day(instance, allow_moves=params.allow_moves)
+    built = time.perf_counter()
+    overloaded = [] if params.allow_moves else _overloaded_by_existing(problem)
+    if overloaded:
+        more = f" and {len(overloaded) - 10} more" if len(overloaded) > 10 else ""
+        return _infeasible(
+            problem,
+            params,
+            start,
+            "Existing placements take more staff-hours than offered at "
+            + "; ".join(overloaded[:10])
+            + more
+            + ". Correct the register, or allow moves.",
+        )
+    greedy_pairs = greedy(problem)
+    greedy_values = _values(problem, greedy_pairs)
+    greedy_done = time.perf_counter()
+    outcome, model_s = optimise_day(problem, greedy_pairs, budget, clock, params)
+    if outcome.infeasible:
+        # The greedy start is feasible unless existing placements cannot all continue
+        # (with moves allowed, the pre-check cannot see that): say so.
+        return _infeasible(
+            problem,
+            params,
+            start,
+            "Existing placements cannot all continue within the providers' staff-hours, "
+            "even moved to other eligible providers. Correct the register.",
+        )
+    solved = time.perf_counter()
+    # Values come from the final solution: a later level may raise an earlier one above the
+    # value it was fixed at (never lower it). Bounds and proofs come from each stage's solve.
+    chosen = np.flatnonzero(outcome.solution).astype(np.int64)
+    final = _values(problem, chosen)
+    levels = [
+        _level(name, sense, final[name], *outcome.proofs[name], greedy_values[name])
+        for name, sense in ((lv.name, lv.sense) for lv in DayStages.levels)
+    ]
+    stopped = stop_reason(outcome.proofs, clock)
+    first_open = next((lv for lv in levels if not lv.optimal), None)
+    return Result(
+        status=_status(stopped),
+        stopped_by=stopped,
+        objective={lv.name: lv.value for lv in levels},
+        bound={lv.name: lv.bound for lv in levels},
+        gap=first_open.gap if first_open else 0.0,
+        levels=levels,
+        placements=_placements(problem, chosen),
+        unplaced=unplaced_reasons(problem, chosen),
+        source=outcome.source,
+        timings=Timings(
+            build_s=round((built - start) + model_s, 4),
+            greedy_s=round(greedy_done - built, 4),
+            solve_s=round(solved - greedy_done - model_s, 4),
+            total_s=round(time.perf_counter() - start, 4),
+        ),
+        params=params,
+        budget_used=round(outcome.used, 4),
+    )
+
+
+def optimise_day(
+    problem: DayProblem, start: IntArray, budget: float, clock: Clock, params: Params
+) -> tuple[Outcome, float]:
+    """The staged core on every independent part of a day problem, smallest first, from
+    the pairs ``start``: the solution over all pairs, each level's proof summed over the
+    parts, and the seconds spent writing models."""
+    incumbent = np.zeros(len(problem.pair_provider), dtype=np.int64)
+    incumbent[start] = 1
+    parts = sorted(split(problem), key=lambda ks: int(np.diff(problem.pair_start)[ks].sum()))
+    sizes = [int(np.diff(problem.pair_start)[ks].sum()) for ks in parts]
+    proofs = {level.name: (0, True) for level in DayStages.levels}
+    used, model_s, source = 0.0, 0.0, "greedy"
+    for i, positions in enumerate(parts):
+        sub, pair_map = restrict(problem, positions)
+        left = max(0.0, budget - used)
+        part_budget = max(left * sizes[i] / sum(sizes[i:]), min(left, LEAST_PART_BUDGET))
+        started = time.perf_counter()
+        spec = DayStages(sub)
+        model_s += time.perf_counter() - started
+        outcome = solve_stages(spec, incumbent[pair_map], part_budget, clock, params)
+        if outcome.infeasible:
+            return Outcome(incumbent, proofs, used + outcome.used, source, True), model_s
+        if outcome.source != "greedy":
+            source = outcome.source
+        incumbent[pair_map] = outcome.solution
+        for name, (bound, proven) in outcome.proofs.items():
+            total, all_proven = proofs[name]
+            proofs[name] = (total + bound, all_proven and proven)
+        used += outcome.used
+    return Outcome(incumbent, proofs, used, source), model_s
+
+
+def _values(problem: DayProblem, chosen: IntArray) -> dict[str, int]:
+    return {
+        level.name: int(day_coefficients(problem, level)[chosen].sum())
+        for level in DayStages.levels
+    }
+
+
+def _status(stopped: StopReason) -> Status:
+    return {
+        StopReason.PROOF: Status.OPTIMAL,
+        StopReason.BUDGET: Status.FEASIBLE,
+        StopReason.WALL_CLOCK: Status.TIME_LIMIT,
+    }[stopped]
+
+
+def _level(
+    name: str, sense: Sense, value: int, bound: int, optimal: bool, greedy_value: int
+) -> LevelResult:
+    return LevelResult(
+        name=name,
+        sense=sense.value,
+        value=value,
+        bound=value if optimal else bound,
+        optimal=optimal,
+        greedy=greedy_value,
+    )
+
+
+def _overloaded_by_existing(problem: DayProblem) -> list[str]:
+    """Provider slots whose existing placements alone take more than the provider offers."""
+    used = np.zeros_like(problem.capacity_units)
+    for j in problem.current_pair[problem.current_pair >= 0].tolist():
+        uses = problem.uses_of(j)
+        np.add.at(
+            used[problem.pair_provider[j]],
+            problem.use_slot[uses.start : uses.stop],
+            problem.use_units[uses.start : uses.stop],
+        )
+    instance = problem.source
+    return [
+        f"{instance.providers[p].id} on {instance.settings.time_slots[s].label}"
+        for p, s in np.argwhere(used > problem.capacity_units).tolist()
+    ]
+
+
+def _infeasible(problem: DayProblem, params: Params, start: float, message: str) -> Result:
+    """Existing placements that cannot all continue: no allocation, and where to look."""
+    empty = {level.name: 0 for level in DayStages.levels}
+    elapsed = round(time.perf_counter() - start, 4)
+    return Result(
+        status=Status.INFEASIBLE,
+        objective=empty,
+        bound=empty,
+        gap=0.0,
+        levels=[],
+        placements=[],
+        unplaced=blocked_by_existing(problem, message),
+        source="none",
+        timings=Timings(build_s=elapsed, greedy_s=0.0, solve_s=0.0, total_s=elapsed),
+        params=params,
+        message=message,
+    )
+
+
+def _placements(problem: DayProblem, chosen: IntArray) -> list[Placement]:
+    instance = problem.source
+    slot_ids = [s.id for s in instance.settings.time_slots]
+    moved = day_coefficients(problem, MOVES)
+    out = []
+    for j in chosen.tolist():
+        referral = instance.referrals[int(problem.referral_idx[problem.pair_referral[j]])]
+        uses = problem.uses_of(j)
+        out.append(
+            Placement(
+                referral_id=referral.id,
+                provider_id=instance.providers[int(problem.pair_provider[j])].id,
+                cost=int(problem.pair_cost[j]) / 100,
+                travel_minutes=int(problem.pair_travel[j]),
+                moved=bool(moved[j]),
+                staff_hours={
+                    slot_ids[int(problem.use_slot[e])]: round(float(problem.use_hours[e]), 4)
+                    for e in uses
+                },
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Overnight stays
+# --------------------------------------------------------------------------------------
+
+
+def allocate_nights(
+    instance: Instance, budget: float, clock: Clock, params: Params
+) -> NightsResult:
+    """The overnight referrals of ``instance`` to its units' bed-nights."""
     started = time.perf_counter()
-    has_day = len(overnight) < len(instance.referrals)
-    night_seconds = params.time_limit * (OVERNIGHT_SHARE if has_day else 0.9)
-    nights = allocate_nights(instance, night_seconds, params.workers)
-    if progress is not None:
-        progress(min(1.0, (time.perf_counter() - started) / params.time_limit))
-    remaining = max(0.1, params.time_limit - (time.perf_counter() - started))
-    day = solve(instance, params.model_copy(update={"time_limit": remaining}))
-    return day.model_copy(update={"params": params, "not_considered": [], "overnight": nights})
+    problem = build_nights(instance)
+    spec = NightStages(problem)
+    decisions = np.zeros(len(problem.stay_child), dtype=np.int64)
+    decisions[greedy_nights(problem)] = 1
+    start = spec.full(decisions)
+    greedy_values = spec.values(start)
+    outcome = solve_stages(spec, start, budget, clock, params)
+    values = spec.values(outcome.solution)
+    levels = [
+        _level(level.name, level.sense, value, *outcome.proofs[level.name], greedy_value)
+        for level, value, greedy_value in zip(spec.levels, values, greedy_values, strict=True)
+    ]
+    stopped = stop_reason(outcome.proofs, clock)
+    first_open = next((lv for lv in levels if not lv.optimal), None)
+    chosen = np.flatnonzero(outcome.solution[: spec.n_stays]).astype(np.int64)
+    return NightsResult(
+        status=_status(stopped),
+        stopped_by=stopped,
+        horizon_start=instance.settings.planning_date,
+        horizon_weeks=instance.settings.horizon_weeks,
+        levels=levels,
+        gap=first_open.gap if first_open else 0.0,
+        units=_calendars(problem, chosen),
+        children=_nights_per_child(problem, chosen),
+        short=short_of_nights(problem, chosen, proven=stopped is StopReason.PROOF),
+        solve_s=round(time.perf_counter() - started, 4),
+        budget_used=round(outcome.used, 4),
+    )
+
+
+def _calendars(problem: NightProblem, chosen: IntArray) -> list[UnitNights]:
+    """Each unit's open nights, and who is in."""
+    instance = problem.instance
+    in_unit: dict[int, dict[int, list[str]]] = {}
+    for j in chosen.tolist():
+        k, u, d = int(problem.stay_child[j]), int(problem.stay_unit[j]), int(problem.stay_night[j])
+        in_unit.setdefault(u, {}).setdefault(d, []).append(problem.children[k].id)
+    units = []
+    for u, unit in enumerate(problem.units):
+        open_nights = np.flatnonzero(problem.unit_open[u]).tolist()
+        open_bed_nights = unit.unit.beds * len(open_nights)
+        allocated = sum(len(v) for v in in_unit.get(u, {}).values())
+        units.append(
+            UnitNights(
+                unit_id=unit.unit.id,
+                provider_id=instance.providers[unit.provider_index].id,
+                beds=unit.unit.beds,
+                open_bed_nights=open_bed_nights,
+                allocated=allocated,
+                occupancy=round(allocated / open_bed_nights, 4) if open_bed_nights else 0.0,
+                target_occupancy=unit.unit.target_occupancy,
+                calendar={
+                    problem.nights[d]: sorted(in_unit.get(u, {}).get(d, [])) for d in open_nights
+                },
+            )
+        )
+    return units
+
+
+def _nights_per_child(problem: NightProblem, chosen: IntArray) -> list[ChildNights]:
+    """Nights asked and given per child, and how many fell on preferred nights."""
+    preferred = night_coefficients(problem, NIGHT_LEVELS[2])
+    out = []
+    for k, child in enumerate(problem.children):
+        mine = chosen[problem.stay_child[chosen] == k]
+        mine = mine[np.argsort(problem.stay_night[mine], kind="stable")]
+        out.append(
+            ChildNights(
+                referral_id=child.id,
+                requested=int(problem.requested[k]),
+                allocated=len(mine),
+                on_preferred_nights=int(preferred[mine].sum()),
+                units=sorted({problem.units[int(problem.stay_unit[j])].unit.id for j in mine}),
+                nights=[problem.nights[int(problem.stay_night[j])] for j in mine],
+            )
+        )
+    return out

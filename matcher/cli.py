@@ -19,6 +19,7 @@ from matcher.errors import MatcherError
 
 if TYPE_CHECKING:
     from matcher.bench.compare import Delta
+    from matcher.result import Params
 
 app = typer.Typer(
     help="Match children with SEND to short-break care: rules with reasons, ranked matches.",
@@ -161,11 +162,50 @@ def reasons(
     console.print(table)
 
 
+Effort = Annotated[
+    str,
+    typer.Option(
+        help="How hard to search: quick, standard or thorough (a deterministic budget: the "
+        "same answer on every run, however busy the machine)."
+    ),
+]
+Budget = Annotated[
+    float | None,
+    typer.Option(min=0.01, help="The budget in deterministic seconds (overrides --effort)."),
+]
+TimeLimit = Annotated[
+    float | None,
+    typer.Option(
+        min=0.1,
+        help="Wall-clock safety cap in seconds (default 60 + 10 × the budget); a solve it "
+        "stops says so, and may differ between runs.",
+    ),
+]
+Workers = Annotated[int, typer.Option(min=1, max=64, help="Threads the search may use.")]
+
+
+def _params(
+    effort: str, budget: float | None, time_limit: float | None, workers: int, **more: object
+) -> Params:
+    from matcher.errors import InputError
+    from matcher.errors import Problem as Issue
+    from matcher.result import Effort as Efforts
+    from matcher.result import Params
+
+    if effort not in {e.value for e in Efforts}:
+        raise InputError([Issue("--effort", f"{effort!r} is not quick, standard or thorough")])
+    return Params.model_validate(
+        {"effort": effort, "budget": budget, "time_limit": time_limit, "workers": workers, **more}
+    )
+
+
 @app.command()
 def allocate(
     instance: InstancePath,
-    time_limit: Annotated[float, typer.Option(min=0.1, help="Seconds for the whole solve.")] = 30,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="CP-SAT search workers.")] = 2,
+    effort: Effort = "standard",
+    budget: Budget = None,
+    time_limit: TimeLimit = None,
+    workers: Workers = 2,
     allow_moves: Annotated[
         bool, typer.Option(help="Existing placements may move to another provider.")
     ] = False,
@@ -174,12 +214,11 @@ def allocate(
 ) -> None:
     """Allocate the waiting list: day referrals to staff-hours, overnight to bed-nights."""
     from matcher.allocate import allocate as allocate_all
-    from matcher.allocation.result import Params
     from matcher.io import load_instance, write_text_atomic
     from matcher.render import print_result
 
     loaded = load_instance(instance)
-    params = Params(time_limit=time_limit, workers=workers, allow_moves=allow_moves)
+    params = _params(effort, budget, time_limit, workers, allow_moves=allow_moves)
     result = allocate_all(loaded, params)
     text = result.model_dump_json(indent=1) + "\n"
     if out is not None:
@@ -198,10 +237,10 @@ def check(
     """Check an allocation independently: every rule, capacity per slot, every objective level."""
     from pydantic import ValidationError
 
-    from matcher.allocation.result import Result
     from matcher.check import check as check_result
     from matcher.io import load_instance, read_document
     from matcher.model import problems_from_validation
+    from matcher.result import Result
 
     loaded = load_instance(instance)
     try:
@@ -224,11 +263,28 @@ def check(
     )
 
 
-@app.command()
+bench_app = typer.Typer(
+    help="Measure quality and time on fixed suites, against greedy, bounds, plain CP-SAT and "
+    "HiGHS; or solve generalized-assignment files (matcher bench gap FILE...).",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.callback(invoke_without_command=True)
 def bench(
+    ctx: typer.Context,
     profile: Annotated[
-        str, typer.Option(help="quick (CI, under 2 minutes) or full (the published table).")
+        str, typer.Option(help="quick (CI, a few minutes) or full (the published tables).")
     ] = "quick",
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Run only the tasks whose 'suite: name' contains this (repeatable), e.g. "
+            "--only county --only gap12."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Write the records (JSON) here, and a .md table beside.")
     ] = None,
@@ -239,19 +295,23 @@ def bench(
     gap_dir: Annotated[
         Path | None, typer.Option(help="Folder of the public GAP instances and best_known.csv.")
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="CP-SAT search workers.")] = 2,
+    workers: Workers = 2,
 ) -> None:
-    """Measure quality and time on fixed suites, against greedy, bounds and HiGHS."""
+    """Run a profile's tasks (each in a fresh process) and print their tables."""
+    if ctx.invoked_subcommand is not None:
+        return
     from matcher.bench.compare import compare as compare_runs
     from matcher.bench.report import markdown
     from matcher.bench.run import run_profile
-    from matcher.bench.suites import GAP_DIR
+    from matcher.bench.suites import GAP_DIR, select, tasks
     from matcher.errors import InputError
     from matcher.errors import Problem as Issue
     from matcher.io import read_document, write_text_atomic
 
     if profile not in ("quick", "full"):
         raise InputError([Issue("--profile", f"{profile!r} is not a profile: quick or full")])
+    if only and not select(tasks(profile, gap_dir or GAP_DIR), only):
+        raise InputError([Issue("--only", f"no task of the {profile} profile matches {only}")])
     baseline = read_document(compare) if compare is not None else None
     if compare is not None and not (isinstance(baseline, dict) and "records" in baseline):
         raise InputError([Issue(str(compare), "not a bench record: no 'records' list")])
@@ -260,7 +320,7 @@ def bench(
         figure = record.get("error") or _headline(record)
         console.print(f"[{done}/{total}] {record['suite']}: {record['name']}: {figure}")
 
-    run = run_profile(profile, gap_dir or GAP_DIR, workers, progress)
+    run = run_profile(profile, gap_dir or GAP_DIR, workers, progress, only=only or [])
     text = markdown(run)
     if out is not None:
         write_text_atomic(out, json.dumps(run, indent=1) + "\n")
@@ -284,6 +344,50 @@ def bench(
                 )
         if worse:
             raise typer.Exit(1)
+
+
+@bench_app.command("gap")
+def bench_gap(
+    files: Annotated[list[Path], typer.Argument(help="OR-Library generalized-assignment files.")],
+    effort: Effort = "standard",
+    budget: Budget = None,
+    time_limit: TimeLimit = None,
+    workers: Workers = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """Solve generalized-assignment files with the engine: cost, bound, proof and time."""
+    from matcher.bench.gapfiles import read_gap, solve_gap
+
+    params = _params(effort, budget, time_limit, workers)
+    for path in files:
+        gap = read_gap(path)
+        run = solve_gap(gap, params)
+        record = {
+            "file": str(path),
+            "jobs": gap.jobs,
+            "agents": gap.agents,
+            "feasible": run.feasible,
+            "cost": run.cost,
+            "bound": run.bound,
+            "proven": run.proven,
+            "stopped_by": run.stopped_by,
+            "budget_used": run.budget_used,
+            "seconds": round(run.build_s + run.solve_s, 3),
+        }
+        if as_json:
+            sys.stdout.write(json.dumps(record) + "\n")
+            continue
+        cost = "no feasible assignment" if run.cost is None else f"cost {run.cost:,}"
+        gap_text = ""
+        if run.cost is not None and run.bound:
+            gap_text = f" ({100 * (run.cost - run.bound) / max(1, run.cost):.2f} % above)"
+        console.print(
+            f"{path}: {gap.jobs} jobs × {gap.agents} agents: {cost}, bound {run.bound:,}"
+            f"{gap_text}, {'proven optimal' if run.proven else 'not proven'}; "
+            f"{record['seconds']} s, {run.budget_used} of {params.deterministic_budget} "
+            f"deterministic s ({run.stopped_by}).",
+            highlight=False,
+        )
 
 
 def _change(delta: Delta) -> str:

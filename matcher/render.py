@@ -9,10 +9,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from matcher.allocation.result import Result
 from matcher.model import PRIORITY_LABELS, Instance, Referral
-from matcher.overnight.result import OvernightResult
 from matcher.ranking import Candidate, Ranking
+from matcher.result import NightsResult, Result
 from matcher.rules.explain import NEED_WORDS
 
 
@@ -141,7 +140,7 @@ def print_result(console: Console, instance: Instance, result: Result) -> None:
         print_nights(console, result.overnight)
 
 
-def print_nights(console: Console, nights: OvernightResult) -> None:
+def print_nights(console: Console, nights: NightsResult) -> None:
     """Overnight: occupancy per unit against its target, and children short of nights."""
     units = Table(
         title=f"Overnight, {nights.horizon_weeks} weeks from {nights.horizon_start}: "

@@ -1,337 +1,475 @@
-"""Batch allocation of day services with CP-SAT: optimal, explained, never worse than greedy.
+"""The one staged-lexicographic core, for day services and overnight stays alike.
 
-``solve(instance, params) -> Result``:
+A problem (:class:`DayStages` for staff-hours per slot, :class:`NightStages` for
+bed-nights) gives the core a CP-SAT model with every constraint family of
+:mod:`matcher.constraints` added, its objective levels as coefficient vectors over the
+model's variables, and a greedy pass that completes a solution. The core then, for each
+stage of :mod:`matcher.objective` in order:
 
-1. build the problem over eligible pairs only (:mod:`matcher.allocation.problem`);
-2. compute the greedy allocation (:mod:`matcher.allocation.greedy`): the floor and the
-   first incumbent;
-3. split the problem into independent parts (referrals that share no provider), exact for
-   a lexicographic sum, and for each part, smallest first:
-4. write its CP-SAT model: one Boolean per eligible pair, then the constraint families in
-   :data:`FAMILIES`, in order;
-5. solve the objective stages of :mod:`matcher.allocation.objective` (crisis, then crisis
-   and priority together, then each later level) one at a time, each hinted with the incumbent,
-   completed greedily, and fixed at the incumbent's value, so later stages never give up
-   earlier ones. The incumbent is replaced only by a solution at least as good, so the
-   result is never below greedy; each stage may use its share of the part's time left
-   (the last all of it), and what one does not use passes on;
-6. explain every child left unplaced (:mod:`matcher.allocation.explain`).
+1. skips it when nothing can change it (no coefficient, or the incumbent already at a
+   bound that needs no solve);
+2. runs the stage's portfolio from the incumbent, each member deterministic and on one
+   thread, sharing nothing while they run (:func:`_portfolio`): CP-SAT with the full LP
+   (:mod:`matcher.search.cpsat`) always; on a day model large enough to need it, beside
+   it, the relaxation's rounded solution improved by large-neighbourhood search
+   (:mod:`matcher.search.relaxation`, :mod:`matcher.search.lns`);
+3. completes each member's solution greedily and keeps it only if it is
+   lexicographically better on every level so far, so the result is never below greedy;
+4. derives each level's bound from the stage's bound, and holds the stage at its value
+   (a row Σ coef·x ≥ value, or ≤) before the next.
 
-A solve always returns a :class:`~matcher.allocation.result.Result`, never None and
-never an exception for "no solution".
+**Budget and determinism.** A solve has a budget in deterministic seconds (CP-SAT's count
+of its own work, :class:`matcher.result.Params`); each stage may use its share of what is
+left (:attr:`matcher.objective.Stage.share`, the last stage all of it), and what a stage
+does not use passes on. Every member reports the deterministic time it used, so how the
+budget is divided never depends on the clock, and the same instance and parameters give
+the same result whatever the machine's load and whatever the number of workers (workers
+only run the members side by side). The wall clock is an outer safety cap: a solve it
+stops is reported (:class:`matcher.result.StopReason`), as its answer may then differ.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.sat.python import cp_model
 
-from matcher.allocation.explain import blocked_by_existing, not_considered, unplaced_reasons
-from matcher.allocation.greedy import complete, greedy
-from matcher.allocation.objective import (
-    LEVELS,
-    MOVES,
-    STAGES,
+from matcher.constraints import DAY_FAMILIES, NIGHT_FAMILIES
+from matcher.constraints.continuity import must_place
+from matcher.constraints.nights import NightRoom, NightVars
+from matcher.constraints.routine import groups as routine_groups
+from matcher.greedy import complete, complete_nights
+from matcher.objective import (
+    DAY_LEVELS,
+    DAY_STAGES,
+    NIGHT_LEVELS,
+    NIGHT_STAGES,
+    ROUTINE,
     Level,
     Sense,
     Stage,
-    coefficients,
-    stage_coefficients,
+    day_coefficients,
+    lex_better,
+    night_coefficients,
     stage_weights,
-    values,
 )
-from matcher.allocation.problem import IntArray, Problem, build_problem, restrict, split
-from matcher.allocation.result import LevelOut, Params, Placement, Result, Status, Timings
-from matcher.constraints import assignment, capacity, continuity
-from matcher.model import Instance
+from matcher.problem.day import DayProblem, IntArray
+from matcher.problem.nights import NightProblem
+from matcher.result import Params, StopReason
+from matcher.search import cpsat, lns, relaxation
+from matcher.search.relaxation import Held
 
-#: CP-SAT's workers when only two may run (see _solve_level).
-TWO_WORKERS = ["max_lp", "default_lp"]
-#: Pairs above which a model is solved with a single round of presolve (see _solve_level).
-LARGE_MODEL = 200_000
+log = logging.getLogger(__name__)
 
-#: The constraint families, in the order they are added.
-FAMILIES: list[Callable[[Any, Problem], None]] = [assignment.add, capacity.add, continuity.add]
-
-
-def solve(instance: Instance, params: Params | None = None) -> Result:
-    """Allocate the day referrals of ``instance`` to its providers' capacity."""
-    params = params or Params()
-    start = time.perf_counter()
-    # Keep a tenth of the time (at most 5 s) for writing up the result and the reasons.
-    deadline = start + params.time_limit - min(5.0, params.time_limit / 10)
-
-    problem = build_problem(instance, allow_moves=params.allow_moves)
-    built = time.perf_counter()
-    overloaded = [] if params.allow_moves else _overloaded_by_existing(problem)
-    if overloaded:
-        return _infeasible(
-            problem,
-            params,
-            start,
-            "Existing placements take more staff-hours than offered at "
-            + "; ".join(overloaded[:10])
-            + (f" and {len(overloaded) - 10} more" if len(overloaded) > 10 else "")
-            + ". Correct the register, or allow moves.",
-        )
-    greedy_pairs = greedy(problem)
-    greedy_values = values(problem, greedy_pairs)
-    greedy_done = time.perf_counter()
-
-    outcome = optimise(problem, greedy_pairs, deadline, params)
-    if outcome is None:
-        # The greedy start is feasible unless existing placements cannot all continue
-        # (with moves allowed, the pre-check cannot see that): say so.
-        return _infeasible(
-            problem,
-            params,
-            start,
-            "Existing placements cannot all continue within the providers' staff-hours, "
-            "even moved to other eligible providers. Correct the register.",
-        )
-    incumbent, proofs, model_s = outcome.solution, outcome.proofs, outcome.model_s
-    solved = time.perf_counter()
-
-    # Values come from the final solution: a later level may raise an earlier one above the
-    # value it was fixed at (never lower it). Bounds and proofs come from each stage's solve.
-    chosen = np.flatnonzero(incumbent).astype(np.int64)
-    final = values(problem, chosen)
-    levels = [
-        _level(level, final[level.name], *proofs[level.name], greedy_values) for level in LEVELS
-    ]
-    if all(level.optimal for level in levels):
-        status = Status.OPTIMAL
-    elif outcome.timed_out:
-        status = Status.TIME_LIMIT
-    else:
-        status = Status.FEASIBLE
-    first_open = next((lv for lv in levels if not lv.optimal), None)
-    return Result(
-        status=status,
-        objective={lv.name: lv.value for lv in levels},
-        bound={lv.name: lv.bound for lv in levels},
-        gap=first_open.gap if first_open else 0.0,
-        levels=levels,
-        placements=_placements(problem, chosen),
-        unplaced=unplaced_reasons(problem, chosen),
-        not_considered=not_considered(instance),
-        source=outcome.source,
-        timings=Timings(
-            build_s=round((built - start) + model_s, 4),
-            greedy_s=round(greedy_done - built, 4),
-            solve_s=round(solved - greedy_done - model_s, 4),
-            total_s=round(time.perf_counter() - start, 4),
-        ),
-        params=params,
-    )
+#: Day models with at least this many pairs get the relaxation and the neighbourhood
+#: search beside CP-SAT: below it CP-SAT proves or nearly proves on its own (the weekly
+#: job's parts, the Cattrysse and Chu instances), and a second member would only wait.
+LOCAL_SEARCH_PAIRS = 5_000
+#: Of a member's budget, the deterministic seconds the relaxation may use (at most).
+RELAXATION_SHARE = 0.2
+#: CP-SAT alone first, for this share of a stage's budget (at least QUICK_DTIME).
+QUICK_SHARE = 0.1
+QUICK_DTIME = 0.5
 
 
-@dataclass(frozen=True, slots=True)
-class Optimised:
-    """What :func:`optimise` found: one 0/1 per pair, and each level's summed proof."""
+class Clock:
+    """The wall-clock safety cap, and whether it stopped any solve."""
 
-    solution: IntArray
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.perf_counter() + seconds
+        self.capped = False
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.perf_counter())
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the core found for one problem."""
+
+    solution: IntArray  # 0/1 per model variable
     proofs: dict[str, tuple[int, bool]]  # level name: (bound, proven optimal)
-    timed_out: bool
-    model_s: float  # seconds spent writing CP-SAT models
-    source: str  # "greedy" or "cp-sat": who found the solution
+    used: float  # deterministic seconds
+    source: str  # "greedy" or "cp-sat": whose solution this is
+    infeasible: bool = False
 
 
-def optimise(
-    problem: Problem, start: IntArray, deadline: float, params: Params
-) -> Optimised | None:
-    """The allocation core: from the pairs ``start`` (the greedy allocation), every part
-    and stage in turn, until ``deadline`` (a :func:`time.perf_counter` time). None if a
-    part is infeasible (its must-place children cannot all be placed)."""
-    # Solve each independent part on its own, smallest first; a part may use the time left
-    # in proportion to its share of the pairs not yet solved, and passes on what it saves.
-    n = len(problem.pair_provider)
-    incumbent = np.zeros(n, dtype=np.int64)
-    incumbent[start] = 1
-    parts = sorted(split(problem), key=lambda ks: int(np.diff(problem.pair_start)[ks].sum()))
-    sizes = [int(np.diff(problem.pair_start)[ks].sum()) for ks in parts]
-    proofs = {level.name: (0, True) for level in LEVELS}  # summed over the parts
-    source, timed_out, model_s = "greedy", False, 0.0
-    for i, positions in enumerate(parts):
-        sub, pair_map = restrict(problem, positions)
-        # Small parts prove in milliseconds but need a moment to do it: at least a quarter
-        # of a second each (what they do not use passes on).
-        remaining = max(0.0, deadline - time.perf_counter())
-        budget = max(remaining * sizes[i] / sum(sizes[i:]), min(remaining, 0.25))
-        part_deadline = time.perf_counter() + budget
-        outcome = _solve_levels(sub, incumbent[pair_map], part_deadline, params)
-        if outcome is None:
+class Stages:
+    """What the core needs from a problem; :class:`DayStages` and :class:`NightStages`."""
+
+    levels: tuple[Level, ...]
+    stages: tuple[Stage, ...]
+    model: cp_model.CpModel
+
+    def full(self, decisions: IntArray) -> IntArray:
+        """0/1 per model variable from the chosen decisions (pairs or stays)."""
+        raise NotImplementedError
+
+    def coefficients(self, level: Level) -> IntArray:
+        """Each model variable's contribution to ``level``."""
+        raise NotImplementedError
+
+    def trivial_bound(self, coef: IntArray, sense: Sense) -> int:
+        """A bound on Σ coef·x that needs no solve."""
+        raise NotImplementedError
+
+    def complete(self, solution: IntArray) -> IntArray:
+        """The solution with every child who still fits given a place or a night."""
+        raise NotImplementedError
+
+    def fixed_by_rules(self, coef: IntArray) -> int | None:
+        """The value every feasible solution has, if the rules alone decide it."""
+        return None
+
+    def local_search(self) -> bool:
+        """Whether the relaxation and the neighbourhood search join the portfolio."""
+        return False
+
+    def values(self, solution: IntArray) -> list[int]:
+        return [int(self.coefficients(level) @ solution) for level in self.levels]
+
+
+class DayStages(Stages):
+    """A day problem (or one independent part of it) for the core."""
+
+    levels = DAY_LEVELS
+    stages = DAY_STAGES
+
+    def __init__(self, problem: DayProblem) -> None:
+        self.problem = problem
+        self.model = cp_model.CpModel()
+        proto = self.model.Proto()
+        for _ in range(len(problem.pair_provider)):
+            proto.variables.add().domain.extend((0, 1))
+        for family in DAY_FAMILIES:
+            family(self.model, problem)
+        self._coefficients = {level.name: day_coefficients(problem, level) for level in DAY_LEVELS}
+
+    def full(self, decisions: IntArray) -> IntArray:
+        return decisions
+
+    def coefficients(self, level: Level) -> IntArray:
+        return self._coefficients[level.name]
+
+    def trivial_bound(self, coef: IntArray, sense: Sense) -> int:
+        """Every child at their best pair (max), or nothing (min)."""
+        if sense is Sense.MIN or len(coef) == 0:
+            return 0
+        starts = self.problem.pair_start[:-1][np.diff(self.problem.pair_start) > 0]
+        return int(np.maximum.reduceat(coef, starts).sum())
+
+    def complete(self, solution: IntArray) -> IntArray:
+        completed = np.zeros_like(solution)
+        completed[complete(self.problem, np.flatnonzero(solution).astype(np.int64))] = 1
+        return completed
+
+    def fixed_by_rules(self, coef: IntArray) -> int | None:
+        """When every referral must be placed (the generalized assignment problem) and a
+        level counts the referral whatever its provider, every feasible solution has the
+        same value: the rules decide it, and the search goes straight to cost."""
+        problem = self.problem
+        if not np.all(must_place(problem)) or len(coef) == 0:
             return None
-        solution, part_proofs, part_timed_out, model_seconds = outcome
-        if not np.array_equal(solution, incumbent[pair_map]):
-            source = "cp-sat"
-        incumbent[pair_map] = solution
-        for name, (bound, optimal) in part_proofs.items():
-            total, all_optimal = proofs[name]
-            proofs[name] = (total + bound, all_optimal and optimal)
-        timed_out = timed_out or part_timed_out
-        model_s += model_seconds
-    return Optimised(incumbent, proofs, timed_out, model_s, source)
+        starts = problem.pair_start[:-1]
+        if np.any(np.diff(problem.pair_start) == 0):
+            return None
+        low = np.minimum.reduceat(coef, starts)
+        high = np.maximum.reduceat(coef, starts)
+        return int(low.sum()) if np.array_equal(low, high) else None
+
+    def local_search(self) -> bool:
+        return len(self.problem.pair_provider) >= LOCAL_SEARCH_PAIRS
 
 
-def _overloaded_by_existing(problem: Problem) -> list[str]:
-    """Provider slots whose existing placements alone take more than the provider offers."""
-    used = np.zeros_like(problem.capacity_units)
-    for j in problem.current_pair[problem.current_pair >= 0].tolist():
-        uses = problem.uses_of(j)
-        np.add.at(
-            used[problem.pair_provider[j]],
-            problem.use_slot[uses.start : uses.stop],
-            problem.use_units[uses.start : uses.stop],
-        )
-    instance = problem.source
-    return [
-        f"{instance.providers[p].id} on {instance.settings.time_slots[s].label}"
-        for p, s in np.argwhere(used > problem.capacity_units).tolist()
-    ]
+class NightStages(Stages):
+    """An overnight problem for the core: stays, then routine flags, as model variables."""
+
+    levels = NIGHT_LEVELS
+    stages = NIGHT_STAGES
+
+    def __init__(self, problem: NightProblem, room: NightRoom | None = None) -> None:
+        self.problem = problem
+        self.model = cp_model.CpModel()
+        self.vars = NightVars.build(self.model, problem)
+        self.room = room or NightRoom.own(problem)
+        for family in NIGHT_FAMILIES:
+            family(self.model, problem, self.vars, self.room)
+        self.n_stays = len(problem.stay_child)
+        self.flag_stays = routine_groups(problem)
+        n = len(self.model.Proto().variables)
+        self._coefficients: dict[str, IntArray] = {}
+        for level in NIGHT_LEVELS:
+            coef = np.zeros(n, dtype=np.int64)
+            if level is ROUTINE:
+                coef[[flag.Index() for flag in self.vars.routine_flags]] = 1
+            else:
+                coef[: self.n_stays] = night_coefficients(problem, level)
+            self._coefficients[level.name] = coef
+
+    def full(self, decisions: IntArray) -> IntArray:
+        n = len(self.model.Proto().variables)
+        out = np.zeros(n, dtype=np.int64)
+        out[: self.n_stays] = decisions[: self.n_stays]
+        for flag, stays in zip(self.vars.routine_flags, self.flag_stays, strict=True):
+            out[flag.Index()] = int(decisions[stays].max())
+        return out
+
+    def coefficients(self, level: Level) -> IntArray:
+        return self._coefficients[level.name]
+
+    def trivial_bound(self, coef: IntArray, sense: Sense) -> int:
+        """Each child their best nights, as many as they asked for (max), or 0 (min)."""
+        if sense is Sense.MIN:
+            return 0
+        total = 0
+        for k in range(len(self.problem.children)):
+            mine = np.sort(coef[self.problem.stays_of(k)])[::-1]
+            total += int(mine[: int(self.problem.requested[k])].sum())
+        return total
+
+    def complete(self, solution: IntArray) -> IntArray:
+        stays = np.flatnonzero(solution[: self.n_stays]).astype(np.int64)
+        decisions = np.zeros(self.n_stays, dtype=np.int64)
+        decisions[complete_nights(self.problem, stays)] = 1
+        return self.full(decisions)
 
 
-def _infeasible(problem: Problem, params: Params, start: float, message: str) -> Result:
-    """Existing placements that cannot all continue: no allocation, and where to look."""
-    empty = {level.name: 0 for level in LEVELS}
-    elapsed = round(time.perf_counter() - start, 4)
-    return Result(
-        status=Status.INFEASIBLE,
-        objective=empty,
-        bound=empty,
-        gap=0.0,
-        levels=[],
-        placements=[],
-        unplaced=blocked_by_existing(problem, message),
-        not_considered=not_considered(problem.source),
-        source="none",
-        timings=Timings(build_s=elapsed, greedy_s=0.0, solve_s=0.0, total_s=elapsed),
-        params=params,
-        message=message,
-    )
+@dataclass
+class _Found:
+    """A stage's portfolio: the members' solutions, the best bound, what was used."""
+
+    solutions: list[IntArray] = field(default_factory=list)
+    bound: int | None = None
+    used: float = 0.0
+    infeasible: bool = False
+    optimal: bool = False
 
 
-def _solve_level(
-    model: cp_model.CpModel,
-    sense: Sense,
+def solve_stages(
+    spec: Stages, start: IntArray, budget: float, clock: Clock, params: Params
+) -> Outcome:
+    """Every stage of ``spec`` in order, from the solution ``start`` (0/1 per model
+    variable, feasible unless the rules alone fix the early levels), within ``budget``."""
+    incumbent = start.copy()
+    proofs: dict[str, tuple[int, bool]] = {}
+    held: list[Held] = []
+    used = 0.0
+    source = "greedy"
+    coefs = [_stage_coefficients(spec, stage) for stage in spec.stages]
+    to_solve = [i for i, coef in enumerate(coefs) if np.any(coef)]
+    decided: list[Level] = []  # levels the rules alone decide
+    for i, stage in enumerate(spec.stages):
+        coef, sense = coefs[i], stage.levels[0].sense
+        if i not in to_solve:
+            proofs |= {lv.name: (0, True) for lv in stage.levels if lv.name not in proofs}
+            continue
+        share = (budget - used) * (1.0 if i == to_solve[-1] else stage.share)
+        bound = spec.trivial_bound(coef, sense)
+        fixed = spec.fixed_by_rules(coef)
+        if fixed is not None:
+            bound = fixed
+            decided += stage.levels
+        elif int(coef @ incumbent) != bound and share > 0.01:
+            started = time.perf_counter()
+            found = _portfolio(spec, coef, stage, incumbent, held, bound, share, clock, params)
+            log.debug(
+                "stage %s: share %.3f, used %.3f, bound %s, %.2f s",
+                "+".join(level.name for level in stage.levels),
+                share,
+                found.used,
+                found.bound,
+                time.perf_counter() - started,
+            )
+            if found.infeasible:
+                return Outcome(incumbent, proofs, used + found.used, source, infeasible=True)
+            used += found.used
+            if found.bound is not None:
+                bound = (min if sense is Sense.MAX else max)(bound, found.bound)
+            upto = spec.levels[: spec.levels.index(stage.levels[-1]) + 1]
+            for solution in found.solutions:
+                # Give every child who still fits a place: a stage that counts only some
+                # children must not leave room the others could use. It only adds, and may
+                # raise an earlier level while costing this one: compare every level so far.
+                candidate = spec.complete(solution)
+                if _better(spec, candidate, incumbent, upto):
+                    incumbent, source = candidate, "cp-sat"
+        proofs |= _level_proofs(spec, stage, incumbent, bound, proofs)
+        if fixed is None:
+            value = int(coef @ incumbent)
+            _hold(spec.model, coef, sense, value)
+            held.append((coef, value, sense is Sense.MAX))
+    for level in decided:
+        # Every complete solution has the value the rules decide: proven once the final
+        # solution is complete.
+        value = int(spec.coefficients(level) @ incumbent)
+        proofs[level.name] = (proofs[level.name][0], value == proofs[level.name][0])
+    return Outcome(incumbent, proofs, used, source)
+
+
+def _stage_coefficients(spec: Stages, stage: Stage) -> IntArray:
+    largest = [spec.trivial_bound(spec.coefficients(level), Sense.MAX) for level in stage.levels]
+    total = np.zeros_like(spec.coefficients(stage.levels[0]))
+    for level, weight in zip(stage.levels, stage_weights(largest), strict=True):
+        total += weight * spec.coefficients(level)
+    return total
+
+
+def _better(spec: Stages, a: IntArray, b: IntArray, levels: tuple[Level, ...]) -> bool:
+    count = len(levels)
+    return lex_better(spec.values(a)[:count], spec.values(b)[:count], levels)
+
+
+def _portfolio(
+    spec: Stages,
     coef: IntArray,
+    stage: Stage,
     incumbent: IntArray,
-    seconds: float,
+    held: list[Held],
+    target: int,
+    dtime: float,
+    clock: Clock,
     params: Params,
-) -> tuple[IntArray | None, int | None, Any]:
-    """Optimise one stage's sum from the incumbent: (solution, bound, status)."""
-    n = len(incumbent)
+) -> _Found:
+    """The stage's members, side by side on ``params.workers`` threads; each deterministic
+    and given the whole ``dtime``, so the answer does not depend on how many run at once."""
+    model = spec.model
+    sense = stage.levels[0].sense
     proto = model.Proto()
     proto.clear_objective()
-    objective = proto.objective
     nonzero = np.flatnonzero(coef)
-    objective.vars.extend(nonzero.tolist())
     sign = -1 if sense is Sense.MAX else 1  # the proto minimises
-    objective.coeffs.extend((sign * coef[nonzero]).tolist())
-    objective.scaling_factor = float(sign)
+    proto.objective.vars.extend(nonzero.tolist())
+    proto.objective.coeffs.extend((sign * coef[nonzero]).tolist())
+    proto.objective.scaling_factor = float(sign)
+    _hint(model, incumbent)
+
+    if not (isinstance(spec, DayStages) and spec.local_search()):
+        return _cpsat(model, sense, dtime, clock, params.seed)
+    # First CP-SAT alone, for a little of the budget: most stages prove there, and the
+    # neighbourhood search would only run on to its own end beside a finished proof.
+    first = _cpsat(
+        model, sense, min(dtime, max(QUICK_DTIME, QUICK_SHARE * dtime)), clock, params.seed
+    )
+    best = incumbent
+    for solution in first.solutions:
+        candidate = spec.complete(solution)
+        if _better(spec, candidate, best, spec.levels):
+            best = candidate
+    if first.optimal or first.infeasible or dtime - first.used < 0.01:
+        return first
+    rest = dtime - first.used
+    _hint(model, best)
+    day = spec
+    members: list[Callable[[], _Found]] = [
+        lambda: _cpsat(model, sense, rest, clock, params.seed),
+        lambda: _local_search(day, coef, stage, best, held, target, rest, clock, params),
+    ]
+    if params.workers > 1:
+        with ThreadPoolExecutor(max_workers=min(params.workers, len(members))) as pool:
+            results = list(pool.map(lambda member: member(), members))
+    else:
+        results = [member() for member in members]
+    log.debug("members used %.3f, then %s", first.used, [round(r.used, 3) for r in results])
+    results.insert(0, first)
+    out = _Found(used=first.used)
+    for result in results[1:]:
+        out.used = max(out.used, first.used + result.used)
+    for result in results:
+        out.solutions += result.solutions
+        out.infeasible = out.infeasible or result.infeasible
+        if result.bound is not None:
+            tighter = min if sense is Sense.MAX else max
+            out.bound = result.bound if out.bound is None else tighter(out.bound, result.bound)
+    return out
+
+
+def _hint(model: cp_model.CpModel, solution: IntArray) -> None:
+    proto = model.Proto()
     proto.clear_solution_hint()
-    proto.solution_hint.vars.extend(range(n))
-    proto.solution_hint.values.extend(incumbent.tolist())
-
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = seconds
-    solver.parameters.num_workers = params.workers
-    solver.parameters.random_seed = params.seed
-    if params.workers <= 2:
-        # With two workers CP-SAT's default pair leaves out the worker with the full LP
-        # relaxation and its cuts; on these knapsack-like capacity rows the bound is what
-        # proves optimality (county, priority level: proven in 0.08 s with it, 7 % gap
-        # after 15 s without; see docs/allocation.md).
-        solver.parameters.subsolvers.extend(TWO_WORKERS)
-    if n > LARGE_MODEL:
-        # On a region's largest part (800,000 pairs) full presolve of a level with a dense
-        # objective outlasts its time and returns nothing, hint included; one round of
-        # presolve leaves time to search (priority level, 20 s: 0.3 % above greedy with a
-        # 19 % gap, instead of no solution).
-        solver.parameters.max_presolve_iterations = 1
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, None, status
-    solution = np.fromiter(solver.response_proto.solution, dtype=np.int64, count=n)
-    raw = solver.best_objective_bound
-    bound = int(np.floor(raw + 1e-6)) if sense is Sense.MAX else int(np.ceil(raw - 1e-6))
-    return solution, bound, status
+    proto.solution_hint.vars.extend(range(len(solution)))
+    proto.solution_hint.values.extend(solution.tolist())
 
 
-def _fix(proto: Any, sense: Sense, coef: IntArray, value: int) -> None:
+def _cpsat(model: cp_model.CpModel, sense: Sense, dtime: float, clock: Clock, seed: int) -> _Found:
+    run = cpsat.run(model, config=cpsat.Config.MAX_LP, dtime=dtime, wall_s=clock.left(), seed=seed)
+    if run.wall_capped:
+        clock.capped = True
+    found = _Found(used=run.dtime, infeasible=run.infeasible, optimal=run.optimal)
+    if run.solution is not None:
+        found.solutions.append(run.solution)
+    if run.bound is not None:
+        raw = run.bound
+        found.bound = int(np.floor(raw + 1e-6)) if sense is Sense.MAX else int(np.ceil(raw - 1e-6))
+    return found
+
+
+def _local_search(
+    spec: DayStages,
+    coef: IntArray,
+    stage: Stage,
+    incumbent: IntArray,
+    held: list[Held],
+    target: int,
+    dtime: float,
+    clock: Clock,
+    params: Params,
+) -> _Found:
+    """The relaxation's rounded solution, if it is better, then neighbourhood search."""
+    problem = spec.problem
+    maximise = stage.levels[0].sense is Sense.MAX
+    upto = spec.levels[: spec.levels.index(stage.levels[-1]) + 1]
+    lp_dtime = min(10.0, RELAXATION_SHARE * dtime)
+    relaxed = relaxation.solve(problem, coef, maximise, held, lp_dtime, clock.left())
+    found = _Found(used=lp_dtime)
+    start = incumbent
+    if relaxed is not None:
+        found.bound = relaxed.bound
+        target = (min if maximise else max)(target, relaxed.bound)
+        rounded = np.zeros_like(incumbent)
+        rounded[relaxation.rounded(problem, relaxed, coef)] = 1
+        rounded = spec.complete(rounded)
+        if _keeps(held, rounded) and _better(spec, rounded, incumbent, upto):
+            start = rounded
+            found.solutions.append(rounded)
+    run = lns.improve(
+        problem, start, coef, maximise, held, target, dtime - lp_dtime, params.seed, clock.left
+    )
+    if run.wall_capped:
+        clock.capped = True
+    found.used += run.dtime
+    found.solutions.append(run.solution)
+    return found
+
+
+def _keeps(held: list[Held], solution: IntArray) -> bool:
+    """Whether a solution keeps every earlier stage at its value."""
+    for coef, value, at_least in held:
+        total = int(coef @ solution)
+        if (total < value) if at_least else (total > value):
+            return False
+    return True
+
+
+def _hold(model: cp_model.CpModel, coef: IntArray, sense: Sense, value: int) -> None:
     """Keep later stages from giving up this one: Σ coef·x ≥ value (max) or ≤ value (min)."""
     nonzero = np.flatnonzero(coef)
     if len(nonzero) == 0:
         return
-    linear = proto.constraints.add().linear
+    linear = model.Proto().constraints.add().linear
     linear.vars.extend(nonzero.tolist())
     linear.coeffs.extend(coef[nonzero].tolist())
-    total = int(coef[nonzero].sum())
-    linear.domain.extend((value, total) if sense is Sense.MAX else (0, value))
-
-
-def _solve_levels(
-    problem: Problem, incumbent: IntArray, deadline: float, params: Params
-) -> tuple[IntArray, dict[str, tuple[int, bool]], bool, float] | None:
-    """Every stage, in order, on one part: (solution, level proofs, timed out, model seconds),
-    or None if the part is infeasible."""
-    started = time.perf_counter()
-    model = cp_model.CpModel()
-    proto = model.Proto()
-    for _ in range(len(incumbent)):
-        proto.variables.add().domain.extend((0, 1))
-    for family in FAMILIES:
-        family(proto, problem)
-    model_seconds = time.perf_counter() - started
-
-    proofs: dict[str, tuple[int, bool]] = {}  # level name: (bound, proven optimal)
-    timed_out = False
-    coefs = [stage_coefficients(problem, stage) for stage in STAGES]
-    to_solve = [i for i, coef in enumerate(coefs) if np.any(coef)]
-    for i, stage in enumerate(STAGES):
-        coef, sense = coefs[i], stage.levels[0].sense
-        if i not in to_solve:
-            # Nothing to optimise (e.g. no moves possible): every value is proven.
-            proofs |= {level.name: (0, True) for level in stage.levels if level.name not in proofs}
-            continue
-        # Each stage may use its share of the time left, the last all of it; time a stage
-        # does not use (it was proven sooner) passes on.
-        remaining = deadline - time.perf_counter()
-        share = remaining * (1.0 if i == to_solve[-1] else stage.share)
-        bound = _trivial_bound(problem, sense, coef)
-        if int(coef @ incumbent) == bound:
-            pass  # the incumbent reaches the trivial bound (say, every child placed): proven
-        elif share > 0.01:
-            solution, solved_bound, level_status = _solve_level(
-                model, sense, coef, incumbent, share, params
-            )
-            if level_status == cp_model.INFEASIBLE:
-                return None
-            if solved_bound is not None:
-                # Both are valid; keep the tighter (a short solve's bound can be weaker).
-                bound = (min if sense is Sense.MAX else max)(bound, solved_bound)
-            if solution is not None:
-                # Place every child who still fits: a stage that counts only some children
-                # must not leave room the others could use. It only adds placements, and
-                # may raise an earlier level while costing this one, so compare over every
-                # level solved so far, in order.
-                solution = _completed(problem, solution)
-                upto = LEVELS[: LEVELS.index(stage.levels[-1]) + 1]
-                if not _lex_better(problem, incumbent, solution, upto):
-                    incumbent = solution
-        proofs |= _level_proofs(problem, stage, incumbent, bound, proofs)
-        timed_out = timed_out or not all(proofs[level.name][1] for level in stage.levels)
-        _fix(proto, sense, coef, int(coef @ incumbent))
-    return incumbent, proofs, timed_out, model_seconds
+    low = int(np.minimum(coef[nonzero], 0).sum())
+    high = int(np.maximum(coef[nonzero], 0).sum())
+    linear.domain.extend((value, high) if sense is Sense.MAX else (low, value))
 
 
 def _level_proofs(
-    problem: Problem,
+    spec: Stages,
     stage: Stage,
     solution: IntArray,
     bound: int,
@@ -339,26 +477,26 @@ def _level_proofs(
 ) -> dict[str, tuple[int, bool]]:
     """Each level's (bound, proven) from the bound on its stage's weighted sum.
 
-    With weights w₁ > w₂ > … (:func:`~matcher.allocation.objective.stage_weights`), the
-    first level can reach at most ⌊bound / w₁⌋; if the solution reaches it (or an earlier
-    stage proved it), that level is proven, and the bound less w₁ times its value bounds
-    the next level, and so on. After a level that is not proven, the later ones keep their
-    trivial bounds.
+    With weights w₁ > w₂ > … (:func:`~matcher.objective.stage_weights`), the first level
+    can reach at most ⌊bound / w₁⌋; if the solution reaches it (or an earlier stage proved
+    it), that level is proven, and the bound less w₁ times its value bounds the next
+    level, and so on. After a level that is not proven, the later ones keep their trivial
+    bounds.
     """
+    largest = [spec.trivial_bound(spec.coefficients(level), Sense.MAX) for level in stage.levels]
     proofs: dict[str, tuple[int, bool]] = {}
     rest, proven = bound, True
-    for level, weight in zip(stage.levels, stage_weights(problem, stage), strict=True):
-        coef = coefficients(problem, level)
+    for level, weight in zip(stage.levels, stage_weights(largest), strict=True):
+        coef = spec.coefficients(level)
         value = int(coef @ solution)
+        trivial = spec.trivial_bound(coef, level.sense)
         if not proven:
-            proofs[level.name] = earlier.get(
-                level.name, (_trivial_bound(problem, level.sense, coef), False)
-            )
+            proofs[level.name] = earlier.get(level.name, (trivial, False))
             continue
         level_bound = rest // weight if level.sense is Sense.MAX else -(-rest // weight)
         # Every bound known holds: keep the tightest.
         tighter = min if level.sense is Sense.MAX else max
-        level_bound = tighter(level_bound, _trivial_bound(problem, level.sense, coef))
+        level_bound = tighter(level_bound, trivial)
         if level.name in earlier:
             level_bound = tighter(level_bound, earlier[level.name][0])
         proven = value == level_bound
@@ -367,62 +505,9 @@ def _level_proofs(
     return proofs
 
 
-def _completed(problem: Problem, solution: IntArray) -> IntArray:
-    completed = np.zeros_like(solution)
-    completed[complete(problem, np.flatnonzero(solution).astype(np.int64))] = 1
-    return completed
-
-
-def _lex_better(problem: Problem, a: IntArray, b: IntArray, levels: tuple[Level, ...]) -> bool:
-    """Whether solution ``a`` is strictly better than ``b`` on ``levels``, in order."""
-    for level in levels:
-        coef = coefficients(problem, level)
-        va, vb = int(coef @ a), int(coef @ b)
-        if va != vb:
-            return (va > vb) == (level.sense is Sense.MAX)
-    return False
-
-
-def _trivial_bound(problem: Problem, sense: Sense, coef: IntArray) -> int:
-    """A bound that needs no solve: every child at their best pair (max), or 0 (min)."""
-    if sense is Sense.MIN or len(coef) == 0:
-        return 0
-    starts = problem.pair_start[:-1][np.diff(problem.pair_start) > 0]
-    return int(np.maximum.reduceat(coef, starts).sum())
-
-
-def _level(
-    level: Level, value: int, bound: int, optimal: bool, greedy_values: dict[str, int]
-) -> LevelOut:
-    return LevelOut(
-        name=level.name,
-        sense=level.sense.value,
-        value=value,
-        bound=value if optimal else bound,
-        optimal=optimal,
-        greedy=greedy_values[level.name],
-    )
-
-
-def _placements(problem: Problem, chosen: IntArray) -> list[Placement]:
-    instance = problem.source
-    slot_ids = [s.id for s in instance.settings.time_slots]
-    moved = coefficients(problem, MOVES)
-    out = []
-    for j in chosen.tolist():
-        referral = instance.referrals[int(problem.referral_idx[problem.pair_referral[j]])]
-        uses = problem.uses_of(j)
-        out.append(
-            Placement(
-                referral_id=referral.id,
-                provider_id=instance.providers[int(problem.pair_provider[j])].id,
-                cost=int(problem.pair_cost[j]) / 100,
-                travel_minutes=int(problem.pair_travel[j]),
-                moved=bool(moved[j]),
-                staff_hours={
-                    slot_ids[int(problem.use_slot[e])]: round(float(problem.use_hours[e]), 4)
-                    for e in uses
-                },
-            )
-        )
-    return out
+def stop_reason(proofs: dict[str, tuple[int, bool]], clock: Clock) -> StopReason:
+    """Proof if every level is proven; else the wall clock if it stopped a solve; else the
+    budget."""
+    if all(proven for _, proven in proofs.values()):
+        return StopReason.PROOF
+    return StopReason.WALL_CLOCK if clock.capped else StopReason.BUDGET

@@ -11,9 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictInt
 
-from matcher.allocation.result import Result
 from matcher.model import ChildId, Identifier, Provider, Referral, StaffHours, Weekday
 from matcher.ranking import Ranking
+from matcher.result import Effort, Result
 from matcher.storage.tables import JobRow, PlacementRow
 
 
@@ -237,10 +237,14 @@ class PlacementList(Out):
 
 
 class AllocationIn(In):
-    time_limit: Annotated[float, Field(strict=True)] = Field(
-        30.0, gt=0, le=600, description="Seconds for the whole solve."
+    effort: Effort = Field(Effort.STANDARD, description="quick, standard or thorough.")
+    budget: Annotated[float, Field(strict=True)] | None = Field(
+        None, gt=0, le=600, description="Deterministic seconds (overrides effort)."
     )
-    workers: StrictInt = Field(2, ge=1, le=16, description="CP-SAT search workers.")
+    time_limit: Annotated[float, Field(strict=True)] | None = Field(
+        None, gt=0, le=3600, description="Wall-clock safety cap, in seconds."
+    )
+    workers: StrictInt = Field(2, ge=1, le=16, description="Threads the search may use.")
     allow_moves: StrictBool = Field(False, description="Existing placements may move provider.")
     seed: StrictInt = Field(0, ge=0, le=2**31 - 1)
 

@@ -7,7 +7,7 @@ each agent's jobs use at most its capacity, and the total cost is minimised.
 In the engine's terms a job is a referral that must be placed, an agent a provider with
 one slot of capacity, a job's resource at an agent the staff-hours that pair takes (care
 plus travel: it depends on the pair), and the cost the pair's cost. :func:`gap_problem`
-builds exactly the :class:`~matcher.allocation.problem.Problem` the solver works on; with
+builds exactly the :class:`~matcher.problem.day.DayProblem` the solver works on; with
 every child placed, the levels before cost are fixed, and cost is the GAP objective.
 :func:`check_gap` verifies a solution from the GAP's definition alone.
 """
@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import csv
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from matcher.allocation.problem import IntArray, Problem
 from matcher.errors import InputError
 from matcher.errors import Problem as Issue
+from matcher.problem.day import DayProblem, IntArray
+from matcher.result import Params
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,15 +105,15 @@ def read_best_known(path: Path) -> dict[str, BestKnown]:
     return out
 
 
-def gap_problem(gap: GapInstance) -> Problem:
+def gap_problem(gap: GapInstance) -> DayProblem:
     """The engine's problem: a pair for every (job, agent) whose resource fits at all."""
     fits = gap.capacity >= gap.weight.T  # jobs × agents
-    jobs, agents = np.nonzero(fits)  # row-major: grouped by job, as the Problem wants
+    jobs, agents = np.nonzero(fits)  # row-major: grouped by job, as the DayProblem wants
     counts = np.bincount(jobs, minlength=gap.jobs)
     weights = gap.weight[agents, jobs]
     n_pairs = len(jobs)
     zeros = np.zeros(gap.jobs, dtype=np.int64)
-    return Problem(
+    return DayProblem(
         instance=None,
         referral_idx=np.arange(gap.jobs, dtype=np.int64),
         pair_referral=jobs.astype(np.int64),
@@ -136,7 +137,7 @@ def gap_problem(gap: GapInstance) -> Problem:
     )
 
 
-def agent_of_job(problem: Problem, solution: IntArray) -> IntArray:
+def agent_of_job(problem: DayProblem, solution: IntArray) -> IntArray:
     """Each job's agent (-1 if unplaced) from a 0/1 vector over the pairs."""
     out = np.full(len(problem.referral_idx), -1, dtype=np.int64)
     chosen = np.flatnonzero(solution)
@@ -178,25 +179,29 @@ class GapRun:
     build_s: float
     solve_s: float
     violations: list[str]
+    budget_used: float = 0.0  # deterministic seconds
+    stopped_by: str = "proof"
+    assignment: list[int] = field(default_factory=list)  # each job's agent (-1: none)
 
 
-def solve_gap(gap: GapInstance, time_limit: float, workers: int = 2) -> GapRun:
-    """Build the engine's problem, start from greedy, and optimise until the time limit."""
-    from matcher.allocation.greedy import greedy
-    from matcher.allocation.result import Params
-    from matcher.solver import optimise
+def solve_gap(gap: GapInstance, params: Params) -> GapRun:
+    """Build the engine's problem, start from greedy, and run the staged core within the
+    parameters' deterministic budget."""
+    from matcher.allocate import optimise_day
+    from matcher.greedy import greedy
+    from matcher.solver import Clock, stop_reason
 
     started = time.perf_counter()
     problem = gap_problem(gap)
     built = time.perf_counter()
-    params = Params(time_limit=time_limit, workers=workers)
-    outcome = optimise(problem, greedy(problem), started + time_limit, params)
+    clock = Clock(params.wall_cap)
+    outcome, _ = optimise_day(problem, greedy(problem), params.deterministic_budget, clock, params)
     solved = time.perf_counter()
-    if outcome is None:  # proven infeasible: no allocation places every job
+    if outcome.infeasible:  # proven infeasible: no allocation places every job
         return GapRun(gap.name, False, None, 0, True, built - started, solved - built, [])
     agents = agent_of_job(problem, outcome.solution)
     violations = check_gap(gap, agents)
-    # Greedy may not place every job; the result is feasible only if the solver did.
+    # Greedy may not place every job; the result is feasible only if the search did.
     feasible = not violations
     bound, proven = outcome.proofs["cost"]
     placed_all = outcome.proofs["priority_placed"]
@@ -210,4 +215,7 @@ def solve_gap(gap: GapInstance, time_limit: float, workers: int = 2) -> GapRun:
         build_s=built - started,
         solve_s=solved - built,
         violations=violations,
+        budget_used=round(outcome.used, 4),
+        stopped_by=stop_reason(outcome.proofs, clock).value,
+        assignment=agents.tolist(),
     )

@@ -1,6 +1,6 @@
 """An independent baseline: the same problem as a MIP, solved by HiGHS.
 
-Built from the :class:`~matcher.allocation.problem.Problem` arrays alone, with none of the
+Built from the :class:`~matcher.problem.day.DayProblem` arrays alone, with none of the
 solver's code: a binary per pair; each referral at most once (exactly once when it must
 be placed: an existing placement, or every job of a GAP); each provider's use per slot
 within its capacity; and any ``fixed`` rows (an earlier level held at its value).
@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from matcher.allocation.problem import IntArray, Problem
 from matcher.errors import MatcherError
+from matcher.problem.day import DayProblem, IntArray
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class HighsRun:
 
 
 def highs_solve(
-    problem: Problem,
+    problem: DayProblem,
     objective: IntArray,
     maximise: bool,
     time_limit: float,

@@ -1,22 +1,36 @@
-"""Run a profile's tasks, each in a fresh process, and collect one record per task."""
+"""Run a profile's tasks, each in a fresh process, and collect one record per task.
+
+Beside each task: its baselines (HiGHS given the engine's wall time, plain CP-SAT given its
+deterministic budget), each in a process of its own; and, for a task marked ``twice``, the
+same task again with two busy processes beside it, to show that the answer does not
+depend on the machine's load (the record's ``repeat_identical``).
+
+A run starts by timing a fixed piece of work (:func:`calibrate`): the seconds it takes on
+this machine, now. Every task's time is also recorded as a multiple of it
+(``relative_s``), so the gate can compare times between a laptop, CI and a busy machine as
+ratios measured in one run, not as seconds.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from matcher.bench.suites import Task, merge_highs, run_highs, run_task, tasks
+from matcher.bench.suites import Task, merge_baselines, run_baseline, run_task, select, tasks
 from matcher.provenance import commit, machine, versions
 
-#: Seconds a task may overrun its own limits (solve, HiGHS, building, checking) before it
-#: is stopped and recorded as failed, so one stuck task cannot hang CI.
+#: Seconds a task may overrun its own limits (solve, baselines, building, checking)
+#: before it is stopped and recorded as failed, so one stuck task cannot hang CI.
 GRACE_S = 180
+#: Busy processes beside a repeated task.
+BUSY = 2
 
 
 def run_profile(
@@ -24,43 +38,132 @@ def run_profile(
     gap_dir: Path,
     workers: int,
     progress: Callable[[Task, dict[str, Any], int, int], None] | None = None,
+    only: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Every task of ``profile``, one at a time; ``progress`` is told of each record."""
-    todo = tasks(profile, gap_dir)
+    """Every task of ``profile`` (those matching ``only``), one at a time; ``progress`` is
+    told of each record."""
+    todo = select(tasks(profile, gap_dir), only or [])
     started = time.perf_counter()
+    calibration = _in_fresh_process(_calibration, Task("calibrate", "reference"), gap_dir, workers)
+    unit = calibration.get("seconds") or 1.0
     records = []
     for i, task in enumerate(todo):
-        record = _in_fresh_process(run_task, task, gap_dir, workers)
-        if task.options.get("highs") and "error" not in record:
-            record = merge_highs(record, _in_fresh_process(run_highs, task, gap_dir, workers))
+        record = _measure(task, gap_dir, workers, unit)
         records.append(record)
         if progress is not None:
             progress(task, record, i + 1, len(todo))
     return {
         "benchmark": "matcher bench",
         "profile": profile,
+        "only": only or [],
         "commit": commit(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine() | versions("ortools", "highspy", "numpy"),
         "workers": workers,
+        "calibration_s": unit,
         "wall_s": round(time.perf_counter() - started, 1),
         "records": records,
     }
 
 
-Work = Callable[[Task, Path, int], dict[str, Any]]
+def _measure(task: Task, gap_dir: Path, workers: int, unit: float) -> dict[str, Any]:
+    """One task's record, its baselines, and its repeat under load."""
+    record = _in_fresh_process(run_task, task, gap_dir, workers)
+    if "error" in record:
+        return record
+    if "total_s" in record:
+        record["relative_s"] = round(record["total_s"] / unit, 3)
+    baselines = {}
+    seconds = max(1.0, float(record.get("total_s", 1.0)))
+    for kind in ("highs", "plain"):
+        if task.options.get(kind):
+            baselines[kind] = _in_fresh_process(
+                _baseline,
+                Task(task.suite, task.name, task.options | {"kind": kind}),
+                gap_dir,
+                workers,
+                seconds,
+            )
+    record = merge_baselines(record, baselines)
+    if task.options.get("twice"):
+        with _busy(BUSY):
+            again = _in_fresh_process(run_task, task, gap_dir, workers)
+        record["repeat_identical"] = again.get("fingerprint") == record.get("fingerprint")
+        record["repeat_total_s"] = again.get("total_s")
+    return record
 
 
-def _in_fresh_process(work: Work, task: Task, gap_dir: Path, workers: int) -> dict[str, Any]:
-    """``work(task, gap_dir, workers)`` in a child process: its peak memory is its own, and a
-    stuck task is stopped after its limits plus :data:`GRACE_S`. The child is spawned, not
+def calibrate() -> float:
+    """Seconds this machine takes, now, for a fixed piece of CP-SAT work: one worker, a
+    fixed generated assignment model, one deterministic second."""
+    from ortools.sat.python import cp_model
+
+    from matcher.bench.gapfiles import gap_problem
+    from matcher.bench.generated import generate
+    from matcher.constraints import DAY_FAMILIES
+
+    problem = gap_problem(generate("d", 10, 200))
+    model = cp_model.CpModel()
+    for _ in range(len(problem.pair_provider)):
+        model.Proto().variables.add().domain.extend((0, 1))
+    for family in DAY_FAMILIES:
+        family(model, problem)
+    model.minimize(
+        sum(
+            int(c) * model.get_bool_var_from_proto_index(j)
+            for j, c in enumerate(problem.pair_cost.tolist())
+        )
+    )
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_deterministic_time = 1.0
+    started = time.perf_counter()
+    solver.solve(model)
+    return round(time.perf_counter() - started, 4)
+
+
+def _calibration(task: Task, gap_dir: Path, workers: int) -> dict[str, Any]:
+    return {"seconds": calibrate()}
+
+
+def _baseline(task: Task, gap_dir: Path, workers: int, seconds: float) -> dict[str, Any]:
+    return run_baseline(task.options["kind"], task, gap_dir, workers, seconds)
+
+
+@contextmanager
+def _busy(count: int) -> Iterator[None]:
+    """``count`` processes spinning on a core each, for as long as the block runs."""
+    context = multiprocessing.get_context("spawn")
+    spinners = [context.Process(target=_spin, daemon=True) for _ in range(count)]
+    for spinner in spinners:
+        spinner.start()
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.join()
+
+
+def _spin() -> None:  # pragma: no cover (runs in a child process until killed)
+    deadline = time.monotonic() + 3600  # bounded, whatever happens to the parent
+    while time.monotonic() < deadline:
+        pass
+
+
+Work = Callable[..., dict[str, Any]]
+
+
+def _in_fresh_process(work: Work, task: Task, *args: Any) -> dict[str, Any]:
+    """``work(task, *args)`` in a child process: its peak memory is its own, and a stuck
+    task is stopped after its limits plus :data:`GRACE_S`. The child is spawned, not
     forked, so it starts with neither OR-Tools nor HiGHS loaded and may load either."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(send, work, task, gap_dir, workers))
+    child = context.Process(target=_child, args=(send, work, task, *args))
     child.start()
     send.close()
-    limit = 3 * (task.options.get("time_limit", 0) + task.options.get("highs", 0)) + GRACE_S
+    limit = 10 * float(task.options.get("budget", 1.0)) + GRACE_S
     record: dict[str, Any]
     try:
         if receive.poll(limit):
@@ -76,8 +179,8 @@ def _in_fresh_process(work: Work, task: Task, gap_dir: Path, workers: int) -> di
     return record
 
 
-def _child(send: Connection, work: Work, task: Task, gap_dir: Path, workers: int) -> None:
-    record = work(task, gap_dir, workers)
+def _child(send: Connection, work: Work, task: Task, *args: Any) -> None:
+    record = work(task, *args)
     record["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     send.send(record)
     send.close()

@@ -1,15 +1,65 @@
-"""Constraint families of the day-allocation model, one module each.
+"""CP-SAT constraint families, one module each, day and overnight.
 
-Each family has ``add(proto, problem)``: it writes its constraints straight into the
-CP-SAT model proto (at region size this is several times faster than building Python
-expressions) and returns nothing. The solver calls them from an explicit, ordered list.
+Every hard rule the solver keeps is one family here; the plain-Python checker
+(:mod:`matcher.check`) checks each again without this code. The solver adds the families
+of a problem from the explicit, ordered lists below (no decorators, no registration at
+import); a family's docstring says whether it is hard or soft and which rule it encodes.
 
-Assignment variable ``j`` (proto variable ``j``) is true when pair ``j`` of the
-:class:`~matcher.allocation.problem.Problem` is chosen. Two rules need no family, because
-the problem creates no variable that could break them: eligibility (including family
-refusals: pairs exist only for eligible providers) and not moving existing placements when
-moves are not allowed (a placed child then has only its current pair).
+Day families write their rows straight into the model's proto (at region size several
+times faster than Python expressions): variable ``j`` of the model is pair ``j`` of the
+:class:`~matcher.problem.day.DayProblem`. Two day rules need no family, because the
+problem creates no variable that could break them: eligibility (including family
+refusals) and not moving existing placements when moves are not allowed (a placed child
+then has only its current pair).
 
-Families, in order: ``assignment`` (each child at most once), ``capacity`` (staff-hours per
-provider and slot), ``continuity`` (existing placements continue).
+Night families take a :class:`~matcher.constraints.nights.NightVars`: one Boolean per
+allowed stay of the :class:`~matcher.problem.nights.NightProblem`, and the routine flags.
+Rules decided by which stays exist (eligibility, specialism, age band, the 18th
+birthday, the planned start) need no family either.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ortools.sat.python import cp_model
+
+from matcher.constraints import (
+    assignment,
+    beds,
+    capacity,
+    continuity,
+    incompatible,
+    night_staff,
+    nights_asked,
+    one_bed_a_night,
+    opening_days,
+    routine,
+    sharing,
+    stay_limits,
+)
+from matcher.constraints.nights import NightRoom, NightVars
+from matcher.problem.day import DayProblem
+from matcher.problem.nights import NightProblem
+
+DayFamily = Callable[[cp_model.CpModel, DayProblem], None]
+NightFamily = Callable[[cp_model.CpModel, NightProblem, NightVars, NightRoom], None]
+
+#: Day families, in the order they are added: each child at most once; staff-hours per
+#: provider and slot; existing placements continue.
+DAY_FAMILIES: list[DayFamily] = [assignment.add, capacity.add, continuity.add]
+
+#: Night families, in the order they are added. The per-child rules come first (cheap,
+#: and they shape the rows the per-night ones overlap with), then the per-unit-night
+#: capacities, then who may share a night, then the routine flags the objective counts.
+NIGHT_FAMILIES: list[NightFamily] = [
+    one_bed_a_night.add,
+    nights_asked.add,
+    stay_limits.add,
+    opening_days.add,
+    beds.add,
+    night_staff.add,
+    sharing.add,
+    incompatible.add,
+    routine.add,
+]

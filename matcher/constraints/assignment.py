@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from ortools.sat.python import cp_model
 
-from matcher.allocation.problem import Problem
+from matcher.problem.day import DayProblem
 
 
-def add(proto: Any, problem: Problem) -> None:
+def add(model: cp_model.CpModel, problem: DayProblem) -> None:
+    """At most one of each referral's pairs (the referral's eligible providers)."""
+    proto = model.Proto()
     starts = problem.pair_start.tolist()
     for k in range(len(starts) - 1):
         if starts[k + 1] - starts[k] > 1:

@@ -2,23 +2,39 @@
 
 A placement takes its care hours times staff per child (a 2:1 child two workers in the
 same slot, a group child its share of a worker) plus, at home, the workers' travel; see
-:mod:`matcher.rules.consumption`. Counted in units of 1/600 hour (six seconds), rounded against the
-solver (see :mod:`matcher.allocation.problem`).
+:mod:`matcher.rules.consumption`. Counted in units of 1/600 hour (six seconds), rounded
+against the solver (see :mod:`matcher.problem.day`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
+from ortools.sat.python import cp_model
 
-from matcher.allocation.problem import Problem
+from matcher.problem.day import SCALE, DayProblem, IntArray
 
 
-def add(proto: Any, problem: Problem) -> None:
+def add(model: cp_model.CpModel, problem: DayProblem) -> None:
+    """One row per provider and slot that the placements could overfill."""
+    add_rows(model, problem, problem.capacity_units)
+
+
+def add_rows(
+    model: cp_model.CpModel,
+    problem: DayProblem,
+    capacity_units: IntArray,
+    added_hours: Mapping[tuple[int, int], cp_model.IntVar] | None = None,
+) -> None:
+    """The capacity rows against ``capacity_units`` (providers × slots, 1/600 hour), each
+    raised by ``added_hours[(provider, slot)]`` whole staff-hours where a model may buy
+    them (the capacity gap analysis)."""
     if len(problem.use_slot) == 0:
         return
-    n_slots = problem.capacity_units.shape[1]
+    proto = model.Proto()
+    added_hours = added_hours or {}
+    n_slots = capacity_units.shape[1]
     # One entry per (pair, slot) used; group the entries by provider and slot.
     pair_of_use = np.repeat(
         np.arange(len(problem.pair_provider), dtype=np.int64), np.diff(problem.use_start)
@@ -30,10 +46,17 @@ def add(proto: Any, problem: Problem) -> None:
     for c, lo, hi in zip(cells.tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         uses = order[lo:hi]
         units = problem.use_units[uses]
-        capacity = int(problem.capacity_units[c // n_slots, c % n_slots])
-        if int(units.sum()) <= capacity:
+        provider_idx, slot_idx = c // n_slots, c % n_slots
+        room = int(capacity_units[provider_idx, slot_idx])
+        if int(units.sum()) <= room:
             continue  # every placement together fits: no constraint needed
         linear = proto.constraints.add().linear
         linear.vars.extend(pair_of_use[uses].tolist())
         linear.coeffs.extend(units.tolist())
-        linear.domain.extend((0, capacity))
+        extra = added_hours.get((provider_idx, slot_idx))
+        if extra is None:
+            linear.domain.extend((0, room))
+        else:
+            linear.vars.append(extra.Index())
+            linear.coeffs.append(-SCALE)
+            linear.domain.extend((-(2**40), room))

@@ -10,17 +10,22 @@ the benchmark), the same holds for every child.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from ortools.sat.python import cp_model
 
-from matcher.allocation.problem import Problem
+from matcher.problem.day import DayProblem
 
 
-def add(proto: Any, problem: Problem) -> None:
-    must = np.ones_like(problem.current_pair, dtype=np.bool_)
-    if not problem.must_place:
-        must = problem.current_pair >= 0
-    for k in np.flatnonzero(must).tolist():
-        pairs = problem.pairs_of(k)
-        proto.constraints.add().exactly_one.literals.extend(pairs)
+def add(model: cp_model.CpModel, problem: DayProblem) -> None:
+    """Exactly one pair for every referral that must be placed."""
+    proto = model.Proto()
+    for k in np.flatnonzero(must_place(problem)).tolist():
+        proto.constraints.add().exactly_one.literals.extend(problem.pairs_of(k))
+
+
+def must_place(problem: DayProblem) -> np.ndarray:
+    """Per referral position: whether it must be placed."""
+    if problem.must_place:
+        return np.ones_like(problem.current_pair, dtype=np.bool_)
+    must: np.ndarray = problem.current_pair >= 0
+    return must

@@ -28,7 +28,12 @@ from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, NotFound, Problem
 from matcher.model import Contract, Instance, OvernightUnit, Provider, Referral, SoloNeed
-from matcher.overnight.problem import (
+from matcher.ranking import WEEKS_PER_MONTH
+from matcher.register.ledger import horizon_nights, needed_minutes
+from matcher.rules.checks import failed_rules
+from matcher.rules.consumption import staff_hours_needed
+from matcher.rules.facts import usable_units
+from matcher.rules.nights import (
     MAX_CONSECUTIVE_NIGHTS,
     MAX_NIGHTS_A_YEAR,
     STAFF_SIXTHS,
@@ -36,12 +41,7 @@ from matcher.overnight.problem import (
     longest_run,
     requested_nights,
 )
-from matcher.overnight.problem import specialism_fits as unit_specialism_fits
-from matcher.ranking import WEEKS_PER_MONTH
-from matcher.register.ledger import horizon_nights, needed_minutes
-from matcher.rules.checks import failed_rules
-from matcher.rules.consumption import staff_hours_needed
-from matcher.rules.facts import usable_units
+from matcher.rules.nights import specialism_fits as unit_specialism_fits
 from matcher.storage.database import utcnow
 from matcher.storage.tables import BedNight, PlacementRow, ReferralRow, StaffCapacity
 

@@ -77,13 +77,13 @@ def get(session: Session, kind: JobKind, job_id: str) -> JobRow:
 
 def _allocation(database: Database, payload: dict[str, Any], progress: Progress) -> Any:
     from matcher.allocate import allocate
-    from matcher.allocation.result import Params
     from matcher.register.records import load_with_bookings
+    from matcher.result import Params
 
     with database.read() as session:
         instance = load_with_bookings(session)
     progress(0.05)
-    # The overnight part reports the share of the time limit it used; the day part ends it.
+    # The overnight part reports the share of the budget it used; the day part ends it.
     result = allocate(
         instance, Params.model_validate(payload), lambda share: progress(0.05 + 0.9 * share)
     )

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, Problem
 from matcher.model import Instance, OvernightUnit, Provider, Referral, Settings, SoloNeed, Weekday
-from matcher.overnight.problem import STAFF_SIXTHS
 from matcher.rules.consumption import staff_hours_needed
+from matcher.rules.nights import STAFF_SIXTHS
 from matcher.storage.tables import BedNight, PlacementRow, StaffCapacity
 
 WEEKDAYS = list(Weekday)

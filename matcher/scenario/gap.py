@@ -20,8 +20,8 @@ bought, and minimises the cost. Children a rule turns away whatever the capacity
 the whole horizon (capacity is bought by the week: "2 solo beds at the East unit,
 Fri–Sat"), staffed for a 2:1 child, at an existing unit or at a new unit of either
 specialism in the home district of a child left short (for that district's children).
-Every overnight rule holds as in the allocation (:func:`matcher.overnight.solver.
-constraints`, with the additions in the capacities).
+Every overnight rule holds as in the allocation: the same constraint families
+(:data:`matcher.constraints.NIGHT_FAMILIES`), with the additions in the units' room.
 Stage 1 gives as many of the missing nights as the rules allow with additions free;
 stage 2 keeps that many and minimises the cost of the beds added.
 
@@ -36,17 +36,22 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 from ortools.sat.python import cp_model
 from pydantic import BaseModel, Field
 
-from matcher.allocation.problem import SCALE, Problem, build_problem
-from matcher.allocation.result import Result
+from matcher.constraints import NIGHT_FAMILIES, assignment, capacity, continuity, routine
+from matcher.constraints.nights import NightRoom, NightVars
 from matcher.model import Capability, Instance, Lot, StaffRatio, Weekday
-from matcher.overnight.problem import NightProblem, build_nights
-from matcher.overnight.solver import constraints
+from matcher.problem.day import SCALE, DayProblem, build_day, restrict
+from matcher.problem.nights import NightProblem, build_nights
+from matcher.result import Result
+from matcher.search import cpsat
+from matcher.solver import Clock
 
 WEEKS_A_YEAR = 52
 WEEKDAY_NAMES = {d: d.value.capitalize() for d in Weekday}
@@ -94,7 +99,13 @@ class Stay(BaseModel):
 
 
 class GapAnalysis(BaseModel):
-    status: str = Field(description="optimal, or feasible when a model ran out of time.")
+    status: str = Field(description="optimal, or feasible when a model's budget ran out.")
+    allocation_proven: bool = Field(
+        True,
+        description="Whether the allocation it starts from was proven optimal: if not, a "
+        "longer run may place some of the children it prices capacity for.",
+    )
+    caveat: str = Field("", description="What the figures rest on, in words, when not proven.")
     day: list[DayAddition]
     nights: list[NightAddition]
     lines: list[str] = Field(description="The additions in words, by district and service.")
@@ -198,19 +209,47 @@ def with_candidates(
     return Instance.build(doc)
 
 
+class _Search:
+    """Every model of one analysis: CP-SAT with one worker and a deterministic budget, so
+    the same variant gives the same analysis on every run; what each model proved."""
+
+    def __init__(self, clock: Clock, seed: int) -> None:
+        self.clock = clock
+        self.seed = seed
+        self.proven: list[bool] = []
+
+    def solve(self, model: cp_model.CpModel, budget: float) -> cpsat.CpRun | None:
+        run = cpsat.run(
+            model,
+            config=cpsat.Config.MAX_LP,
+            dtime=budget,
+            wall_s=self.clock.left(),
+            seed=self.seed,
+        )
+        self.clock.capped = self.clock.capped or run.wall_capped
+        if run.solution is None:
+            self.proven.append(False)
+            return None
+        self.proven.append(run.optimal)
+        return run
+
+
 def analyse(
     instance: Instance,
     result: Result,
     *,
-    time_limit: float = 10.0,
-    workers: int = 2,
+    budget: float = 10.0,
+    seed: int = 0,
+    wall_s: float = 600.0,
     block_hours: float = 10.0,
     block_nights: int = 13,
 ) -> GapAnalysis:
     """The cheapest additions that place the children ``result`` leaves out (see the
-    module docstring), and the marginal value of capacity per district."""
+    module docstring), and the marginal value of capacity per district. ``budget`` is the
+    deterministic seconds of each of its two main models; the marginal values get a
+    quarter each."""
     started = time.perf_counter()
-    statuses: list[bool] = []
+    search = _Search(Clock(wall_s), seed)
     not_closable: list[Left] = []
     council = {d.id for d in instance.settings.districts}
     home = {r.id: r.home_district for r in instance.referrals}
@@ -222,14 +261,17 @@ def analyse(
     )
     candidates = with_candidates(instance, day_districts, night_districts)
     day = _DayGap(candidates, result, not_closable)
-    day_out, assignments = day.cheapest(time_limit, workers, statuses)
+    day_out, assignments = day.cheapest(budget, search)
     nights = _NightGap(candidates, instance, result, not_closable)
-    night_out, stays = nights.cheapest(time_limit, workers, statuses)
-    marginal = day.marginal(block_hours, time_limit / 4, workers, statuses)
-    marginal += nights.marginal(block_nights, time_limit / 4, workers, statuses)
+    night_out, stays = nights.cheapest(budget, search)
+    marginal = day.marginal(block_hours, budget / 4, search)
+    marginal += nights.marginal(block_nights, budget / 4, search)
     cost = round(sum(a.cost for a in day_out) + sum(a.cost for a in night_out), 2)
+    proven = all(search.proven)
     return GapAnalysis(
-        status="optimal" if all(statuses) else "feasible",
+        status="optimal" if proven else "feasible",
+        allocation_proven=result.proven,
+        caveat=_caveat(result.proven, proven),
         day=day_out,
         nights=night_out,
         lines=_lines(instance, day_out, night_out),
@@ -244,19 +286,20 @@ def analyse(
     )
 
 
-def _solve(
-    model: cp_model.CpModel, time_limit: float, workers: int, statuses: list[bool]
-) -> cp_model.CpSolver | None:
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = 0
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        statuses.append(False)
-        return None
-    statuses.append(status == cp_model.OPTIMAL)
-    return solver
+def _caveat(allocation_proven: bool, proven: bool) -> str:
+    """What the analysis rests on, in words a commissioner reads, when not proven."""
+    parts = []
+    if not allocation_proven:
+        parts.append(
+            "The allocation was not proven optimal: a longer run may place some of these "
+            "children without new capacity, so the capacity to buy may be less."
+        )
+    if not proven:
+        parts.append(
+            "The cheapest additions were not proven cheapest within the budget: cheaper ones "
+            "may exist."
+        )
+    return " ".join(parts)
 
 
 def _marginal(
@@ -283,7 +326,7 @@ def _marginal(
 class _DayGap:
     def __init__(self, instance: Instance, result: Result, not_closable: list[Left]) -> None:
         self.instance = instance
-        self.problem: Problem = build_problem(instance)
+        self.problem: DayProblem = build_day(instance)
         problem = self.problem
         position = {instance.referrals[int(i)].id: k for k, i in enumerate(problem.referral_idx)}
         # What the placements already take, in CP-SAT's units.
@@ -312,61 +355,55 @@ class _DayGap:
         # the model grows what exists before it asks for something new.
         return round(rate * 100) * WEEKS_A_YEAR + provider.id.startswith(NEW_DAY)
 
-    def _model(
-        self, must_place: bool
-    ) -> tuple[
-        cp_model.CpModel,
-        dict[int, cp_model.IntVar],
-        dict[tuple[int, int], cp_model.IntVar],
-        dict[int, cp_model.IntVar],
-    ]:
-        problem = self.problem
+    def _model(self, must_place: bool) -> _DayModel:
+        """The waiting children's pairs with the day families, against what the placements
+        leave, and staff-hours that may be bought wherever the children could overfill."""
+        sub, pair_map = restrict(self.problem, np.array(self.waiting, dtype=np.int64))
+        sub = replace(sub, must_place=must_place)
         model = cp_model.CpModel()
-        x: dict[int, cp_model.IntVar] = {}
-        placed: dict[int, cp_model.IntVar] = {}
-        load: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
-        for k in self.waiting:
-            pairs = list(problem.pairs_of(k))
-            for j in pairs:
-                x[j] = model.new_bool_var(f"x{j}")
-                for e in problem.uses_of(j):
-                    cell = (int(problem.pair_provider[j]), int(problem.use_slot[e]))
-                    load[cell].append((int(problem.use_units[e]), j))
-            placed[k] = model.new_bool_var(f"placed{k}")
-            model.add(sum(x[j] for j in pairs) == placed[k])
-            if must_place:
-                model.add(placed[k] == 1)
-        add: dict[tuple[int, int], cp_model.IntVar] = {}
-        for (p, s), uses in load.items():
-            need = sum(units for units, _ in uses)
-            left = int(self.left[p, s])
-            if need <= left:
-                continue
-            hours = math.ceil((need - max(0, left)) / SCALE)
-            add[(p, s)] = model.new_int_var(0, hours, f"add{p}_{s}")
-            model.add(sum(units * x[j] for units, j in uses) <= left + SCALE * add[(p, s)])
-        return model, x, add, placed
+        proto = model.Proto()
+        for _ in range(len(pair_map)):
+            proto.variables.add().domain.extend((0, 1))
+        assignment.add(model, sub)
+        continuity.add(model, sub)
+        need = np.zeros_like(self.left)
+        for j in range(len(pair_map)):
+            uses = sub.uses_of(j)
+            np.add.at(
+                need[int(sub.pair_provider[j])],
+                sub.use_slot[uses.start : uses.stop],
+                sub.use_units[uses.start : uses.stop],
+            )
+        added: dict[tuple[int, int], cp_model.IntVar] = {}
+        for p, s in np.argwhere(need > self.left).tolist():
+            hours = math.ceil((int(need[p, s]) - max(0, int(self.left[p, s]))) / SCALE)
+            added[(p, s)] = model.new_int_var(0, hours, f"add{p}_{s}")
+        capacity.add_rows(model, sub, self.left, added)
+        x = [model.get_bool_var_from_proto_index(j) for j in range(len(pair_map))]
+        placed = {
+            int(sub.referral_idx[k]): sum(x[j] for j in sub.pairs_of(k))
+            for k in range(len(sub.referral_idx))
+        }
+        return _DayModel(model, sub, pair_map, x, added, placed)
 
-    def cheapest(
-        self, time_limit: float, workers: int, statuses: list[bool]
-    ) -> tuple[list[DayAddition], dict[str, str]]:
+    def cheapest(self, budget: float, search: _Search) -> tuple[list[DayAddition], dict[str, str]]:
         if not self.waiting:
             return [], {}
-        model, x, add, _ = self._model(must_place=True)
-        model.minimize(sum(self._price(p) * var for (p, _s), var in add.items()))
-        solver = _solve(model, time_limit, workers, statuses)
-        if solver is None:
+        day = self._model(must_place=True)
+        day.model.minimize(sum(self._price(p) * var for (p, _s), var in day.added.items()))
+        run = search.solve(day.model, budget)
+        if run is None:
             return [], {}
         problem = self.problem
-        chosen = [j for j, var in x.items() if solver.value(var)]
+        chosen = [int(day.pair_map[j]) for j, var in enumerate(day.x) if run.value(var)]
         by_cell: dict[tuple[int, int], list[int]] = defaultdict(list)
         for j in chosen:
             for e in problem.uses_of(j):
                 by_cell[(int(problem.pair_provider[j]), int(problem.use_slot[e]))].append(j)
         slots = self.instance.settings.time_slots
         out = []
-        for (p, s), var in sorted(add.items()):
-            hours = int(solver.value(var))
+        for (p, s), var in sorted(day.added.items()):
+            hours = run.value(var)
             if hours == 0:
                 continue
             provider = self.instance.providers[p]
@@ -394,47 +431,57 @@ class _DayGap:
         }
         return out, dict(sorted(assignments.items()))
 
-    def marginal(
-        self, block: float, time_limit: float, workers: int, statuses: list[bool]
-    ) -> list[Marginal]:
+    def marginal(self, block: float, budget: float, search: _Search) -> list[Marginal]:
         """Per district: weighted children placed with ``block`` extra staff-hours a week."""
         if not self.waiting:
             return []
-        _, _, add, _ = self._model(must_place=False)
-        districts = sorted({self.instance.providers[p].base_district for p, _ in add})
-        spare = self._best(None, 0, time_limit, workers, statuses) or (0, 0)
+        added = self._model(must_place=False).added
+        districts = sorted({self.instance.providers[p].base_district for p, _ in added})
+        spare = self._best(None, 0, budget, search) or (0, 0)
         out = []
         for district in districts:
-            found = self._best(district, block, time_limit, workers, statuses)
+            found = self._best(district, block, budget, search)
             if found is not None:
                 out.append(_marginal(district, "staff_hour", block, found, spare))
         return out
 
     def _best(
-        self,
-        district: str | None,
-        block: float,
-        time_limit: float,
-        workers: int,
-        statuses: list[bool],
+        self, district: str | None, block: float, budget: float, search: _Search
     ) -> tuple[int, int] | None:
         """Weighted and plain children placed with at most ``block`` staff-hours a week
         bought in ``district`` (None: none bought, spare capacity alone)."""
-        model, _x, add, placed = self._model(must_place=False)
+        day = self._model(must_place=False)
+        model = day.model
         inside = []
-        for (p, _s), var in add.items():
+        for (p, _s), var in day.added.items():
             if self.instance.providers[p].base_district == district:
                 inside.append(var)
             else:
                 model.add(var == 0)
         if inside:
             model.add(sum(inside) <= int(block))
-        weight = {k: 1 + int(self.problem.factors[k]) for k in placed}
-        model.maximize(sum(weight[k] * v for k, v in placed.items()))
-        solver = _solve(model, time_limit, workers, statuses)
-        if solver is None:
+        position = {int(i): k for k, i in enumerate(self.problem.referral_idx)}
+        weight = {i: 1 + int(self.problem.factors[position[i]]) for i in day.placed}
+        model.maximize(sum(weight[i] * placed for i, placed in day.placed.items()))
+        run = search.solve(model, budget)
+        if run is None or run.objective is None:
             return None
-        return int(solver.objective_value), sum(int(solver.value(v)) for v in placed.values())
+        count = sum(run.value(var) for var in day.x)
+        return round(run.objective), count
+
+
+@dataclass(frozen=True)
+class _DayModel:
+    """The day gap model: its waiting children's pairs (``x``, pair ``j`` of ``sub`` is
+    ``pair_map[j]`` of the whole problem), the hours that may be bought, and each child's
+    placed expression (by index into the instance's referrals)."""
+
+    model: cp_model.CpModel
+    sub: DayProblem
+    pair_map: np.ndarray
+    x: list[cp_model.IntVar]
+    added: dict[tuple[int, int], cp_model.IntVar]
+    placed: Mapping[int, cp_model.LinearExprT]
 
 
 # --------------------------------------------------------------------------------------
@@ -510,7 +557,8 @@ class _NightGap:
         assert problem is not None
         model = cp_model.CpModel()
         n = len(problem.stay_child)
-        x = [model.new_bool_var(f"s{j}") for j in range(n)]
+        night_vars = NightVars.build(model, problem)
+        x = night_vars.x
         free: list[int] = []
         short = set(self.short)
         # A new unit is for the children of its own district ("beds in targeted areas"):
@@ -540,11 +588,19 @@ class _NightGap:
                 )
             return extra[key]
 
-        constraints(problem, model, x, extra_for, self.capacity.__getitem__)
+        room = NightRoom(
+            beds=[c[0] for c in self.capacity],
+            solo_rooms=[c[1] for c in self.capacity],
+            staff_sixths=[c[2] for c in self.capacity],
+            added=extra_for,
+        )
+        for family in NIGHT_FAMILIES:
+            if family is not routine.add:  # the gap analysis does not weigh routine
+                family(model, problem, night_vars, room)
         return model, x, extra, free
 
     def cheapest(
-        self, time_limit: float, workers: int, statuses: list[bool]
+        self, budget: float, search: _Search
     ) -> tuple[list[NightAddition], dict[str, list[Stay]]]:
         problem = self.problem
         if problem is None or not self.short:
@@ -553,10 +609,10 @@ class _NightGap:
         gained = sum(x[j] for j in free)
         model.maximize(gained)
         # With additions free, giving the nights is easy; what to buy is the hard part.
-        first = _solve(model, 0.3 * time_limit, workers, statuses)
-        if first is None:
+        first = search.solve(model, 0.3 * budget)
+        if first is None or first.objective is None or first.solution is None:
             return [], {}
-        most = int(first.objective_value)
+        most = round(first.objective)
         model.clear_objective()  # type: ignore[no-untyped-call]
         model.add(gained >= most)
         model.minimize(
@@ -568,18 +624,17 @@ class _NightGap:
             + sum(solo for (_u, _wd), (_b, solo) in extra.items())
         )
         # The first stage's solution is a good start.
-        for j in free:
-            model.add_hint(x[j], first.value(x[j]))
-        for bed_var, solo_var in extra.values():
-            model.add_hint(bed_var, first.value(bed_var))
-            model.add_hint(solo_var, first.value(solo_var))
-        second = _solve(model, 0.7 * time_limit, workers, statuses)
+        proto = model.Proto()
+        proto.clear_solution_hint()
+        proto.solution_hint.vars.extend(range(len(first.solution)))
+        proto.solution_hint.values.extend(first.solution.tolist())
+        second = search.solve(model, 0.7 * budget)
         solver = second or first
         out = []
         weeks = self.instance.settings.horizon_weeks
         days = list(Weekday)
         for (u, wd), (beds_var, solo_var) in sorted(extra.items()):
-            beds, solo = int(solver.value(beds_var)), int(solver.value(solo_var))
+            beds, solo = solver.value(beds_var), solver.value(solo_var)
             if beds + solo == 0:
                 continue
             unit = problem.units[u]
@@ -607,28 +662,21 @@ class _NightGap:
                 )
         return out, dict(sorted(stays.items()))
 
-    def marginal(
-        self, block: int, time_limit: float, workers: int, statuses: list[bool]
-    ) -> list[Marginal]:
+    def marginal(self, block: int, budget: float, search: _Search) -> list[Marginal]:
         """Per district: weighted nights given with ``block`` extra bed-nights there."""
         problem = self.problem
         if problem is None or not self.short:
             return []
-        spare = self._best(None, 0, time_limit, workers, statuses) or (0, 0)
+        spare = self._best(None, 0, budget, search) or (0, 0)
         out = []
         for district in sorted({u.unit.district for u in problem.units}):
-            found = self._best(district, block, time_limit, workers, statuses)
+            found = self._best(district, block, budget, search)
             if found is not None:
                 out.append(_marginal(district, "bed_night", block, found, spare))
         return out
 
     def _best(
-        self,
-        district: str | None,
-        block: int,
-        time_limit: float,
-        workers: int,
-        statuses: list[bool],
+        self, district: str | None, block: int, budget: float, search: _Search
     ) -> tuple[int, int] | None:
         """Weighted and plain nights given with at most ``block`` bed-nights bought in
         ``district`` (None: none bought, free beds alone); None if the district has no
@@ -648,10 +696,10 @@ class _NightGap:
             model.add(sum(inside) <= block)
         value = sum(int(problem.weight[int(problem.stay_child[j])]) * x[j] for j in free)
         model.maximize(value)
-        solver = _solve(model, time_limit, workers, statuses)
-        if solver is None:
+        run = search.solve(model, budget)
+        if run is None or run.objective is None:
             return None
-        return int(solver.objective_value), sum(int(solver.value(x[j])) for j in free)
+        return round(run.objective), sum(run.value(x[j]) for j in free)
 
 
 # --------------------------------------------------------------------------------------

@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from matcher.allocation.result import Result
 from matcher.model import Instance, OvernightUnit, Provider, Referral, SoloNeed, Weekday
-from matcher.overnight.problem import (
+from matcher.result import Result
+from matcher.rules.checks import failed_rules
+from matcher.rules.consumption import staff_hours_needed
+from matcher.rules.facts import child_ages, fits_band
+from matcher.rules.nights import (
     MAX_CONSECUTIVE_NIGHTS,
     MAX_NIGHTS_A_YEAR,
     STAFF_SIXTHS,
@@ -24,9 +27,6 @@ from matcher.overnight.problem import (
     requested_nights,
     specialism_fits,
 )
-from matcher.rules.checks import failed_rules
-from matcher.rules.consumption import staff_hours_needed
-from matcher.rules.facts import child_ages, fits_band
 from matcher.scenario.gap import NEW_DAY, NEW_NIGHTS, GapAnalysis, with_candidates
 
 WEEKDAYS = list(Weekday)

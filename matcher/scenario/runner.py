@@ -57,16 +57,12 @@ def solve_variant(
 ) -> VariantSummary:
     """Allocate, check, summarise and analyse one variant (runs in a worker process)."""
     from matcher.allocate import allocate
-    from matcher.allocation.result import Params
     from matcher.check import check
     from matcher.scenario.gap import analyse
+    from matcher.scenario.gapcheck import check_gap
     from matcher.scenario.summary import summarise
 
-    params = Params(
-        time_limit=scenario.solver.time_limit,
-        workers=scenario.solver.workers,
-        seed=scenario.solver.seed,
-    )
+    params = scenario.solver.params()
     result = allocate(instance, params)
     violations = [str(v) for v in check(instance, result)]
     summary = summarise(
@@ -86,13 +82,12 @@ def solve_variant(
         gap = analyse(
             instance,
             result,
-            time_limit=scenario.gap.time_limit,
-            workers=scenario.solver.workers,
+            budget=scenario.gap.budget,
+            seed=scenario.solver.seed,
+            wall_s=params.wall_cap,
             block_hours=scenario.gap.block_hours,
             block_nights=scenario.gap.block_nights,
         )
-        from matcher.scenario.gapcheck import check_gap
-
         # The analysis's promise checked like an allocation: by the rules, in plain Python.
         broken = [f"capacity gap: {v}" for v in check_gap(instance, result, gap)]
         summary = summary.model_copy(
@@ -190,7 +185,9 @@ def write_results(
             "base": str(base_path),
             "variants": files,
             "solver": {
-                "time_limit_s": scenario.solver.time_limit,
+                "effort": scenario.solver.effort.value,
+                "budget": scenario.solver.params().deterministic_budget,
+                "time_limit_s": scenario.solver.params().wall_cap,
                 "workers": scenario.solver.workers,
                 "seed": scenario.solver.seed,
                 "jobs": jobs or default_jobs(scenario),

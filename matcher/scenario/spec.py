@@ -5,7 +5,7 @@ A commissioner writes it in YAML (or JSON)::
     name: Units open 6 days or 7
     question: Is the same need met at 85 % occupancy if both units close on Sundays?
     base: northamptonshire-units.json      # relative to this file
-    solver: {time_limit: 10, workers: 2}
+    solver: {effort: standard, workers: 2}
     budget: 1200000                        # £ a year, optional
     variants:
       - name: 7 days
@@ -39,6 +39,7 @@ from matcher.model import (
     problems_from_validation,
 )
 from matcher.model import OvernightUnit as UnitRecord
+from matcher.result import Effort, Params
 
 
 class Spec(BaseModel):
@@ -230,16 +231,34 @@ CHANGE_TYPES = (
 
 
 class SolverSettings(Spec):
-    time_limit: float = Field(10.0, gt=0, le=3600, description="Seconds per variant.")
-    workers: int = Field(2, ge=1, le=64, description="CP-SAT workers per variant.")
-    seed: int = Field(0, ge=0, description="CP-SAT's seed, and the draw of demand changes.")
+    effort: Effort = Field(Effort.STANDARD, description="quick, standard or thorough.")
+    budget: float | None = Field(
+        None, gt=0, le=10_000, description="Deterministic seconds per variant (overrides effort)."
+    )
+    time_limit: float | None = Field(
+        None, gt=0, le=36_000, description="Wall-clock safety cap per variant, in seconds."
+    )
+    workers: int = Field(2, ge=1, le=64, description="Threads per variant.")
+    seed: int = Field(0, ge=0, description="The search's seed, and the draw of demand changes.")
+
+    def params(self) -> Params:
+        """The allocation's parameters."""
+        return Params(
+            effort=self.effort,
+            budget=self.budget,
+            time_limit=self.time_limit,
+            workers=self.workers,
+            seed=self.seed,
+        )
 
 
 class GapSettings(Spec):
     """The capacity gap analysis (matcher.scenario.gap)."""
 
     enabled: bool = True
-    time_limit: float = Field(10.0, gt=0, le=600, description="Seconds per model.")
+    budget: float = Field(
+        10.0, gt=0, le=600, description="Deterministic seconds for each of its two models."
+    )
     block_hours: float = Field(
         10.0, gt=0, le=1000, description="Staff-hours a week per district for marginal values."
     )

@@ -1,7 +1,7 @@
 """What one variant's allocation means for a commissioner, as figures.
 
 Everything the report shows is here, computed from the variant's instance and its
-allocation (a :class:`~matcher.allocation.result.Result`) and nothing else, so the
+allocation (a :class:`~matcher.result.Result`) and nothing else, so the
 report (matcher.scenario.report) only lays it out. Children appear by their pseudonymous
 reference only.
 
@@ -15,10 +15,9 @@ from collections import Counter, defaultdict
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from matcher.allocation.result import LevelOut, Result
 from matcher.model import Contract, Instance, PriorityFactor
-from matcher.overnight.problem import requested_nights
-from matcher.overnight.result import OvernightResult
+from matcher.result import LevelResult, NightsResult, Result
+from matcher.rules.nights import requested_nights
 from matcher.scenario.gap import WEEKS_A_YEAR, GapAnalysis
 
 
@@ -106,8 +105,8 @@ class VariantSummary(BaseModel):
     changes: list[str]
     status: str
     gap: float
-    levels: list[LevelOut]
-    overnight_levels: list[LevelOut]
+    levels: list[LevelResult]
+    overnight_levels: list[LevelResult]
     overnight_gap: float | None
     violations: list[str] = Field(description="What the independent checker found (none).")
     solve_s: float
@@ -243,7 +242,7 @@ def _status(result: Result) -> str:
     return result.status.value
 
 
-def _nights_by_unit(nights: OvernightResult | None) -> dict[str, Counter[str]]:
+def _nights_by_unit(nights: NightsResult | None) -> dict[str, Counter[str]]:
     """Per child, the nights given in each unit (from the units' calendars)."""
     out: dict[str, Counter[str]] = defaultdict(Counter)
     for unit in nights.units if nights else []:

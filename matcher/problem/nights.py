@@ -24,41 +24,25 @@ and the nights requested.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher.model import (
-    Instance,
-    Need,
-    OvernightUnit,
-    PriorityFactor,
-    Referral,
-    SoloNeed,
-    StaffRatio,
-    UnitSpecialism,
-    Weekday,
-    birthday,
-)
+from matcher.model import Instance, OvernightUnit, PriorityFactor, Referral, SoloNeed
 from matcher.rules.eligibility import referral2providers
 from matcher.rules.facts import usable_units
+from matcher.rules.nights import (
+    MAX_NIGHTS_A_YEAR,
+    WEEKDAYS,
+    last_night,
+    night_staff_sixths,
+    requested_nights,
+    specialism_fits,
+)
 
 IntArray = NDArray[np.int64]
-
-#: The statutory short-break limits (DOMAIN.md): one stay, and one setting in a year.
-MAX_CONSECUTIVE_NIGHTS = 17
-MAX_NIGHTS_A_YEAR = 75
-#: Night staff a child takes, in sixths of a worker (1:3 is two sixths, 2:1 twelve).
-STAFF_SIXTHS = {
-    StaffRatio.ONE_TO_ONE: 6,
-    StaffRatio.TWO_TO_ONE: 12,
-    StaffRatio.GROUP_1_2: 3,
-    StaffRatio.GROUP_1_3: 2,
-}
-WEEKDAYS = list(Weekday)
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,12 +52,13 @@ class Unit:
 
     @property
     def staff_sixths(self) -> int:
-        staff = self.unit.night_staff if self.unit.night_staff is not None else self.unit.beds
-        return 6 * staff
+        return night_staff_sixths(self.unit)
 
 
 @dataclass(frozen=True, eq=False)
 class NightProblem:
+    """Overnight referrals, the stays the rules allow, and the units' capacity per night."""
+
     instance: Instance
     nights: list[date]
     units: list[Unit]
@@ -87,45 +72,32 @@ class NightProblem:
     stay_night: IntArray
     stay_start: IntArray
     candidate_units: list[list[int]]  # per child: units they may use at all
+    unit_open: NDArray[np.bool_]  # units × nights: the unit is open that night
 
     def stays_of(self, k: int) -> range:
         return range(int(self.stay_start[k]), int(self.stay_start[k + 1]))
 
+    @property
+    def weekday(self) -> IntArray:
+        """Each night's weekday (0 is Monday)."""
+        return np.array([night.weekday() for night in self.nights], dtype=np.int64)
 
-def longest_run(nights: Iterable[date]) -> int:
-    """The most consecutive nights among ``nights``: the longest single stay."""
-    days = sorted({night.toordinal() for night in nights})
-    best = run = 0
-    for i, day in enumerate(days):
-        run = run + 1 if i and day == days[i - 1] + 1 else 1
-        best = max(best, run)
-    return best
-
-
-def requested_nights(referral: Referral, weeks: int) -> int:
-    """Nights asked for over the horizon: the monthly figure scaled to its weeks."""
-    return max(1, round(referral.nights_per_month * weeks * 7 * 12 / 365))
+    def last_night_index(self, k: int) -> int | None:
+        """The last night of the horizon child k may have before turning 18 (-1: none;
+        None: no end)."""
+        end = last_night(self.children[k])
+        if end is None:
+            return None
+        return max((d for d, night in enumerate(self.nights) if night <= end), default=-1)
 
 
-def specialism_fits(unit: OvernightUnit, referral: Referral) -> bool:
-    """Complex health needs a complex-health unit; autism or behaviour that challenges an
-    autism / learning-disability unit; any other child may use any unit."""
-    if Need.COMPLEX_HEALTH in referral.needs:
-        return UnitSpecialism.COMPLEX_HEALTH in unit.specialisms
-    if Need.AUTISM in referral.needs or Need.BEHAVIOURS_THAT_CHALLENGE in referral.needs:
-        return UnitSpecialism.AUTISM_LEARNING_DISABILITY in unit.specialisms
-    return True
+def build_nights(instance: Instance, *, closed_nights: bool = False) -> NightProblem:
+    """The overnight problem of an instance: every stay the rules allow (see above).
 
-
-def last_night(referral: Referral) -> date | None:
-    """The last night before the earliest the child can turn 18 (None: no end, an
-    extension is agreed)."""
-    if referral.extension_agreed:
-        return None
-    return birthday(referral.birth_year_month, 18) - timedelta(days=1)
-
-
-def build_nights(instance: Instance) -> NightProblem:
+    ``closed_nights`` adds stays on the nights a unit is closed too, for a model that may
+    open them (the opening-days family holds them at zero otherwise); by default they are
+    left out, as no solution could use them.
+    """
     settings = instance.settings
     nights = [settings.planning_date + timedelta(days=i) for i in range(7 * settings.horizon_weeks)]
     weekday_of = [WEEKDAYS[n.weekday()] for n in nights]
@@ -162,7 +134,9 @@ def build_nights(instance: Instance) -> NightProblem:
         for u in mine:
             open_days = set(units[u].unit.open_days)
             for d, night in enumerate(nights):
-                if weekday_of[d] not in open_days or night < child.planned_start_date:
+                if night < child.planned_start_date:
+                    continue
+                if weekday_of[d] not in open_days and not closed_nights:
                     continue
                 if end is not None and night > end:
                     continue
@@ -188,4 +162,8 @@ def build_nights(instance: Instance) -> NightProblem:
         stay_night=np.array(stay_night, dtype=np.int64),
         stay_start=np.array(stay_start, dtype=np.int64),
         candidate_units=candidates,
+        unit_open=np.array(
+            [[weekday_of[d] in u.unit.open_days for d in range(len(nights))] for u in units],
+            dtype=np.bool_,
+        ).reshape(len(units), len(nights)),
     )

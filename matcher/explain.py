@@ -1,6 +1,7 @@
-"""Why a child was left unplaced: which rule or which capacity blocked them, in words.
+"""Why a child was left unplaced, or short of nights: which rule or which capacity blocked
+them, in words. Every code is in the catalogue (:mod:`matcher.rules.catalogue`).
 
-Two kinds of reason:
+Day services, two kinds of reason:
 
 - ``no_eligible_provider``: no provider may take the child at all; the message counts the
   rules that rule providers out (e.g. "62 do not offer Personal Care, 48 do not cover
@@ -11,6 +12,11 @@ Two kinds of reason:
 
 ``not_placed_in_time`` is left for a solution not proven optimal, where an eligible
 provider still has room. (Existing placements are never unplaced: they continue.)
+
+Overnight, for a child given fewer nights than asked: ``no_eligible_unit``,
+``turns_18_in_horizon``, ``units_full`` (with what blocked: beds, solo rooms, night staff,
+a child alone, an incompatible child, the 17- or 75-night limits), ``not_placed_in_time``
+and ``no_open_nights``.
 """
 
 from __future__ import annotations
@@ -19,11 +25,14 @@ from collections import Counter
 
 import numpy as np
 
-from matcher.allocation.problem import IntArray, Problem
-from matcher.allocation.result import ReasonOut, Unplaced
+from matcher.greedy import night_ledger
 from matcher.model import Instance
+from matcher.problem.day import DayProblem, IntArray
+from matcher.problem.nights import NightProblem
+from matcher.result import Explanation, ShortNights, Unplaced
 from matcher.rules.catalogue import ReasonCode
 from matcher.rules.eligibility import PAIR_CODES, exclusions, referral_level_failures
+from matcher.rules.nights import NightLedger
 
 #: Short phrases for counting exclusions across providers.
 EXCLUSION_PHRASES: dict[ReasonCode, str] = {
@@ -43,7 +52,7 @@ EXCLUSION_PHRASES: dict[ReasonCode, str] = {
 }
 
 
-def unplaced_reasons(problem: Problem, chosen: IntArray) -> list[Unplaced]:
+def unplaced_reasons(problem: DayProblem, chosen: IntArray) -> list[Unplaced]:
     """A reason for every day referral the chosen pairs leave unplaced."""
     instance = problem.source
     # Room is judged in the solver's own units, so "no room" here means no room there.
@@ -71,12 +80,12 @@ def unplaced_reasons(problem: Problem, chosen: IntArray) -> list[Unplaced]:
     return out
 
 
-def blocked_by_existing(problem: Problem, message: str) -> list[Unplaced]:
+def blocked_by_existing(problem: DayProblem, message: str) -> list[Unplaced]:
     """Every day referral, unplaced because existing placements cannot all continue."""
     return [
         Unplaced(
             referral_id=problem.source.referrals[int(i)].id,
-            reasons=[ReasonOut(code="existing_placements_overload", message=message)],
+            reasons=[Explanation(code="existing_placements_overload", message=message)],
         )
         for i in problem.referral_idx
     ]
@@ -88,7 +97,7 @@ def not_considered(instance: Instance) -> list[Unplaced]:
         Unplaced(
             referral_id=r.id,
             reasons=[
-                ReasonOut(
+                Explanation(
                     code="overnight_not_in_day_allocation",
                     message="Overnight stays are allocated in bed-nights, not by this day "
                     "allocation.",
@@ -100,12 +109,12 @@ def not_considered(instance: Instance) -> list[Unplaced]:
     ]
 
 
-def _no_eligible_provider(instance: Instance, i: int) -> ReasonOut:
+def _no_eligible_provider(instance: Instance, i: int) -> Explanation:
     referral = instance.referrals[i]
     # A rule decided by the referral alone rules out everyone: one sentence, not a count.
     decided = referral_level_failures(instance, referral)
     if decided:
-        return ReasonOut(
+        return Explanation(
             code="no_eligible_provider",
             message=f"No provider may take this child: {EXCLUSION_PHRASES[decided[0]]}.",
         )
@@ -121,14 +130,14 @@ def _no_eligible_provider(instance: Instance, i: int) -> ReasonOut:
         for code, n in counts.most_common()
         if n > 0
     ]
-    return ReasonOut(
+    return Explanation(
         code="no_eligible_provider",
         message=f"No provider may take this child: of {len(instance.providers)} providers, "
         f"{'; '.join(parts)}.",
     )
 
 
-def _all_full(problem: Problem, k: int, pairs: range, residual: np.ndarray) -> ReasonOut:
+def _all_full(problem: DayProblem, k: int, pairs: range, residual: np.ndarray) -> Explanation:
     instance = problem.source
     short_at: Counter[int] = Counter()
     with_room = []
@@ -142,10 +151,11 @@ def _all_full(problem: Problem, k: int, pairs: range, residual: np.ndarray) -> R
             with_room.append(instance.providers[p].name)
         short_at.update(short.tolist())
     if with_room:
-        return ReasonOut(
+        return Explanation(
             code="not_placed_in_time",
-            message=f"{with_room[0]} may take this child and has room, but the solver stopped "
-            f"before placing them; allow more time.",
+            message=f"{with_room[0]} may take this child and has room, but the search's "
+            f"budget ran out before it was proven whether they can be placed: not proven, "
+            f"a larger effort may still place this child.",
         )
     full = ", ".join(instance.settings.time_slots[s].label for s, _ in short_at.most_common(3))
     district = instance.district_name(
@@ -153,7 +163,101 @@ def _all_full(problem: Problem, k: int, pairs: range, residual: np.ndarray) -> R
     )
     many = len(pairs)
     who = "the only eligible provider is" if many == 1 else f"all {many} eligible providers are"
-    return ReasonOut(
+    return Explanation(
         code="eligible_providers_full",
         message=f"No room: {who} full on {full} for a child in {district}.",
     )
+
+
+#: What stopped a night, in words.
+BLOCKERS = {
+    "beds_full": "every bed taken",
+    "solo_rooms_full": "every solo room taken",
+    "night_staff_full": "not enough night staff",
+    "child_alone": "a child who must be alone in the unit",
+    "incompatible_child": "a child they must not share a night with",
+    "annual_limit": "the 75-night yearly limit in that setting",
+    "consecutive_limit": "the 17-consecutive-night limit",
+    "has_a_bed_that_night": "a bed elsewhere that night",
+}
+
+
+def short_of_nights(problem: NightProblem, chosen: IntArray, proven: bool) -> list[ShortNights]:
+    """A reason for every overnight child given fewer nights than asked."""
+    ledger = night_ledger(problem, chosen)
+    given = Counter(problem.stay_child[chosen].tolist())
+    out = []
+    for k, child in enumerate(problem.children):
+        missing = int(problem.requested[k]) - given.get(k, 0)
+        if missing > 0:
+            reasons = _why_short(problem, ledger, k, proven)
+            out.append(ShortNights(referral_id=child.id, short=missing, reasons=reasons))
+    return out
+
+
+def _why_short(
+    problem: NightProblem, ledger: NightLedger, k: int, proven: bool
+) -> list[Explanation]:
+    if not problem.candidate_units[k]:
+        return [
+            Explanation(
+                code="no_eligible_unit",
+                message="No overnight unit may take this child: the providers' rules, the "
+                "units' specialism, solo rooms, age bands or the 75-night yearly limit rule "
+                "out every unit.",
+            )
+        ]
+    reasons = []
+    end = problem.last_night_index(k)
+    if end is not None and end < len(problem.nights) - 1:
+        reasons.append(
+            Explanation(
+                code="turns_18_in_horizon",
+                message="The child may turn 18 before the horizon ends; no nights are "
+                "offered after that (no extension agreed).",
+            )
+        )
+    causes: Counter[str] = Counter()
+    free = 0
+    mine = ledger.nights_of.get(k, set())
+    room_for_one_more = len(mine) < problem.requested[k]
+    for j in problem.stays_of(k):
+        u, d = int(problem.stay_unit[j]), int(problem.stay_night[j])
+        if d in mine or not problem.unit_open[u, d]:
+            continue
+        # Judge each night as if the child had room for one more night.
+        cause = ledger.blocker(k, u, d) if room_for_one_more else None
+        if cause is None:
+            free += 1
+        else:
+            causes[cause] += 1
+    if causes:
+        named = "; ".join(
+            f"{BLOCKERS.get(c, c)} ({n} unit-nights)" for c, n in causes.most_common()
+        )
+        units = len(problem.candidate_units[k])
+        reasons.append(
+            Explanation(
+                code="units_full",
+                message=f"The {units} unit{'s' if units > 1 else ''} this child may use "
+                f"{'have' if units > 1 else 'has'} no "
+                f"room on the other open nights: {named}.",
+            )
+        )
+    if free and not proven:
+        reasons.append(
+            Explanation(
+                code="not_placed_in_time",
+                message=f"{free} unit-nights still had room when the search's budget ran "
+                "out: not proven, a larger effort may still give this child more nights.",
+            )
+        )
+    if not reasons:
+        reasons.append(
+            Explanation(
+                code="no_open_nights",
+                message="The units this child may use are not open on enough nights in the "
+                "horizon, or the planned start leaves too few.",
+            )
+        )
+    return reasons

@@ -1,7 +1,7 @@
 """The independent overnight checker: every rule recomputed from the calendar alone.
 
 It reads only the units' calendars (who slept where, which night) and the objective values
-of an :class:`~matcher.overnight.result.OvernightResult`, and judges them against the
+of a :class:`~matcher.result.NightsResult`, and judges them against the
 instance in plain Python, without the solver's stays, arrays or model.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 
-from matcher.check import Violation
+from matcher.check.violation import Violation
 from matcher.model import (
     Contract,
     Instance,
@@ -26,21 +26,18 @@ from matcher.model import (
     birthday,
     youngest_age_on,
 )
-from matcher.overnight.result import OvernightResult
+from matcher.result import NightsResult
 from matcher.rules.checks import failed_rules
 
 #: A night's staff for each ratio, in sixths of a worker.
 SIXTHS = {"1:1": 6, "2:1": 12, "1:2": 3, "1:3": 2}
 
 
-def check_nights(instance: Instance, result: OvernightResult) -> list[Violation]:
+def check_nights(instance: Instance, result: NightsResult) -> list[Violation]:
+    """Every night rule the calendars break, and every night level the result misreports."""
     out: list[Violation] = []
     referrals = {r.id: r for r in instance.referrals}
     units = {u.id: (p, u) for p in instance.providers for u in p.units}
-    start = instance.settings.planning_date
-    horizon_end = start + timedelta(days=7 * instance.settings.horizon_weeks - 1)
-    week = list(Weekday)
-
     where: dict[str, dict[date, list[str]]] = defaultdict(lambda: defaultdict(list))
     for unit_out in result.units:
         if unit_out.unit_id not in units:
@@ -48,40 +45,59 @@ def check_nights(instance: Instance, result: OvernightResult) -> list[Violation]
             continue
         provider, unit = units[unit_out.unit_id]
         for night, ids in unit_out.calendar.items():
-            if ids and not start <= night <= horizon_end:
-                out.append(Violation("outside_horizon", f"{unit.id} on {night}"))
-            if ids and week[night.weekday()] not in unit.open_days:
-                out.append(Violation("unit_closed", f"{unit.id} is closed on {night}"))
-            cell = f"{unit.id} on {night}"
-            if len(ids) > unit.beds:
-                out.append(Violation("beds", f"{cell}: {len(ids)} children, {unit.beds} beds"))
-            children = [referrals[i] for i in ids if i in referrals]
             for i in ids:
                 if i not in referrals:
-                    out.append(Violation("unknown_referral", f"{i} in {cell}"))
-            solo = sum(c.solo is SoloNeed.SOLO_ROOM for c in children)
-            if solo > unit.solo_rooms:
-                out.append(Violation("solo_rooms", f"{cell}: {solo} need solo rooms"))
-            staff = unit.night_staff if unit.night_staff is not None else unit.beds
-            if sum(SIXTHS[c.staff_ratio.value] for c in children) > 6 * staff:
-                out.append(Violation("night_staff", f"{cell}: more than {staff} staff needed"))
-            if len(children) > 1 and any(c.solo is SoloNeed.UNIT_ALONE for c in children):
-                out.append(Violation("not_alone", f"{cell}: a child who must be alone is not"))
-            for a in children:
-                for b in children:
-                    if a.id < b.id and (b.id in a.incompatible_with or a.id in b.incompatible_with):
-                        out.append(Violation("incompatible", f"{a.id} and {b.id} in {cell}"))
+                    out.append(Violation("unknown_referral", f"{i} in {unit.id} on {night}"))
+            children = [referrals[i] for i in ids if i in referrals]
+            out += _unit_night(instance, unit, night, children)
             for child in children:
                 where[child.id][night].append(unit.id)
                 out += _stay_rules(instance, child, provider, unit, night)
-
     for child_id, nights in where.items():
-        child = referrals[child_id]
         for night, ids in nights.items():
             if len(ids) > 1:
                 out.append(Violation("two_beds", f"{child_id} has {len(ids)} beds on {night}"))
-        out += _limits(instance, child, nights)
+        out += _limits(instance, referrals[child_id], nights)
+    out += _accounted_for(instance, result, where)
+    out += _objective(instance, result, where)
+    return out
 
+
+def _unit_night(
+    instance: Instance, unit: OvernightUnit, night: date, children: list[Referral]
+) -> list[Violation]:
+    """One unit's night: open, in the horizon, within beds, solo rooms and night staff, a
+    child who must be alone alone, no incompatible pair."""
+    out = []
+    start = instance.settings.planning_date
+    horizon_end = start + timedelta(days=7 * instance.settings.horizon_weeks - 1)
+    cell = f"{unit.id} on {night}"
+    if children and not start <= night <= horizon_end:
+        out.append(Violation("outside_horizon", cell))
+    if children and list(Weekday)[night.weekday()] not in unit.open_days:
+        out.append(Violation("unit_closed", f"{unit.id} is closed on {night}"))
+    if len(children) > unit.beds:
+        out.append(Violation("beds", f"{cell}: {len(children)} children, {unit.beds} beds"))
+    solo = sum(c.solo is SoloNeed.SOLO_ROOM for c in children)
+    if solo > unit.solo_rooms:
+        out.append(Violation("solo_rooms", f"{cell}: {solo} need solo rooms"))
+    staff = unit.night_staff if unit.night_staff is not None else unit.beds
+    if sum(SIXTHS[c.staff_ratio.value] for c in children) > 6 * staff:
+        out.append(Violation("night_staff", f"{cell}: more than {staff} staff needed"))
+    if len(children) > 1 and any(c.solo is SoloNeed.UNIT_ALONE for c in children):
+        out.append(Violation("not_alone", f"{cell}: a child who must be alone is not"))
+    for a in children:
+        for b in children:
+            if a.id < b.id and (b.id in a.incompatible_with or a.id in b.incompatible_with):
+                out.append(Violation("incompatible", f"{a.id} and {b.id} in {cell}"))
+    return out
+
+
+def _accounted_for(
+    instance: Instance, result: NightsResult, where: dict[str, dict[date, list[str]]]
+) -> list[Violation]:
+    """Every overnight child is listed, with the nights the calendars give them."""
+    out = []
     summary = {c.referral_id: c for c in result.children}
     for child in (r for r in instance.referrals if r.service.is_overnight):
         given = len(where.get(child.id, {}))
@@ -90,7 +106,6 @@ def check_nights(instance: Instance, result: OvernightResult) -> list[Violation]
             out.append(Violation("unaccounted", f"{child.id} is missing from the children"))
         elif row.allocated != given:
             out.append(Violation("summary", f"{child.id}: says {row.allocated}, calendar {given}"))
-    out += _objective(instance, result, where)
     return out
 
 
@@ -147,7 +162,7 @@ def _limits(instance: Instance, child: Referral, nights: dict[date, list[str]]) 
 
 
 def _objective(
-    instance: Instance, result: OvernightResult, where: dict[str, dict[date, list[str]]]
+    instance: Instance, result: NightsResult, where: dict[str, dict[date, list[str]]]
 ) -> list[Violation]:
     referrals = {r.id: r for r in instance.referrals}
     provider_of = {u.id: p for p in instance.providers for u in p.units}

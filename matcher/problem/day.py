@@ -33,7 +33,7 @@ SCALE = 600
 
 
 @dataclass(frozen=True, eq=False)
-class Problem:
+class DayProblem:
     """Day referrals, their eligible pairs, and the providers' staff-hours per slot."""
 
     instance: Instance | None  # None for a problem given as arrays (the benchmark's GAP)
@@ -79,7 +79,7 @@ class Problem:
         return range(int(self.use_start[j]), int(self.use_start[j + 1]))
 
 
-def build_problem(instance: Instance, *, allow_moves: bool = False) -> Problem:
+def build_day(instance: Instance, *, allow_moves: bool = False) -> DayProblem:
     """The day-service problem of an instance: eligible pairs and their consumption.
 
     Unless moves are allowed, a child whose existing placement is still eligible gets one
@@ -133,7 +133,7 @@ def build_problem(instance: Instance, *, allow_moves: bool = False) -> Problem:
     referrals = [instance.referrals[i] for i in referral_idx]
     planning = settings.planning_date
     hours = np.array(use_hours, dtype=np.float64)
-    return Problem(
+    return DayProblem(
         instance=instance,
         referral_idx=np.array(referral_idx, dtype=np.int64),
         pair_referral=np.array(pair_referral, dtype=np.int64),
@@ -163,7 +163,7 @@ def build_problem(instance: Instance, *, allow_moves: bool = False) -> Problem:
     )
 
 
-def split(problem: Problem) -> list[IntArray]:
+def split(problem: DayProblem) -> list[IntArray]:
     """Referral positions of each independent part: referrals that share no provider, even
     through others, never compete for capacity. Referrals with no eligible pair are left out.
 
@@ -190,7 +190,7 @@ def split(problem: Problem) -> list[IntArray]:
     return [np.array(ks, dtype=np.int64) for ks in parts.values()]
 
 
-def restrict(problem: Problem, positions: IntArray) -> tuple[Problem, IntArray]:
+def restrict(problem: DayProblem, positions: IntArray) -> tuple[DayProblem, IntArray]:
     """The problem of some referrals only, and each of its pairs' index in ``problem``.
 
     Capacity is kept whole: providers belong to one part (see :func:`split`), so the other
@@ -213,7 +213,7 @@ def restrict(problem: Problem, positions: IntArray) -> tuple[Problem, IntArray]:
     local = np.full(len(problem.pair_provider), -1, dtype=np.int64)
     local[pair_map] = np.arange(len(pair_map), dtype=np.int64)
     current = problem.current_pair[positions]
-    sub = Problem(
+    sub = DayProblem(
         instance=problem.instance,
         referral_idx=problem.referral_idx[positions],
         pair_referral=np.repeat(np.arange(len(positions), dtype=np.int64), counts),

@@ -1,1 +1,0 @@
-"""Overnight short breaks: bed-nights over a planning horizon (see problem.py)."""

@@ -1,0 +1,206 @@
+"""What an allocation returns, day and overnight in one: never None, always a status, the
+solution (possibly empty), each objective level with its bound, and a reason for every
+child left unplaced or short of nights.
+
+A leaf module (pydantic only), so that the solver, the checker, the reports and the API
+all read the same records. ``matcher allocate --out`` writes a :class:`Result` as JSON and
+``matcher check`` reads it back and verifies it without trusting it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Status(StrEnum):
+    OPTIMAL = "optimal"  # every level proven optimal
+    FEASIBLE = "feasible"  # the budget was spent before every level was proven
+    INFEASIBLE = "infeasible"  # the hard rules cannot all hold
+    TIME_LIMIT = "time_limit"  # the wall-clock safety cap stopped a solve (see Result)
+    INVALID_INPUT = "invalid_input"  # the parameters or instance cannot be solved as given
+
+
+class Effort(StrEnum):
+    """How much search a solve may do, as a deterministic budget (:data:`BUDGETS`)."""
+
+    QUICK = "quick"
+    STANDARD = "standard"
+    THOROUGH = "thorough"
+
+
+#: Each effort's budget in CP-SAT's deterministic seconds: a count of the solver's work,
+#: not of the clock, so the same budget gives the same answer on a busy machine as on a
+#: quiet one. On the project's 2-core machine one deterministic second takes about 1 to
+#: 1.5 s of wall time with two workers (docs/allocation.md, "Budget and determinism").
+BUDGETS: dict[Effort, float] = {Effort.QUICK: 2.0, Effort.STANDARD: 10.0, Effort.THOROUGH: 40.0}
+
+
+class StopReason(StrEnum):
+    """What ended the search."""
+
+    PROOF = "proof"  # every level proven: more budget would change nothing
+    BUDGET = "budget"  # the deterministic budget was spent: the same on every run
+    WALL_CLOCK = "wall_clock"  # the safety cap in seconds bit first: may differ between runs
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Params(Record):
+    """Solver settings, recorded in every result."""
+
+    effort: Effort = Field(Effort.STANDARD, description="quick, standard or thorough.")
+    budget: float | None = Field(
+        None,
+        gt=0,
+        le=100_000,
+        description="Deterministic seconds for the whole solve (overrides effort).",
+    )
+    time_limit: float | None = Field(
+        None,
+        gt=0,
+        description="Wall-clock safety cap in seconds (default: 60 + 10 × the budget). "
+        "A solve it stops is reported as time_limit and may differ between runs.",
+    )
+    workers: int = Field(2, ge=1, le=64, description="Threads the search may use.")
+    allow_moves: bool = Field(False, description="Existing placements may move provider.")
+    seed: int = Field(0, ge=0, description="Random seed of the search.")
+
+    @property
+    def deterministic_budget(self) -> float:
+        """The budget in deterministic seconds."""
+        return self.budget if self.budget is not None else BUDGETS[self.effort]
+
+    @property
+    def wall_cap(self) -> float:
+        """The wall-clock safety cap in seconds."""
+        if self.time_limit is not None:
+            return self.time_limit
+        return 60.0 + 10.0 * self.deterministic_budget
+
+
+class Explanation(Record):
+    """A reason in a result: a stable code (the catalogue's) and a sentence for people."""
+
+    code: str
+    message: str
+
+
+class Placement(Record):
+    referral_id: str
+    provider_id: str
+    cost: float = Field(description="£ a week.")
+    travel_minutes: int
+    moved: bool = Field(False, description="An existing placement moved to this provider.")
+    staff_hours: dict[str, float] = Field(description="Staff-hours taken in each slot.")
+
+
+class Unplaced(Record):
+    referral_id: str
+    reasons: list[Explanation]
+
+
+class LevelResult(Record):
+    name: str
+    sense: str
+    value: int
+    bound: int
+    optimal: bool
+    greedy: int = Field(description="The greedy allocation's value at this level.")
+
+    @property
+    def gap(self) -> float:
+        """Relative distance to the bound: over the bound when maximising (how much more
+        could be placed), over the value when minimising (how much of the cost could be
+        saved), so a small cost or tie-break level cannot show a gap of thousands of %."""
+        scale = self.bound if self.sense == "max" else self.value
+        return abs(self.bound - self.value) / max(1, abs(scale))
+
+
+class Timings(Record):
+    build_s: float = Field(description="Eligible pairs and the CP-SAT model.")
+    greedy_s: float
+    solve_s: float
+    total_s: float
+
+
+class UnitNights(Record):
+    unit_id: str
+    provider_id: str
+    beds: int
+    open_bed_nights: int = Field(description="Beds × nights the unit is open in the horizon.")
+    allocated: int = Field(description="Bed-nights given to children.")
+    occupancy: float = Field(description="allocated / open_bed_nights.")
+    target_occupancy: float
+    calendar: dict[date, list[str]] = Field(description="Each open night: the children in.")
+
+
+class ChildNights(Record):
+    referral_id: str
+    requested: int = Field(description="Nights asked for over the horizon.")
+    allocated: int
+    on_preferred_nights: int
+    units: list[str]
+    nights: list[date]
+
+
+class ShortNights(Record):
+    referral_id: str
+    short: int = Field(description="Nights asked for and not given.")
+    reasons: list[Explanation]
+
+
+class NightsResult(Record):
+    """The overnight part: bed-nights over the horizon."""
+
+    status: Status
+    stopped_by: StopReason = StopReason.PROOF
+    horizon_start: date
+    horizon_weeks: int
+    levels: list[LevelResult]
+    gap: float
+    units: list[UnitNights]
+    children: list[ChildNights]
+    short: list[ShortNights]
+    solve_s: float
+    budget_used: float = Field(0.0, description="Deterministic seconds the search used.")
+
+
+class Result(Record):
+    """An allocation: the day part at the top level, the overnight part in ``overnight``."""
+
+    status: Status
+    stopped_by: StopReason = Field(
+        StopReason.PROOF,
+        description="What ended the day search: proof, the deterministic budget, or the "
+        "wall-clock safety cap (only then may a run differ from another).",
+    )
+    objective: dict[str, int] = Field(description="Value of each objective level, in order.")
+    bound: dict[str, int] = Field(description="Best proven bound of each level.")
+    gap: float = Field(
+        description="Relative gap of the first level not proven optimal (0 when optimal)."
+    )
+    levels: list[LevelResult]
+    placements: list[Placement]
+    unplaced: list[Unplaced]
+    not_considered: list[Unplaced] = Field(
+        default_factory=list, description="Referrals outside day allocation (overnight)."
+    )
+    source: str = Field(description="'cp-sat' or 'greedy': whose solution this is.")
+    timings: Timings
+    params: Params
+    budget_used: float = Field(0.0, description="Deterministic seconds the day search used.")
+    message: str = ""
+    overnight: NightsResult | None = Field(
+        None, description="Overnight referrals, allocated in bed-nights."
+    )
+
+    @property
+    def proven(self) -> bool:
+        """Every level of both parts proven optimal."""
+        nights_proven = self.overnight is None or self.overnight.status is Status.OPTIMAL
+        return self.status is Status.OPTIMAL and nights_proven
