@@ -1,4 +1,4 @@
-"""Properties of the batch solver on generated instances.
+"""Properties of the batch allocation on generated instances.
 
 - Every result passes the independent checker (every rule, capacity per slot, and every
   objective level recomputed exactly) and is never lexicographically below greedy.
@@ -15,18 +15,18 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.allocation.result import Params, Result, Status
+from matcher.allocate import allocate
 from matcher.check import check
 from matcher.generate import generate
 from matcher.model import Instance
+from matcher.result import Params, Result, Status
 from matcher.rules.checks import failed_rules
 from matcher.rules.consumption import staff_hours_needed
-from matcher.solver import solve
 from tests import factories as f
 from tests.strategies import SLOTS, instances
 
-#: Per example: tiny instances solve in milliseconds; generated ones may use the limit.
-QUICK = {"time_limit": 2, "workers": 2}
+#: Per example: tiny instances solve in milliseconds; generated ones may use the budget.
+QUICK = {"budget": 2, "workers": 2}
 
 
 def assert_never_below_greedy(result: Result) -> None:
@@ -224,13 +224,13 @@ def assert_sound_or_truly_infeasible(instance: Instance, result: Result) -> None
 @settings(max_examples=60)
 @given(instances())
 def test_random_instances_are_checked_clean_and_never_below_greedy(instance: Instance) -> None:
-    assert_sound_or_truly_infeasible(instance, solve(instance, Params(**QUICK)))
+    assert_sound_or_truly_infeasible(instance, allocate(instance, Params(**QUICK)))
 
 
 @settings(max_examples=200)
 @given(st.one_of(dense_instances(), contended))
 def test_dense_instances_are_checked_clean_and_never_below_greedy(instance: Instance) -> None:
-    assert_sound_or_truly_infeasible(instance, solve(instance, Params(**QUICK)))
+    assert_sound_or_truly_infeasible(instance, allocate(instance, Params(**QUICK)))
 
 
 @settings(max_examples=60)
@@ -238,7 +238,7 @@ def test_dense_instances_are_checked_clean_and_never_below_greedy(instance: Inst
 def test_random_instances_with_room_for_existing_placements(
     instance: Instance, allow_moves: bool
 ) -> None:
-    result = solve(instance, Params(**QUICK, allow_moves=allow_moves))
+    result = allocate(instance, Params(**QUICK, allow_moves=allow_moves))
     assert_sound(instance, result)
     if not allow_moves:
         assert result.objective["moves"] == 0
@@ -250,13 +250,15 @@ def test_generated_instances_are_checked_clean_and_never_below_greedy(
     referrals: int, seed: int, allow_moves: bool
 ) -> None:
     instance = generate(referrals=referrals, seed=seed)
-    result = solve(instance, Params(time_limit=1, workers=2, allow_moves=allow_moves))
+    result = allocate(instance, Params(budget=1, workers=2, allow_moves=allow_moves))
     assert_sound(instance, result)
     day = {r.id for r in instance.referrals if not r.service.is_overnight}
     assert {p.referral_id for p in result.placements} | {
         u.referral_id for u in result.unplaced
     } == day
-    assert {u.referral_id for u in result.not_considered} == {
+    # Overnight referrals are allocated in bed-nights, in the result's overnight part.
+    nights = result.overnight.children if result.overnight is not None else []
+    assert {c.referral_id for c in nights} == {
         r.id for r in instance.referrals if r.service.is_overnight
     }
 
@@ -267,7 +269,7 @@ def test_generated_instances_are_checked_clean_and_never_below_greedy(
 
 
 def optimal(instance: Instance) -> Result:
-    result = solve(instance, Params(**QUICK))
+    result = allocate(instance, Params(**QUICK))
     assert result.status is Status.OPTIMAL, result.status
     assert check(instance, result) == []
     return result

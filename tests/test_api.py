@@ -89,7 +89,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/placements", None, {"navigator", "provider", "admin"}),
     ("GET", "/placements/none", None, {"navigator", "provider", "admin"}),
     ("DELETE", "/placements/none", None, {"navigator", "admin"}),
-    ("POST", "/allocations", {"time_limit": 0}, {"navigator", "commissioner", "admin"}),
+    ("POST", "/allocations", {"budget": 0}, {"navigator", "commissioner", "admin"}),
     ("GET", "/allocations/none", None, {"navigator", "commissioner", "admin"}),
     ("POST", "/scenarios", {"document": {}}, {"commissioner", "admin"}),
     ("GET", "/scenarios/none", None, {"commissioner", "admin"}),
@@ -502,7 +502,7 @@ def test_providers_are_added_one_by_one_and_from_csv(
 
 
 def test_allocation_runs_as_a_job_in_the_worker(client: TestClient, db: Database) -> None:
-    queued = client.post("/allocations", json={"time_limit": 5}, headers=auth("commissioner"))
+    queued = client.post("/allocations", json={"budget": 5}, headers=auth("commissioner"))
     assert queued.status_code == 202
     job = queued.json()
     assert job["status"] in ("queued", "running") and job["result"] is None
@@ -526,8 +526,8 @@ def test_allocation_runs_as_a_job_in_the_worker(client: TestClient, db: Database
     assert figures["result"]["levels"] == job["result"]["levels"]
     assert "R-000" not in json.dumps(figures)
     assert client.get("/allocations/nope", headers=auth("admin")).status_code == 404
-    bad = client.post("/allocations", json={"time_limit": -1}, headers=auth("admin"))
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "time_limit"]
+    bad = client.post("/allocations", json={"budget": -1}, headers=auth("admin"))
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "budget"]
 
 
 def test_a_fault_of_the_service_is_a_500_that_names_no_child(

@@ -26,8 +26,8 @@ from tests.service import auth, config, small_instance
 #: Two variants of the register: as it is, and with both day providers suspended.
 DOCUMENT: dict[str, Any] = {
     "name": "Day providers suspended",
-    "solver": {"time_limit": 2, "workers": 1},
-    "gap": {"time_limit": 2},
+    "solver": {"budget": 2, "workers": 1},
+    "gap": {"budget": 2},
     "variants": [
         {"name": "as now"},
         {

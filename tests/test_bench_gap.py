@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher.allocation.greedy import greedy
 from matcher.bench.gapfiles import (
     GapInstance,
     agent_of_job,
@@ -20,6 +19,8 @@ from matcher.bench.gapfiles import (
 )
 from matcher.bench.suites import GAP_DIR
 from matcher.errors import InputError
+from matcher.greedy import greedy
+from matcher.result import Params
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -81,7 +82,7 @@ def test_the_engine_finds_and_proves_the_tiny_optimum(tmp_path: Path) -> None:
     # Every job must be placed; agent 2 holds one job, agent 1 two. Whichever job goes to
     # agent 2 costs 5, 5 or 2 there, and the other two cost 1 + 9, 1 + 9 or 1 + 1 at
     # agent 1: totals 15, 15 and 4. The optimum is 4: job 3 at agent 2, jobs 1 and 2 at 1.
-    run = solve_gap(tiny(tmp_path), time_limit=5)
+    run = solve_gap(tiny(tmp_path), Params(budget=5))
     assert run.feasible and run.violations == []
     assert run.cost == 4
     assert run.proven and run.bound == 4
@@ -94,7 +95,7 @@ def test_the_engine_places_every_job_where_greedy_cannot(tmp_path: Path) -> None
     # feasible allocation is job 1 at agent 2 and job 2 at agent 1: 7 + 1 = 8.
     gap = read_gap(write(tmp_path, "2 2\n1 1\n7 7\n5 3\n5 6\n6 5\n"))
     assert len(greedy(gap_problem(gap))) == 1  # greedy places job 1 only
-    run = solve_gap(gap, time_limit=5)
+    run = solve_gap(gap, Params(budget=5))
     assert run.feasible
     assert run.cost == 8
     assert run.proven
@@ -134,6 +135,6 @@ def test_a_best_known_file_with_a_bad_row_names_the_row(tmp_path: Path) -> None:
 
 def test_gap1_0_reaches_its_published_optimum() -> None:
     gap = read_gap(GAP_DIR / "cattrysse1994" / "gap1-0", "cattrysse1994/gap1-0")
-    run = solve_gap(gap, time_limit=10)
+    run = solve_gap(gap, Params(budget=10))
     assert run.feasible and run.proven
     assert run.cost == 261  # the published optimum (best_known.csv)

@@ -6,16 +6,21 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.allocation.greedy import greedy
-from matcher.allocation.objective import values
-from matcher.allocation.problem import build_problem, restrict, split
 from matcher.generate import generate
+from matcher.greedy import greedy
+from matcher.objective import DAY_LEVELS, day_coefficients
+from matcher.problem.day import DayProblem, IntArray, build_day, restrict, split
+
+
+def values(problem: DayProblem, chosen: IntArray) -> dict[str, int]:
+    """Every day level's value for a set of chosen pairs."""
+    return {lv.name: int(day_coefficients(problem, lv)[chosen].sum()) for lv in DAY_LEVELS}
 
 
 @settings(max_examples=10)
 @given(seed=st.integers(0, 2**32 - 1), referrals=st.integers(40, 200))
 def test_parts_partition_the_referrals_and_share_no_provider(seed: int, referrals: int) -> None:
-    problem = build_problem(generate(referrals, seed=seed))
+    problem = build_day(generate(referrals, seed=seed))
     parts = split(problem)
     with_pairs = np.flatnonzero(np.diff(problem.pair_start) > 0)
     together = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
@@ -35,7 +40,7 @@ def test_parts_partition_the_referrals_and_share_no_provider(seed: int, referral
 def test_objective_levels_add_up_over_the_parts(seed: int, referrals: int) -> None:
     # The objective is a sum over children, so each level of a whole solution is the sum
     # of its levels on the parts: solving the parts apart is exact.
-    problem = build_problem(generate(referrals, seed=seed))
+    problem = build_day(generate(referrals, seed=seed))
     chosen = np.zeros(len(problem.pair_provider), dtype=np.int64)
     chosen[greedy(problem)] = 1
     total = dict.fromkeys(values(problem, np.flatnonzero(chosen)), 0)

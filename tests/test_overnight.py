@@ -18,14 +18,11 @@ from hypothesis import given as for_all
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from matcher.allocate import allocate
-from matcher.allocation.result import Params
-from matcher.check import check
+from matcher.allocate import allocate, allocate_nights
+from matcher.check import check, check_nights
 from matcher.generate import generate
 from matcher.model import Instance, SoloNeed
-from matcher.overnight.check import check_nights
-from matcher.overnight.result import OvernightResult
-from matcher.overnight.solver import allocate_nights
+from matcher.result import NightsResult, Params
 from tests import factories as f
 
 WEEKEND = ["fri", "sat"]  # six open nights from the 9th
@@ -53,14 +50,15 @@ def instance(
     )
 
 
-def nights(inst: Instance) -> OvernightResult:
+def nights(inst: Instance) -> NightsResult:
     """Allocate, and insist the independent checker finds nothing."""
-    result = allocate_nights(inst, time_limit=5)
+    params = Params(budget=5)
+    result = allocate_nights(inst, params)
     assert check_nights(inst, result) == []
     return result
 
 
-def given(result: OvernightResult) -> dict[str, int]:
+def given(result: NightsResult) -> dict[str, int]:
     return {c.referral_id: c.allocated for c in result.children}
 
 
@@ -253,14 +251,13 @@ def test_allocate_does_day_and_overnight_in_one_checked_result() -> None:
         referrals=[f.referral(), f.overnight_referral(id="R-0002")],
     )
     heard: list[float] = []
-    result = allocate(inst, Params(time_limit=5, workers=2), heard.append)
+    result = allocate(inst, Params(budget=5, workers=2), heard.append)
     assert check(inst, result) == []
-    # Told once, when the nights are done, what share of the time limit they took.
+    # Told once, when the nights are done, what share of the budget they took.
     assert len(heard) == 1 and 0 < heard[0] <= 1
     assert [p.referral_id for p in result.placements] == ["R-0001"]
     assert result.overnight is not None
     assert given(result.overnight) == {"R-0002": 4}
-    assert result.not_considered == []
 
 
 # --------------------------------------------------------------------------------------

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher.allocate import allocate
-from matcher.allocation.result import Params, Result
 from matcher.check import check
 from matcher.errors import InputError
 from matcher.model import Instance, PriorityFactor
+from matcher.result import Params, Result
 from matcher.scenario.changes import apply_variant
 from matcher.scenario.gap import GapAnalysis, with_additions
 from matcher.scenario.gap import analyse as analyse_gap
@@ -32,7 +32,7 @@ from matcher.scenario.runner import read_results, run_scenario
 from matcher.scenario.spec import Variant, parse_scenario
 from tests import factories as f
 
-PARAMS = Params(time_limit=5, workers=2)
+PARAMS = Params(budget=5, workers=2)
 
 
 def variant(*changes: dict[str, Any]) -> Variant:
@@ -257,7 +257,7 @@ def test_day_gap_places_the_children_it_promises() -> None:
     )
     result = solved(base)
     assert len(result.placements) == 3
-    gap = analyse(base, result, time_limit=5)
+    gap = analyse(base, result, budget=5)
     assert gap.status == "optimal"
     assert len(gap.placed) == 3
     # 10.2 more staff-hours on Saturday morning at P-1, the only provider, bought in whole
@@ -287,14 +287,14 @@ def test_day_gap_buys_the_cheaper_capacity() -> None:
         referrals=children(2),
     )
     result = solved(base)
-    gap = analyse(base, result, time_limit=5)
+    gap = analyse(base, result, budget=5)
     assert [(a.provider_id, a.hours) for a in gap.day] == [("P-1", 4)]
 
 
 def test_children_turned_away_by_a_rule_are_not_promised() -> None:
     base = f.instance(referrals=[f.referral(home_district="blackpool")])
     result = solved(base)
-    gap = analyse(base, result, time_limit=5)
+    gap = analyse(base, result, budget=5)
     assert gap.day == [] and gap.placed == []
     assert [left.referral_id for left in gap.not_closable] == ["R-0001"]
 
@@ -317,7 +317,7 @@ def test_night_gap_gives_the_nights_it_promises() -> None:
     result = solved(base)
     assert result.overnight is not None
     before = sum(c.allocated for c in result.overnight.children)
-    gap = analyse(base, result, time_limit=5)
+    gap = analyse(base, result, budget=5)
     promised = sum(gap.nights_given.values())
     assert promised > 0 and gap.nights and gap.cost > 0
     assert {n.weekday for n in gap.nights} <= {"fri", "sat"}
@@ -335,7 +335,7 @@ def test_a_missing_capability_is_bought_as_new_provision() -> None:
     )
     result = solved(base)
     assert [u.reasons[0].code for u in result.unplaced] == ["no_eligible_provider"]
-    gap = analyse(base, result, time_limit=5)
+    gap = analyse(base, result, budget=5)
     assert gap.placed == ["R-0002"]
     assert [(a.provider_id, a.district, a.hours) for a in gap.day] == [
         ("NEW-DAY-preston", "preston", 4)
@@ -365,7 +365,7 @@ def test_a_solo_room_is_added_where_there_is_none() -> None:
     result = solved(base)
     assert result.overnight is not None
     assert [s.referral_id for s in result.overnight.short] == ["R-0002"]
-    gap = analyse(base, result, time_limit=5)
+    gap = analyse(base, result, budget=5)
     assert gap.nights_given == {"R-0002": 4}
     assert {(n.unit_id, n.solo_rooms > 0) for n in gap.nights} == {("U-1", True)}
     after = solved(with_additions(base, gap))
@@ -380,7 +380,7 @@ def test_complex_health_with_no_such_unit_gets_a_new_unit() -> None:
         referrals=[f.overnight_referral(needs=["complex_health"])],
     )
     result = solved(base)
-    gap = analyse(base, result, time_limit=5)
+    gap = analyse(base, result, budget=5)
     assert gap.nights_given == {"R-0001": 4}
     assert {n.unit_id for n in gap.nights} == {"NEW-UNIT-preston-complex_health"}
     assert any("new complex health unit" in line for line in gap.lines)
@@ -395,7 +395,7 @@ def test_the_gap_check_catches_a_broken_promise() -> None:
         providers=[f.provider(staff_hours={"sat_morning": 10.2})], referrals=children(6)
     )
     result = solved(base)
-    gap = analyse(base, result, time_limit=5)
+    gap = analyse(base, result, budget=5)
     fewer = gap.model_copy(update={"day": [gap.day[0].model_copy(update={"hours": 6})]})
     assert any("staff-hours used" in v for v in check_gap(base, result, fewer))
     placed = result.placements[0].referral_id
@@ -419,7 +419,7 @@ def test_the_gap_check_catches_a_broken_promise() -> None:
     kids = [f.overnight_referral(id=f"R-{i:04d}", nights_per_month=6) for i in range(1, 4)]
     base = f.instance(providers=[f.overnight_provider(units=[unit])], referrals=kids)
     result = solved(base)
-    gap = analyse(base, result, time_limit=5)
+    gap = analyse(base, result, budget=5)
     assert gap.nights
     none_bought = gap.model_copy(update={"nights": []})
     assert any("beds" in v for v in check_gap(base, result, none_bought))
@@ -514,8 +514,8 @@ def test_run_writes_checked_results(tmp_path: Path) -> None:
         "question": "What if P-1 loses half its hours?",
         "base": "base.json",
         "budget": 100000,
-        "solver": {"time_limit": 3, "workers": 1},
-        "gap": {"time_limit": 2},
+        "solver": {"budget": 3, "workers": 1},
+        "gap": {"budget": 2},
         "variants": [
             {"name": "as now"},
             {
@@ -605,8 +605,8 @@ def test_the_service_runs_a_document_on_its_register() -> None:
 
     document = {
         "name": "Service what-if",
-        "solver": {"time_limit": 2, "workers": 1},
-        "gap": {"time_limit": 2},
+        "solver": {"budget": 2, "workers": 1},
+        "gap": {"budget": 2},
         "variants": [
             {"name": "as now"},
             {"name": "no P-2", "changes": [{"change": "remove_provider", "provider": "P-2"}]},

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from matcher.allocation.result import LevelOut
 from matcher.errors import InputError
+from matcher.result import LevelResult
 from matcher.scenario import report
 from matcher.scenario.gap import GapAnalysis, Left, Marginal
 from matcher.scenario.report import write_report
@@ -119,7 +119,7 @@ def variant(
     gap: float = 0.0,
     violations: list[str] | None = None,
     capacity_gap: GapAnalysis | None = None,
-    levels: list[LevelOut] | None = None,
+    levels: list[LevelResult] | None = None,
     description: str = "",
 ) -> VariantSummary:
     return VariantSummary(
@@ -184,15 +184,28 @@ def results_folder(root: Path, variants: list[VariantSummary], **scenario: Any) 
             "question": "Which children lose out?",
             "base": "base.json",
             "budget": None,
-            "solver": {"time_limit": 5.0, "workers": 2, "seed": 7},
-            "gap": {"enabled": True, "time_limit": 3.0, "block_hours": 10.0, "block_nights": 13},
+            "solver": {
+                "effort": "standard",
+                "budget": 5.0,
+                "time_limit": None,
+                "workers": 2,
+                "seed": 7,
+            },
+            "gap": {"enabled": True, "budget": 3.0, "block_hours": 10.0, "block_nights": 13},
             "variants": [{"name": v.name} for v in variants],
         }
         | scenario,
         "file": "test.yaml",
         "base": "/somewhere/base.json",
         "variants": files,
-        "solver": {"time_limit_s": 5.0, "workers": 2, "seed": 7, "jobs": 3},
+        "solver": {
+            "effort": "standard",
+            "budget": 5.0,
+            "time_limit_s": 110.0,
+            "workers": 2,
+            "seed": 7,
+            "jobs": 3,
+        },
         "commit": "abc1234",
         "date": "2026-12-01 09:00 UTC",
         "machine": {"cores": 4, "python": "3.11.7", "platform": "Linux", "ortools": "9.15.6755"},
@@ -489,7 +502,7 @@ def test_budget_wording(folder: Path) -> None:
 
 
 def test_unproven_optimum_is_said_plainly(tmp_path: Path) -> None:
-    unproven_level = LevelOut(
+    unproven_level = LevelResult(
         name="priority_nights", sense="max", value=90, bound=93, optimal=False, greedy=80
     )
     folder = results_folder(
@@ -585,7 +598,7 @@ def test_a_scenario_run_end_to_end(tmp_path: Path) -> None:
     base = REPO / "scenarios" / "example-small.yaml"
     (tmp_path / "s.yaml").write_text(
         f"name: Small\nquestion: Fewer hours?\nbase: {json.dumps(str(base))}\n"
-        "budget: 20000\nsolver: {time_limit: 2, workers: 1, seed: 0}\ngap: {time_limit: 2}\n"
+        "budget: 20000\nsolver: {budget: 2, workers: 1, seed: 0}\ngap: {budget: 2}\n"
         "variants:\n  - name: As now\n  - name: Half hours\n    changes:\n"
         "      - {change: staff_hours, provider: P-0002, scale: 0.5}\n"
     )

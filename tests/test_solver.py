@@ -25,12 +25,21 @@ from typing import Any
 import numpy as np
 import pytest
 
-from matcher.allocation.objective import STAGES, stage_coefficients, stage_weights
-from matcher.allocation.problem import build_problem
-from matcher.allocation.result import Params, Placement, ReasonOut, Result, Status, Unplaced
+from matcher.allocate import allocate
 from matcher.check import Violation, check
 from matcher.model import Instance
-from matcher.solver import _level_proofs, solve
+from matcher.objective import DAY_STAGES, Sense, stage_weights
+from matcher.problem.day import build_day
+from matcher.result import (
+    Explanation,
+    Params,
+    Placement,
+    Result,
+    Status,
+    StopReason,
+    Unplaced,
+)
+from matcher.solver import DayStages, level_proofs, stage_coefficients
 from tests import factories as f
 from tests.test_cli import run as run_matcher
 
@@ -42,9 +51,9 @@ ONE_TO_ONE = 3.4
 
 
 def solved(instance: Instance, **params: Any) -> Result:
-    """Solve with small limits, and insist that the independent checker finds nothing."""
-    params = {"time_limit": 5, "workers": 2} | params
-    result = solve(instance, Params(**params))
+    """Solve with a small budget, and insist that the independent checker finds nothing."""
+    params = {"budget": 5, "workers": 2} | params
+    result = allocate(instance, Params(**params))
     assert isinstance(result, Result)
     assert check(instance, result) == []
     return result
@@ -362,7 +371,7 @@ def test_crisis_child_is_placed_before_a_child_with_more_factors_waiting_longer(
 
 def test_one_crisis_child_outweighs_any_number_of_children_with_every_factor() -> None:
     # Crisis and priority are solved as one weighted sum, W·crisis + priority (see
-    # matcher.allocation.objective): W must outweigh every priority sum. P-1 offers 7 h.
+    # matcher.objective): W must outweigh every priority sum. P-1 offers 7 h.
     # R-0001 (crisis, no other factor) needs 6.4; R-0002 and R-0003 have all five other
     # factors (6 each at level 2) and need 3.4 each. Both of them fit (6.8 ≤ 7) for a
     # priority sum of 12, R-0001 only alone for 1; lexicographically the crisis child wins.
@@ -394,11 +403,13 @@ def test_stage_weight_is_one_more_than_the_largest_priority_sum() -> None:
     instance = one_place(
         f.referral(priority=["terminally_ill"]), f.referral(id="R-0002", priority=["crisis"])
     )
-    problem = build_problem(instance)
-    stage = STAGES[1]
+    spec = DayStages(build_day(instance))
+    stage = DAY_STAGES[1]
     assert [level.name for level in stage.levels] == ["crisis_placed", "priority_placed"]
-    assert stage_weights(problem, stage) == [4, 1]
-    assert stage_coefficients(problem, stage).tolist() == [2, 4 + 1]
+    largest = [spec.trivial_bound(spec.coefficients(lv), Sense.MAX) for lv in stage.levels]
+    assert largest == [1, 3]
+    assert stage_weights(largest) == [4, 1]
+    assert stage_coefficients(spec, stage).tolist() == [2, 4 + 1]
 
 
 def test_level_bounds_follow_from_the_stage_bound() -> None:
@@ -406,26 +417,26 @@ def test_level_bounds_follow_from_the_stage_bound() -> None:
     instance = one_place(
         f.referral(priority=["terminally_ill"]), f.referral(id="R-0002", priority=["crisis"])
     )
-    problem = build_problem(instance)
-    stage = STAGES[1]
+    spec = DayStages(build_day(instance))
+    stage = DAY_STAGES[1]
     crisis_placed = np.array([0, 1], dtype=np.int64)  # crisis 1, priority 1: sum 5
     other_placed = np.array([1, 0], dtype=np.int64)  # crisis 0, priority 2: sum 2
     # Stage bound 6: crisis at most ⌊6 / 4⌋ = 1, reached, so proven; priority then at most
     # 6 - 4·1 = 2.
-    proofs = _level_proofs(problem, stage, crisis_placed, 6, {})
+    proofs = level_proofs(spec, stage, crisis_placed, 6, {})
     assert proofs == {"crisis_placed": (1, True), "priority_placed": (2, False)}
     # Stage bound 8: priority at most 8 - 4 = 4, but its trivial bound 3 is tighter.
-    proofs = _level_proofs(problem, stage, crisis_placed, 8, {})
+    proofs = level_proofs(spec, stage, crisis_placed, 8, {})
     assert proofs == {"crisis_placed": (1, True), "priority_placed": (3, False)}
     # The bound equals the solution's sum: both proven.
-    proofs = _level_proofs(problem, stage, crisis_placed, 5, {})
+    proofs = level_proofs(spec, stage, crisis_placed, 5, {})
     assert proofs == {"crisis_placed": (1, True), "priority_placed": (1, True)}
     # Crisis not reached: it is not proven, and priority keeps its trivial bound.
-    proofs = _level_proofs(problem, stage, other_placed, 5, {})
+    proofs = level_proofs(spec, stage, other_placed, 5, {})
     assert proofs == {"crisis_placed": (1, False), "priority_placed": (3, False)}
     # An earlier stage's proof counts (here, contrived, that no crisis child can be placed):
     # priority is then at most 2 - 4·0 = 2, which the solution reaches.
-    proofs = _level_proofs(problem, stage, other_placed, 2, {"crisis_placed": (0, True)})
+    proofs = level_proofs(spec, stage, other_placed, 2, {"crisis_placed": (0, True)})
     assert proofs == {"crisis_placed": (0, True), "priority_placed": (2, True)}
 
 
@@ -507,7 +518,7 @@ def test_solver_beats_greedy_when_a_big_child_would_block_two_small_ones() -> No
 
 
 def test_a_solve_with_no_time_returns_the_greedy_allocation() -> None:
-    # No time to search: the greedy floor is returned, valid, and the status says so.
+    # No budget to search: the greedy floor is returned, valid, and the status says so.
     instance = f.instance(
         providers=[f.provider(staff_hours={"sat_morning": 7})],
         referrals=[
@@ -516,8 +527,9 @@ def test_a_solve_with_no_time_returns_the_greedy_allocation() -> None:
             f.referral(id="R-0003"),
         ],
     )
-    result = solved(instance, time_limit=1e-6)
-    assert result.status is Status.TIME_LIMIT
+    result = solved(instance, budget=1e-4)
+    assert result.status is Status.FEASIBLE
+    assert result.stopped_by is StopReason.BUDGET
     assert result.source == "greedy"
     assert placed(result) == {"R-0001": "P-1"}
     assert all(lv.value == lv.greedy for lv in result.levels)
@@ -574,15 +586,24 @@ def test_result_has_the_documented_shape() -> None:
     assert all(r["message"] for r in unplaced["reasons"])
     assert {"build_s", "greedy_s", "solve_s", "total_s"} <= set(data["timings"])
     assert all(v >= 0 for v in data["timings"].values())
-    assert data["params"] == {"time_limit": 5.0, "workers": 2, "allow_moves": False, "seed": 0}
+    assert data["params"] == {
+        "effort": "standard",
+        "budget": 5.0,
+        "time_limit": None,
+        "workers": 2,
+        "allow_moves": False,
+        "seed": 0,
+    }
     # The JSON form reads back as the same Result (what `matcher check` relies on).
     assert Result.model_validate(data) == result
 
 
-def test_overnight_referrals_are_not_considered_rather_than_unplaced() -> None:
+def test_overnight_referrals_are_in_the_overnight_part_not_unplaced() -> None:
+    # The overnight stay is allocated in bed-nights, in the result's overnight part: day
+    # allocation does not list it, neither as placed nor as unplaced.
     result = solved(mixed_instance())
-    assert [u.referral_id for u in result.not_considered] == ["R-0003"]
-    assert result.not_considered[0].reasons[0].code == "overnight_not_in_day_allocation"
+    assert result.overnight is not None
+    assert [c.referral_id for c in result.overnight.children] == ["R-0003"]
     assert "R-0003" not in {u.referral_id for u in result.unplaced}
     assert "R-0003" not in placed(result)
 
@@ -617,7 +638,8 @@ def test_only_overnight_referrals_give_an_empty_optimal_allocation() -> None:
     assert result.placements == []
     assert result.unplaced == []
     assert set(result.objective.values()) == {0}
-    assert [u.referral_id for u in result.not_considered] == ["R-0003"]
+    assert result.overnight is not None
+    assert [c.referral_id for c in result.overnight.children] == ["R-0003"]
 
 
 def test_overloaded_existing_placements_give_an_infeasible_result_that_says_where() -> None:
@@ -630,7 +652,7 @@ def test_overloaded_existing_placements_give_an_infeasible_result_that_says_wher
             f.referral(id="R-0002", current_provider_id="P-1"),
         ],
     )
-    result = solve(instance, Params(time_limit=5, workers=2))
+    result = allocate(instance, Params(budget=5, workers=2))
     assert result.status is Status.INFEASIBLE
     assert "P-1 on Saturday morning" in result.message
     # Any allocation for this instance drops an existing placement: the checker says so.
@@ -646,7 +668,7 @@ def test_an_infeasible_result_still_accounts_for_every_day_referral() -> None:
             f.referral(id="R-0003"),
         ],
     )
-    result = solve(instance, Params(time_limit=5, workers=2))
+    result = allocate(instance, Params(budget=5, workers=2))
     assert result.status is Status.INFEASIBLE
     assert "unaccounted" not in codes(check(instance, result))
     assert {u.referral_id for u in result.unplaced} | set(placed(result)) == {
@@ -683,7 +705,7 @@ def test_an_infeasible_result_with_moves_allowed_says_why() -> None:
             f.referral(id="R-0002", current_provider_id="P-1"),
         ],
     )
-    result = solve(instance, Params(time_limit=5, workers=2, allow_moves=True))
+    result = allocate(instance, Params(budget=5, workers=2, allow_moves=True))
     assert result.status is Status.INFEASIBLE
     assert result.message
 
@@ -756,7 +778,7 @@ def test_checker_catches_a_dropped_or_moved_existing_placement() -> None:
         update={
             "placements": [],
             "unplaced": [
-                Unplaced(referral_id="R-0001", reasons=[ReasonOut(code="x", message="x")])
+                Unplaced(referral_id="R-0001", reasons=[Explanation(code="x", message="x")])
             ],
         }
     )
@@ -778,7 +800,7 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 def test_cli_allocate_then_check(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
-    allocated = run("allocate", EXAMPLE, "--time-limit", "5", "--out", out)
+    allocated = run("allocate", EXAMPLE, "--budget", "5", "--out", out)
     assert allocated.returncode == 0, allocated.stderr
     data = json.loads(out.read_text())
     assert data["status"] in {s.value for s in Status}
