@@ -66,7 +66,7 @@ def allocate(
     nights: NightsResult | None = None
     if overnight:
         has_day = any(not r.service.is_overnight for r in instance.referrals)
-        nights = allocate_nights(
+        nights = solve_nights(
             instance, budget * (OVERNIGHT_SHARE if has_day else 1.0), clock, params
         )
         if progress is not None:
@@ -269,10 +269,15 @@ def _placements(problem: DayProblem, chosen: IntArray) -> list[Placement]:
 # --------------------------------------------------------------------------------------
 
 
-def allocate_nights(
-    instance: Instance, budget: float, clock: Clock, params: Params
-) -> NightsResult:
-    """The overnight referrals of ``instance`` to its units' bed-nights."""
+def allocate_nights(instance: Instance, params: Params | None = None) -> NightsResult:
+    """The overnight referrals alone, within the whole budget of ``params``."""
+    params = params or Params()
+    return solve_nights(instance, params.deterministic_budget, Clock(params.wall_cap), params)
+
+
+def solve_nights(instance: Instance, budget: float, clock: Clock, params: Params) -> NightsResult:
+    """The overnight referrals of ``instance`` to its units' bed-nights, within ``budget``
+    deterministic seconds and the ``clock``'s safety cap."""
     started = time.perf_counter()
     problem = build_nights(instance)
     spec = NightStages(problem)

@@ -457,8 +457,9 @@ def scenario_run(
     jobs = jobs or default_jobs(scenario)
     folder = out or Path("results") / file.stem
     console.print(
-        f"{scenario.name}: {len(variants)} variants, {jobs} at a time, "
-        f"{scenario.solver.time_limit:g} s each on {scenario.solver.workers} workers"
+        f"{scenario.name}: {len(variants)} variants, {jobs} at a time, each with "
+        f"{scenario.solver.params().deterministic_budget:g} deterministic seconds "
+        f"({scenario.solver.effort.value} effort) on {scenario.solver.workers} workers"
     )
     with Progress(
         "{task.description}",

@@ -91,24 +91,6 @@ def blocked_by_existing(problem: DayProblem, message: str) -> list[Unplaced]:
     ]
 
 
-def not_considered(instance: Instance) -> list[Unplaced]:
-    """Overnight referrals: allocated in bed-nights, which day allocation does not do."""
-    return [
-        Unplaced(
-            referral_id=r.id,
-            reasons=[
-                Explanation(
-                    code="overnight_not_in_day_allocation",
-                    message="Overnight stays are allocated in bed-nights, not by this day "
-                    "allocation.",
-                )
-            ],
-        )
-        for r in instance.referrals
-        if r.service.is_overnight
-    ]
-
-
 def _no_eligible_provider(instance: Instance, i: int) -> Explanation:
     referral = instance.referrals[i]
     # A rule decided by the referral alone rules out everyone: one sentence, not a count.

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from matcher.model import PRIORITY_LABELS, Instance, Referral
 from matcher.ranking import Candidate, Ranking
-from matcher.result import NightsResult, Result
+from matcher.result import LevelResult, NightsResult, Result, StopReason
 from matcher.rules.explain import NEED_WORDS
 
 
@@ -103,32 +103,15 @@ def print_ranking(
 
 def print_result(console: Console, instance: Instance, result: Result) -> None:
     """The allocation: status and objective levels, placements by provider, the unplaced."""
-    levels = Table(
-        title=f"Allocation: {result.status.value} ({result.source})", title_justify="left"
-    )
-    for column in ("level", "sense", "value", "bound", "proven", "greedy"):
-        levels.add_column(column, justify="left" if column in ("level", "sense") else "right")
-    for lv in result.levels:
-        levels.add_row(
-            lv.name,
-            lv.sense,
-            f"{lv.value:,}",
-            f"{lv.bound:,}",
-            "yes" if lv.optimal else "no",
-            f"{lv.greedy:,}",
-        )
-    console.print(levels)
+    title = f"Allocation, day services: {result.status.value} ({result.source})"
+    console.print(_levels_table(title, result.levels))
     placed = len(result.placements)
     total = placed + len(result.unplaced)
     cost = sum(p.cost for p in result.placements)
-    overnight = (
-        f"{len(result.not_considered)} overnight referrals not part of day allocation. "
-        if result.not_considered
-        else ""
-    )
     console.print(
-        f"{placed} of {total} day referrals placed, £{cost:,.2f} a week; {overnight}"
-        f"Solved in {result.timings.total_s:.2f} s (build {result.timings.build_s:.2f} s)."
+        f"{placed} of {total} day referrals placed, £{cost:,.2f} a week. "
+        f"Solved in {result.timings.total_s:.2f} s (build {result.timings.build_s:.2f} s), "
+        f"{result.budget_used:g} deterministic s; stopped by {_stopped(result.stopped_by)}."
     )
     unplaced = Table(title=f"Unplaced ({len(result.unplaced)})", title_justify="left", expand=True)
     unplaced.add_column("referral")
@@ -138,6 +121,30 @@ def print_result(console: Console, instance: Instance, result: Result) -> None:
     console.print(unplaced)
     if result.overnight is not None:
         print_nights(console, result.overnight)
+
+
+def _stopped(reason: StopReason) -> str:
+    return {
+        StopReason.PROOF: "proof (every level optimal)",
+        StopReason.BUDGET: "the budget (not proven: a larger effort may do better)",
+        StopReason.WALL_CLOCK: "the wall-clock safety cap (another run may differ)",
+    }[reason]
+
+
+def _levels_table(title: str, levels: list[LevelResult]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("level", "sense", "value", "bound", "proven", "greedy"):
+        table.add_column(column, justify="left" if column in ("level", "sense") else "right")
+    for lv in levels:
+        table.add_row(
+            lv.name,
+            lv.sense,
+            f"{lv.value:,}",
+            f"{lv.bound:,}",
+            "yes" if lv.optimal else "no",
+            f"{lv.greedy:,}",
+        )
+    return table
 
 
 def print_nights(console: Console, nights: NightsResult) -> None:
@@ -160,6 +167,7 @@ def print_nights(console: Console, nights: NightsResult) -> None:
             f"{100 * u.target_occupancy:.0f} %",
         )
     console.print(units)
+    console.print(_levels_table("Overnight objective levels", nights.levels))
     asked = sum(c.requested for c in nights.children)
     given = sum(c.allocated for c in nights.children)
     console.print(f"{given} of {asked} nights asked for given, to {len(nights.children)} children.")

@@ -187,9 +187,6 @@ class Result(Record):
     levels: list[LevelResult]
     placements: list[Placement]
     unplaced: list[Unplaced]
-    not_considered: list[Unplaced] = Field(
-        default_factory=list, description="Referrals outside day allocation (overnight)."
-    )
     source: str = Field(description="'cp-sat' or 'greedy': whose solution this is.")
     timings: Timings
     params: Params

@@ -255,63 +255,98 @@ def solve_stages(
 ) -> Outcome:
     """Every stage of ``spec`` in order, from the solution ``start`` (0/1 per model
     variable, feasible unless the rules alone fix the early levels), within ``budget``."""
-    incumbent = start.copy()
-    proofs: dict[str, tuple[int, bool]] = {}
-    held: list[Held] = []
-    used = 0.0
-    source = "greedy"
-    coefs = [_stage_coefficients(spec, stage) for stage in spec.stages]
+    state = _Progress(start.copy())
+    coefs = [stage_coefficients(spec, stage) for stage in spec.stages]
     to_solve = [i for i, coef in enumerate(coefs) if np.any(coef)]
-    decided: list[Level] = []  # levels the rules alone decide
+    fixed = [spec.fixed_by_rules(coef) if np.any(coef) else None for coef in coefs]
     for i, stage in enumerate(spec.stages):
         coef, sense = coefs[i], stage.levels[0].sense
         if i not in to_solve:
-            proofs |= {lv.name: (0, True) for lv in stage.levels if lv.name not in proofs}
+            state.proofs |= {
+                lv.name: (0, True) for lv in stage.levels if lv.name not in state.proofs
+            }
             continue
-        share = (budget - used) * (1.0 if i == to_solve[-1] else stage.share)
+        share = (budget - state.used) * (1.0 if i == to_solve[-1] else stage.share)
         bound = spec.trivial_bound(coef, sense)
-        fixed = spec.fixed_by_rules(coef)
-        if fixed is not None:
-            bound = fixed
-            decided += stage.levels
-        elif int(coef @ incumbent) != bound and share > 0.01:
-            started = time.perf_counter()
-            found = _portfolio(spec, coef, stage, incumbent, held, bound, share, clock, params)
-            log.debug(
-                "stage %s: share %.3f, used %.3f, bound %s, %.2f s",
-                "+".join(level.name for level in stage.levels),
-                share,
-                found.used,
-                found.bound,
-                time.perf_counter() - started,
-            )
+        # A stage the rules decide needs no search, unless the incumbent does not reach it
+        # and no later stage searches (which would make it complete, or prove it cannot be).
+        searched_later = any(fixed[j] is None for j in to_solve if j > i)
+        decided = fixed[i]
+        shortcut = decided is not None and (
+            searched_later or int(coef @ state.incumbent) == decided
+        )
+        if decided is not None and shortcut:
+            bound = decided
+            state.decided += stage.levels
+        elif int(coef @ state.incumbent) != bound and share > 0.01:
+            found = _search(spec, coef, stage, state, bound, share, clock, params)
             if found.infeasible:
-                return Outcome(incumbent, proofs, used + found.used, source, infeasible=True)
-            used += found.used
+                return Outcome(state.incumbent, state.proofs, state.used, state.source, True)
             if found.bound is not None:
                 bound = (min if sense is Sense.MAX else max)(bound, found.bound)
-            upto = spec.levels[: spec.levels.index(stage.levels[-1]) + 1]
-            for solution in found.solutions:
-                # Give every child who still fits a place: a stage that counts only some
-                # children must not leave room the others could use. It only adds, and may
-                # raise an earlier level while costing this one: compare every level so far.
-                candidate = spec.complete(solution)
-                if _better(spec, candidate, incumbent, upto):
-                    incumbent, source = candidate, "cp-sat"
-        proofs |= _level_proofs(spec, stage, incumbent, bound, proofs)
-        if fixed is None:
-            value = int(coef @ incumbent)
+        state.proofs |= level_proofs(spec, stage, state.incumbent, bound, state.proofs)
+        if not shortcut:
+            value = int(coef @ state.incumbent)
             _hold(spec.model, coef, sense, value)
-            held.append((coef, value, sense is Sense.MAX))
-    for level in decided:
+            state.held.append((coef, value, sense is Sense.MAX))
+    for level in state.decided:
         # Every complete solution has the value the rules decide: proven once the final
         # solution is complete.
-        value = int(spec.coefficients(level) @ incumbent)
-        proofs[level.name] = (proofs[level.name][0], value == proofs[level.name][0])
-    return Outcome(incumbent, proofs, used, source)
+        value = int(spec.coefficients(level) @ state.incumbent)
+        state.proofs[level.name] = (
+            state.proofs[level.name][0],
+            value == state.proofs[level.name][0],
+        )
+    return Outcome(state.incumbent, state.proofs, state.used, state.source)
 
 
-def _stage_coefficients(spec: Stages, stage: Stage) -> IntArray:
+@dataclass
+class _Progress:
+    """The core's state between stages."""
+
+    incumbent: IntArray
+    proofs: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    held: list[Held] = field(default_factory=list)
+    decided: list[Level] = field(default_factory=list)  # levels the rules alone decide
+    used: float = 0.0
+    source: str = "greedy"
+
+
+def _search(
+    spec: Stages,
+    coef: IntArray,
+    stage: Stage,
+    state: _Progress,
+    bound: int,
+    share: float,
+    clock: Clock,
+    params: Params,
+) -> _Found:
+    """Run the stage's portfolio and keep the best of its solutions in ``state``."""
+    started = time.perf_counter()
+    found = _portfolio(spec, coef, stage, state.incumbent, state.held, bound, share, clock, params)
+    log.debug(
+        "stage %s: share %.3f, used %.3f, bound %s, %.2f s",
+        "+".join(level.name for level in stage.levels),
+        share,
+        found.used,
+        found.bound,
+        time.perf_counter() - started,
+    )
+    state.used += found.used
+    upto = spec.levels[: spec.levels.index(stage.levels[-1]) + 1]
+    for solution in found.solutions:
+        # Give every child who still fits a place: a stage that counts only some children
+        # must not leave room the others could use. It only adds, and may raise an earlier
+        # level while costing this one: compare every level so far.
+        candidate = spec.complete(solution)
+        if _better(spec, candidate, state.incumbent, upto):
+            state.incumbent, state.source = candidate, "cp-sat"
+    return found
+
+
+def stage_coefficients(spec: Stages, stage: Stage) -> IntArray:
+    """Each model variable's contribution to a stage's weighted sum."""
     largest = [spec.trivial_bound(spec.coefficients(level), Sense.MAX) for level in stage.levels]
     total = np.zeros_like(spec.coefficients(stage.levels[0]))
     for level, weight in zip(stage.levels, stage_weights(largest), strict=True):
@@ -468,7 +503,7 @@ def _hold(model: cp_model.CpModel, coef: IntArray, sense: Sense, value: int) -> 
     linear.domain.extend((value, high) if sense is Sense.MAX else (low, value))
 
 
-def _level_proofs(
+def level_proofs(
     spec: Stages,
     stage: Stage,
     solution: IntArray,

@@ -344,12 +344,11 @@ def _overnight(task: Task, workers: int) -> dict[str, Any]:
     from matcher.allocate import allocate_nights
     from matcher.check import check_nights
     from matcher.result import Params
-    from matcher.solver import Clock
 
     instance = _overnight_instance(task.name)
     params = Params(budget=task.options["budget"], workers=workers)
     started = time.perf_counter()
-    result = allocate_nights(instance, params.deterministic_budget, Clock(params.wall_cap), params)
+    result = allocate_nights(instance, params)
     total = time.perf_counter() - started
     priority = next(lv for lv in result.levels if lv.name == "priority_nights")
     answer = {

@@ -173,7 +173,7 @@ def status_text(v: VariantSummary) -> str:
         return f"no allocation: {v.status.replace('_', ' ')}"
     lines = [f"not proven optimal, gap {pct(gap)}"]
     if v.status == "time_limit":
-        lines[0] += " (time limit reached)"
+        lines[0] += " (the wall-clock safety cap stopped it: another run may differ)"
     parts = (("day", v.levels, v.gap), ("overnight", v.overnight_levels, v.overnight_gap or 0.0))
     for part, levels, part_gap in parts:
         first = next((i for i, lv in enumerate(levels) if not lv.optimal), None)
@@ -460,7 +460,8 @@ def settings_table(run: dict[str, Any]) -> Table:
     gap_text = "off"
     if gap.get("enabled", True):
         gap_text = (
-            f"on: {_num(gap.get('time_limit'))} s per model; marginal values for blocks of "
+            f"on: {_num(gap.get('budget'))} deterministic seconds per model; marginal values "
+            f"for blocks of "
             f"{_num(gap.get('block_hours'))} staff-hours a week or "
             f"{_num(gap.get('block_nights'))} bed-nights"
         )
@@ -468,8 +469,10 @@ def settings_table(run: dict[str, Any]) -> Table:
         ("Scenario file", run.get("file", "unknown")),
         ("Base instance", scenario.get("base", "unknown")),
         ("Budget for every variant", money(budget) if budget is not None else "no budget set"),
-        ("Time limit per variant", f"{_num(solver.get('time_limit_s'))} s"),
-        ("CP-SAT workers per variant", _num(solver.get("workers"))),
+        ("Effort per variant", str(solver.get("effort", "unknown"))),
+        ("Budget per variant", f"{_num(solver.get('budget'))} deterministic seconds"),
+        ("Wall-clock safety cap per variant", f"{_num(solver.get('time_limit_s'))} s"),
+        ("Workers per variant", _num(solver.get("workers"))),
         ("Seed", _num(solver.get("seed"))),
         ("Variants solved at once (jobs)", _num(solver.get("jobs"))),
         ("Capacity gap analysis", gap_text),
