@@ -61,7 +61,7 @@ from matcher.objective import (
 from matcher.problem.day import DayProblem, IntArray
 from matcher.problem.nights import NightProblem
 from matcher.result import Params, StopReason
-from matcher.search import cpsat, lns, relaxation
+from matcher.search import cpsat, lns, mip, relaxation
 from matcher.search.relaxation import Held
 
 log = logging.getLogger(__name__)
@@ -201,6 +201,7 @@ class NightStages(Stages):
             family(self.model, problem, self.vars, self.room)
         self.n_stays = len(problem.stay_child)
         self.flag_stays = routine_groups(problem)
+        self.flag_indices = frozenset(flag.Index() for flag in self.vars.routine_flags)
         n = len(self.model.Proto().variables)
         self._coefficients: dict[str, IntArray] = {}
         for level in NIGHT_LEVELS:
@@ -231,6 +232,16 @@ class NightStages(Stages):
             mine = np.sort(coef[self.problem.stays_of(k)])[::-1]
             total += int(mine[: int(self.problem.requested[k])].sum())
         return total
+
+    def mip_pays(self, stage: Stage) -> bool:
+        """The MIP joins the stages before routine: it proves the priority stage where
+        CP-SAT cannot (Northamptonshire's 6-day units: in about 2 s, where CP-SAT's bound
+        stays 2 weighted nights above the optimum after 90 s), but on routine, whose flags
+        it sees only through weak rows, its nodes are slow and a node limit is no budget
+        (159 s for 2,300 nodes there)."""
+        return ROUTINE not in stage.levels and all(
+            self.levels.index(level) < self.levels.index(ROUTINE) for level in stage.levels
+        )
 
     def complete(self, solution: IntArray) -> IntArray:
         stays = np.flatnonzero(solution[: self.n_stays]).astype(np.int64)
@@ -286,9 +297,7 @@ def solve_stages(
                 bound = (min if sense is Sense.MAX else max)(bound, found.bound)
         state.proofs |= level_proofs(spec, stage, state.incumbent, bound, state.proofs)
         if not shortcut:
-            value = int(coef @ state.incumbent)
-            _hold(spec.model, coef, sense, value)
-            state.held.append((coef, value, sense is Sense.MAX))
+            _hold_stage(spec, stage, coef, state)
     for level in state.decided:
         # Every complete solution has the value the rules decide: proven once the final
         # solution is complete.
@@ -297,7 +306,21 @@ def solve_stages(
             state.proofs[level.name][0],
             value == state.proofs[level.name][0],
         )
-    return Outcome(state.incumbent, state.proofs, state.used, state.source)
+    return Outcome(state.incumbent, _lexicographic(spec, state.proofs), state.used, state.source)
+
+
+def _lexicographic(
+    spec: Stages, proofs: dict[str, tuple[int, bool]]
+) -> dict[str, tuple[int, bool]]:
+    """A level after one that is not proven is optimal only given the earlier values, not
+    lexicographically: it is reported as not proven (its bound is kept, as that of the
+    level given the values before it)."""
+    out, proven = {}, True
+    for level in spec.levels:
+        bound, optimal = proofs[level.name]
+        out[level.name] = (bound, proven and optimal)
+        proven = proven and optimal
+    return out
 
 
 @dataclass
@@ -370,8 +393,15 @@ def _portfolio(
     clock: Clock,
     params: Params,
 ) -> _Found:
-    """The stage's members, side by side on ``params.workers`` threads; each deterministic
-    and given the whole ``dtime``, so the answer does not depend on how many run at once."""
+    """The stage's members in two rounds, side by side on ``params.workers`` threads; each
+    member deterministic and given the round's whole budget, so the answer does not depend
+    on how many run at once.
+
+    A first round gives a little of the budget (:data:`QUICK_SHARE`) to CP-SAT, and to the
+    MIP where the problem has one: most stages prove there, and a longer member would only
+    run on to its own end beside a finished proof. If it does not prove the stage, the
+    second round gives the rest to every member, from the best solution so far.
+    """
     model = spec.model
     sense = stage.levels[0].sense
     proto = model.Proto()
@@ -382,45 +412,112 @@ def _portfolio(
     proto.objective.coeffs.extend((sign * coef[nonzero]).tolist())
     proto.objective.scaling_factor = float(sign)
     _hint(model, incumbent)
-
-    if not (isinstance(spec, DayStages) and spec.local_search()):
+    with_mip = isinstance(spec, NightStages) and spec.mip_pays(stage)
+    # Before routine's stage the routine flags are read by nothing: the MIP leaves them out.
+    flags = spec.flag_indices if isinstance(spec, NightStages) else frozenset()
+    local = isinstance(spec, DayStages) and spec.local_search()
+    if not (with_mip or local):
         return _cpsat(model, sense, dtime, clock, params.seed)
-    # First CP-SAT alone, for a little of the budget: most stages prove there, and the
-    # neighbourhood search would only run on to its own end beside a finished proof.
-    first = _cpsat(
-        model, sense, min(dtime, max(QUICK_DTIME, QUICK_SHARE * dtime)), clock, params.seed
+
+    first_budget = min(dtime, max(QUICK_DTIME, QUICK_SHARE * dtime))
+    first = _round(
+        [
+            lambda: _cpsat(model, sense, first_budget, clock, params.seed),
+            *(
+                [lambda: _mip(model, sense, first_budget, clock, params.seed, flags)]
+                if with_mip
+                else []
+            ),
+        ],
+        sense,
+        params,
     )
-    best = incumbent
-    for solution in first.solutions:
-        candidate = spec.complete(solution)
-        if _better(spec, candidate, best, spec.levels):
-            best = candidate
-    if first.optimal or first.infeasible or dtime - first.used < 0.01:
-        return first
+    best = _best(spec, incumbent, first.solutions)
     rest = dtime - first.used
+    if first.infeasible or rest < 0.01 or _proven(coef, sense, best, first.bound):
+        return first
     _hint(model, best)
-    day = spec
-    members: list[Callable[[], _Found]] = [
-        lambda: _cpsat(model, sense, rest, clock, params.seed),
-        lambda: _local_search(day, coef, stage, best, held, target, rest, clock, params),
-    ]
-    if params.workers > 1:
+    members: list[Callable[[], _Found]] = [lambda: _cpsat(model, sense, rest, clock, params.seed)]
+    if with_mip:
+        members.append(lambda: _mip(model, sense, rest, clock, params.seed, flags))
+    if local and isinstance(spec, DayStages):
+        day = spec
+        members.append(
+            lambda: _local_search(day, coef, stage, best, held, target, rest, clock, params)
+        )
+    second = _round(members, sense, params)
+    log.debug("rounds used %.3f then %.3f", first.used, second.used)
+    second.solutions = first.solutions + second.solutions
+    second.used += first.used
+    if first.bound is not None:
+        second.bound = (
+            first.bound if second.bound is None else _tighter(sense)(second.bound, first.bound)
+        )
+    return second
+
+
+def _round(members: list[Callable[[], _Found]], sense: Sense, params: Params) -> _Found:
+    """The members side by side (or one after another on one worker), combined: every
+    solution, the tightest bound, the longest member's budget used."""
+    if params.workers > 1 and len(members) > 1:
         with ThreadPoolExecutor(max_workers=min(params.workers, len(members))) as pool:
             results = list(pool.map(lambda member: member(), members))
     else:
         results = [member() for member in members]
-    log.debug("members used %.3f, then %s", first.used, [round(r.used, 3) for r in results])
-    results.insert(0, first)
-    out = _Found(used=first.used)
-    for result in results[1:]:
-        out.used = max(out.used, first.used + result.used)
+    out = _Found()
     for result in results:
         out.solutions += result.solutions
+        out.used = max(out.used, result.used)
         out.infeasible = out.infeasible or result.infeasible
         if result.bound is not None:
-            tighter = min if sense is Sense.MAX else max
-            out.bound = result.bound if out.bound is None else tighter(out.bound, result.bound)
+            out.bound = (
+                result.bound if out.bound is None else _tighter(sense)(out.bound, result.bound)
+            )
     return out
+
+
+def _tighter(sense: Sense) -> Callable[[int, int], int]:
+    return min if sense is Sense.MAX else max
+
+
+def _best(spec: Stages, incumbent: IntArray, solutions: list[IntArray]) -> IntArray:
+    """The lexicographically best of the incumbent and the solutions, completed."""
+    best = incumbent
+    for solution in solutions:
+        candidate = spec.complete(solution)
+        if _better(spec, candidate, best, spec.levels):
+            best = candidate
+    return best
+
+
+def _proven(coef: IntArray, sense: Sense, solution: IntArray, bound: int | None) -> bool:
+    """Whether the solution reaches the stage's bound."""
+    if bound is None:
+        return False
+    value = int(coef @ solution)
+    return value >= bound if sense is Sense.MAX else value <= bound
+
+
+def _mip(
+    model: cp_model.CpModel,
+    sense: Sense,
+    dtime: float,
+    clock: Clock,
+    seed: int,
+    leave_out: frozenset[int],
+) -> _Found:
+    run = mip.run(model.Proto(), dtime=dtime, wall_s=clock.left(), seed=seed, leave_out=leave_out)
+    if run.wall_capped:
+        clock.capped = True
+    # The MIP reports no deterministic time: it is charged its whole budget unless it
+    # proved the stage, which is as deterministic as its node limit.
+    found = _Found(used=0.0 if run.optimal else dtime, infeasible=run.infeasible)
+    if run.solution is not None:
+        found.solutions.append(run.solution)
+    if run.bound is not None:
+        raw = run.bound
+        found.bound = int(np.floor(raw + 1e-6)) if sense is Sense.MAX else int(np.ceil(raw - 1e-6))
+    return found
 
 
 def _hint(model: cp_model.CpModel, solution: IntArray) -> None:
@@ -488,6 +585,21 @@ def _keeps(held: list[Held], solution: IntArray) -> bool:
         if (total < value) if at_least else (total > value):
             return False
     return True
+
+
+def _hold_stage(spec: Stages, stage: Stage, coef: IntArray, state: _Progress) -> None:
+    """Hold the stage at the incumbent's value before the next: each level on its own row
+    when every one is proven (then the rows allow exactly what the weighted sum allows,
+    and their small coefficients keep the LP well scaled for the later stages), else the
+    weighted sum, which lets a later stage raise an earlier level in exchange for a later
+    one."""
+    rows = [(coef, stage.levels[0].sense)]
+    if len(stage.levels) > 1 and all(state.proofs[level.name][1] for level in stage.levels):
+        rows = [(spec.coefficients(level), level.sense) for level in stage.levels]
+    for row, sense in rows:
+        value = int(row @ state.incumbent)
+        _hold(spec.model, row, sense, value)
+        state.held.append((row, value, sense is Sense.MAX))
 
 
 def _hold(model: cp_model.CpModel, coef: IntArray, sense: Sense, value: int) -> None:

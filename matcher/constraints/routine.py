@@ -17,6 +17,9 @@ def add(model: cp_model.CpModel, problem: NightProblem, v: NightVars, room: Nigh
     for stays in groups(problem):
         flag = model.new_bool_var("")
         model.add_max_equality(flag, [v.x[j] for j in stays])
+        # The same as a row the LP can use: the group's stays fit in its nights only if
+        # the flag is on.
+        model.add(sum(v.x[j] for j in stays) <= len(stays) * flag)
         v.routine_flags.append(flag)
 
 

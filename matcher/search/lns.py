@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.sat import cp_model_pb2
 from ortools.sat.python import cp_model
+from ortools.sat.python.cp_model_helper import CpModelProto
 
 from matcher.constraints.continuity import must_place
 from matcher.problem.day import DayProblem, IntArray
@@ -286,9 +286,7 @@ def _resolve(
     return better, status == cp_model.OPTIMAL, spent
 
 
-def _capacity(
-    problem: DayProblem, state: _State, pairs: IntArray, proto: cp_model_pb2.CpModelProto
-) -> None:
+def _capacity(problem: DayProblem, state: _State, pairs: IntArray, proto: CpModelProto) -> None:
     """The staff-hours rows of the group's providers, against what the others leave."""
     n_slots = problem.capacity_units.shape[1]
     counts = (problem.use_start[pairs + 1] - problem.use_start[pairs]).astype(np.int64)
