@@ -70,8 +70,12 @@ log = logging.getLogger(__name__)
 #: search beside CP-SAT: below it CP-SAT proves or nearly proves on its own (the weekly
 #: job's parts, the Cattrysse and Chu instances), and a second member would only wait.
 LOCAL_SEARCH_PAIRS = 5_000
-#: Of a member's budget, the deterministic seconds the relaxation may use (at most).
+#: Of a member's budget, the share charged for the relaxation. GLOP counts its work in
+#: deterministic units of its own, several to a CP-SAT second (the relaxation of a
+#: 1,600-job, 80-agent assignment needs about 8 of them, 2 s here), so it may use
+#: :data:`GLOP_UNITS` of its units for each second charged.
 RELAXATION_SHARE = 0.2
+GLOP_UNITS = 10.0
 #: CP-SAT alone first, for this share of a stage's budget (at least QUICK_DTIME).
 QUICK_SHARE = 0.1
 QUICK_DTIME = 0.5
@@ -556,7 +560,7 @@ def _local_search(
     maximise = stage.levels[0].sense is Sense.MAX
     upto = spec.levels[: spec.levels.index(stage.levels[-1]) + 1]
     lp_dtime = min(10.0, RELAXATION_SHARE * dtime)
-    relaxed = relaxation.solve(problem, coef, maximise, held, lp_dtime, clock.left())
+    relaxed = relaxation.solve(problem, coef, maximise, held, GLOP_UNITS * lp_dtime, clock.left())
     found = _Found(used=lp_dtime)
     start = incumbent
     if relaxed is not None:

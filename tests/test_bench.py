@@ -16,6 +16,7 @@ from matcher.bench.run import _baseline, _in_fresh_process
 from matcher.bench.suites import GAP_DIR, Task, merge_baselines, run_task, select, tasks
 from tests.test_cli import run as run_matcher
 
+
 def allocation_record(**changes: Any) -> dict[str, Any]:
     record = {
         "suite": "generated",

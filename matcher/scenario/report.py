@@ -385,6 +385,7 @@ def gap_summary_table(variants: Sequence[VariantSummary]) -> Table:
     table = Table("Capacity gap analysis", variant_head(variants, "Figure"))
     rows: list[tuple[str, Callable[[GapAnalysis], str]]] = [
         ("Solved", lambda g: "cheapest found" if g.status == "optimal" else "not proven cheapest"),
+        ("What it rests on", lambda g: g.caveat or "proven: the allocation and the additions"),
         ("Capacity to buy", lambda g: "\n".join(g.lines) or "nothing to buy"),
         ("Cost a year", lambda g: money(g.cost)),
         ("Children it would place", lambda g: _ids_text(g.placed)),
@@ -502,10 +503,25 @@ def _num(value: Any) -> str:
 # --------------------------------------------------------------------------------------
 
 
+#: What a loss or a price rests on when the search did not prove it, in words.
+NOT_PROVEN_PLACE = "not proven: a longer run may still place this child"
+NOT_PROVEN_NIGHTS = "not proven: a longer run may still give these nights"
+
+
+def who_is_proven(v: VariantSummary) -> tuple[bool, bool]:
+    """Whether the day and the overnight allocation prove who gets a place (the crisis and
+    priority levels) and who gets nights (crisis, priority and preferred nights)."""
+    day = all(lv.optimal for lv in v.levels[:2])
+    nights = all(lv.optimal for lv in v.overnight_levels[:3])
+    return day, nights
+
+
 @dataclass(frozen=True)
 class ChildChange:
     before: ChildRow
     after: ChildRow
+    #: Whether the baseline's and the variant's allocations both prove this child's part.
+    proven: bool = True
 
     @property
     def gains(self) -> bool:
@@ -522,7 +538,10 @@ class ChildChange:
         delta = self.after.nights_given - self.before.nights_given
         if delta:
             parts.append(signed_nights(delta))
-        return ", ".join(parts)
+        text = ", ".join(parts)
+        if not self.proven and not self.gains:
+            text += f" ({NOT_PROVEN_NIGHTS if self.after.overnight else NOT_PROVEN_PLACE})"
+        return text
 
 
 @dataclass(frozen=True)
@@ -538,8 +557,11 @@ def diff(baseline: VariantSummary, variant: VariantSummary) -> Diff:
     """The children whose place or nights differ from the baseline's, losses first."""
     before = {c.referral_id: c for c in baseline.children}
     here = {c.referral_id for c in variant.children}
+    day_proven, nights_proven = (
+        a and b for a, b in zip(who_is_proven(baseline), who_is_proven(variant), strict=True)
+    )
     changed = [
-        ChildChange(before[c.referral_id], c)
+        ChildChange(before[c.referral_id], c, proven=nights_proven if c.overnight else day_proven)
         for c in variant.children
         if c.referral_id in before
         and (c.placed, c.nights_given)
@@ -588,6 +610,13 @@ def diff_sentence(baseline: VariantSummary, v: VariantSummary, d: Diff) -> str:
         f"Against {baseline.name}: {plural(losers, 'child loses', 'children lose')} "
         f"a place or nights, {plural(gainers, 'child gains', 'children gain')}."
     )
+    unproven = sum(not ch.proven and not ch.gains for ch in d.changed)
+    if unproven:
+        text += (
+            f" For {plural(unproven, 'of them', 'of them')} the loss is not proven: the search's "
+            "budget ran out first, and a longer run may still place them or give them their "
+            "nights."
+        )
     if d.only_here:
         text += f" {plural(len(d.only_here), 'child is', 'children are')} referred only here."
     if d.only_baseline:
@@ -929,7 +958,7 @@ def _html_proof_alert(variants: Sequence[VariantSummary]) -> str:
     )
     return (
         '<div class="caution"><strong>Not every variant was solved to proven optimality.</strong> '
-        "Their figures are the best allocation found in the time allowed; a better one may "
+        "Their figures are the best allocation found within the budget; a better one may "
         f"exist.<ul>{items}</ul></div>"
     )
 

@@ -34,7 +34,7 @@ from matcher.problem.day import DayProblem, IntArray
 from matcher.search.relaxation import Held
 
 #: Deterministic seconds one neighbourhood's model may use.
-NEIGHBOURHOOD_DTIME = 0.2
+NEIGHBOURHOOD_DTIME = 0.05
 #: Pairs a neighbourhood's model may hold; the group stops growing there.
 MOST_PAIRS = 3000
 #: Neighbourhoods in a row without an improvement before the search stops, per provider.
@@ -117,7 +117,9 @@ def improve(
     active = np.flatnonzero(np.diff(provider_start) > 0)
     rng = np.random.default_rng(seed)
     used, tried, kept, since = 0.0, 0, 0, 0
-    size = 4
+    # Two kinds of neighbourhood, in turn: a group of providers (their children move
+    # among them), and a sample of placed children (they move anywhere there is room).
+    sizes = [3, 12]
     stall = max(30, STALL_PER_PROVIDER * len(active))
     value = int(objective @ state.solution())
     capped = False
@@ -127,8 +129,14 @@ def improve(
         if wall_left() <= 0:
             capped = True
             break
-        group = _group(problem, state, by_provider, provider_start, active, size, rng)
-        sub = _neighbourhood(problem, state, group, by_provider, provider_start, objective, sign)
+        kind = tried % 2
+        if kind == 0:
+            group = _group(problem, state, by_provider, provider_start, active, sizes[0], rng)
+            sub = _neighbourhood(
+                problem, state, group, by_provider, provider_start, objective, sign
+            )
+        else:
+            sub = _sample(problem, state, sizes[1], rng)
         if sub is None:
             since += 1
             continue
@@ -143,11 +151,25 @@ def improve(
             value = int(objective @ state.solution())
         else:
             since += 1
+        most = len(active) if kind == 0 else len(state.at)
         if optimal and spent < NEIGHBOURHOOD_DTIME / 2 and len(sub.pairs) < MOST_PAIRS:
-            size = min(size + 1, len(active))
+            sizes[kind] = min(sizes[kind] + (1 if kind == 0 else 4), most)
         elif not optimal:
-            size = max(2, size - 1)
+            sizes[kind] = max(2, sizes[kind] - (1 if kind == 0 else 4))
     return LnsRun(state.solution(), used, tried, kept, capped)
+
+
+def _sample(problem: DayProblem, state: _State, size: int, rng: np.random.Generator) -> _Sub | None:
+    """``size`` placed children at random, with every pair they have: each may move to any
+    provider with room, the others' places fixed."""
+    placed = np.flatnonzero(state.at >= 0)
+    if len(placed) == 0:
+        return None
+    chosen = np.sort(rng.choice(placed, size=min(size, len(placed)), replace=False))
+    pairs = np.concatenate(
+        [np.arange(problem.pair_start[k], problem.pair_start[k + 1]) for k in chosen.tolist()]
+    ).astype(np.int64)
+    return _Sub(chosen.tolist(), pairs, np.unique(problem.pair_provider[pairs]))
 
 
 @dataclass(frozen=True)
@@ -229,9 +251,15 @@ def _resolve(
     dtime: float,
 ) -> tuple[IntArray | None, bool, float]:
     """Re-solve one neighbourhood; apply and return its pairs if strictly better.
-    Returns (new pairs or None, proven optimal, deterministic seconds used)."""
+    Returns (new pairs or None, proven optimal, deterministic seconds used).
+
+    A referral that must be placed and is placed stays placed; one that must be placed and
+    is not yet (a start that places only part of a generalized assignment) may be placed
+    now, and each one placed counts for more than any change in the objective: placing
+    them all comes first."""
     pairs = sub.pairs
     current = [int(state.at[k]) for k in sub.referrals if state.at[k] >= 0]
+    missing = [k for k in sub.referrals if state.at[k] < 0 and must_place_k(problem, k)]
     before = np.zeros(len(pairs), dtype=np.int64)
     position = {int(j): v for v, j in enumerate(pairs.tolist())}
     for j in current:
@@ -246,14 +274,16 @@ def _resolve(
         proto.variables.add().domain.extend((0, 1))
     local_referral = problem.pair_referral[pairs]
     bounds = np.flatnonzero(np.diff(local_referral)) + 1
+    unplaced = set(missing)
     for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(pairs)], strict=True):
         literals = range(lo, hi)
-        if must[int(local_referral[lo])]:
+        k = int(local_referral[lo])
+        if must[k] and k not in unplaced:
             proto.constraints.add().exactly_one.literals.extend(literals)
         elif hi - lo > 1:
             proto.constraints.add().at_most_one.literals.extend(literals)
     _capacity(problem, state, pairs, proto)
-    for coef, _value, at_least in held:
+    for coef, value, at_least in held:
         local = coef[pairs]
         if not np.any(local):
             continue
@@ -261,13 +291,19 @@ def _resolve(
         nonzero = np.flatnonzero(local)
         linear.vars.extend(nonzero.tolist())
         linear.coeffs.extend(local[nonzero].tolist())
-        mine = int(local @ before)
+        # What the rest of the solution (the referrals not freed) gives the row, and so
+        # what the neighbourhood must give for the whole to keep its value.
+        placed = state.at[state.at >= 0]
+        need = value - int(coef[placed].sum())
         total = int(np.abs(local).sum())
-        linear.domain.extend((mine, total) if at_least else (-total, mine))
+        linear.domain.extend((need, total) if at_least else (-total, need))
     coef = objective[pairs]
-    nonzero = np.flatnonzero(coef)
+    placing = np.isin(local_referral, np.array(missing, dtype=np.int64)).astype(np.int64)
+    bonus = int(np.abs(coef).sum()) + 1  # one more placed outweighs any objective change
+    steer = -sign * coef - bonus * placing  # the proto minimises
+    nonzero = np.flatnonzero(steer)
     proto.objective.vars.extend(nonzero.tolist())
-    proto.objective.coeffs.extend((-sign * coef[nonzero]).tolist())
+    proto.objective.coeffs.extend(steer[nonzero].tolist())
     proto.solution_hint.vars.extend(range(len(pairs)))
     proto.solution_hint.values.extend(before.tolist())
     solver = cp_model.CpSolver()
@@ -279,11 +315,17 @@ def _resolve(
     better: IntArray | None = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         after = np.fromiter(solver.response_proto.solution, dtype=np.int64, count=len(pairs))
-        if sign * int(coef @ after) > sign * int(coef @ before):
+        gained = (int(placing @ after), sign * int(coef @ after))
+        if gained > (int(placing @ before), sign * int(coef @ before)):
             better = pairs[after == 1]
     for j in (better if better is not None else np.array(current, dtype=np.int64)).tolist():
         state.take(int(j))
     return better, status == cp_model.OPTIMAL, spent
+
+
+def must_place_k(problem: DayProblem, k: int) -> bool:
+    """Whether referral position ``k`` must be placed."""
+    return bool(problem.must_place or problem.current_pair[k] >= 0)
 
 
 def _capacity(problem: DayProblem, state: _State, pairs: IntArray, proto: CpModelProto) -> None:

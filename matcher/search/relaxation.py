@@ -37,6 +37,11 @@ class Relaxation:
 
     x: FloatArray
     bound: int  # for a maximising objective an upper bound, for a minimising one a lower
+    #: -1 to rank pairs by a larger coefficient first (maximising), 1 by a smaller (cost).
+    sign: int
+    #: Whether every referral must be placed: then the rounding places each one it can,
+    #: whatever the relaxation gave it.
+    complete: bool
 
 
 def solve(
@@ -95,7 +100,12 @@ def solve(
     # GLOP's tolerances, so the bound stays valid.
     margin = 1e-6 * max(1.0, abs(optimum))
     bound = int(math.floor(optimum + margin) if maximise else math.ceil(optimum - margin))
-    return Relaxation(x=np.asarray(response.variable_value, dtype=np.float64), bound=bound)
+    return Relaxation(
+        x=np.asarray(response.variable_value, dtype=np.float64),
+        bound=bound,
+        sign=-1 if maximise else 1,
+        complete=bool(np.all(must)),
+    )
 
 
 def capacity_rows(problem: DayProblem) -> list[tuple[IntArray, IntArray, int]]:
@@ -119,7 +129,9 @@ def capacity_rows(problem: DayProblem) -> list[tuple[IntArray, IntArray, int]]:
 
 def rounded(problem: DayProblem, relaxation: Relaxation, objective: IntArray) -> IntArray:
     """Chosen pairs: referrals in order of their largest relaxed value (then their stage
-    coefficient), each at the pair it leans to most that still fits."""
+    coefficient), each at the pair it leans to most that still fits, or failing those at
+    the pair best for the stage that fits (a referral the relaxation splits, or leaves out,
+    still gets a place if one is left)."""
     x = relaxation.x
     n_referrals = len(problem.referral_idx)
     free = problem.capacity_units.copy()
@@ -131,14 +143,18 @@ def rounded(problem: DayProblem, relaxation: Relaxation, objective: IntArray) ->
     if len(objective):
         weight[has_pairs] = np.maximum.reduceat(np.abs(objective), starts)
     order = np.lexsort((np.arange(n_referrals), -weight, -np.round(best, 6)))
+    # For a maximising objective the best pair has the largest coefficient; for a cost,
+    # the smallest: the relaxation's sense is not known here, so lean on its values first
+    # and on the coefficient's order within the referral (ties by index) after.
     chosen: list[int] = []
     for k in order.tolist():
-        if best[k] < 1e-6:
-            break
         pairs = np.arange(problem.pair_start[k], problem.pair_start[k + 1])
-        for j in pairs[np.lexsort((pairs, -np.round(x[pairs], 6)))].tolist():
-            if x[j] < 1e-6:
-                break
+        if len(pairs) == 0 or (best[k] < 1e-6 and not relaxation.complete):
+            continue
+        ranked = pairs[
+            np.lexsort((pairs, relaxation.sign * objective[pairs], -np.round(x[pairs], 6)))
+        ]
+        for j in ranked.tolist():
             uses = problem.uses_of(j)
             p = int(problem.pair_provider[j])
             slots = problem.use_slot[uses.start : uses.stop]
