@@ -85,7 +85,9 @@ def blocked_by_existing(problem: DayProblem, message: str) -> list[Unplaced]:
     return [
         Unplaced(
             referral_id=problem.source.referrals[int(i)].id,
-            reasons=[Explanation(code="existing_placements_overload", message=message)],
+            reasons=[
+                Explanation(code=ReasonCode.EXISTING_PLACEMENTS_OVERLOAD.value, message=message)
+            ],
         )
         for i in problem.referral_idx
     ]
@@ -97,7 +99,7 @@ def _no_eligible_provider(instance: Instance, i: int) -> Explanation:
     decided = referral_level_failures(instance, referral)
     if decided:
         return Explanation(
-            code="no_eligible_provider",
+            code=ReasonCode.NO_ELIGIBLE_PROVIDER.value,
             message=f"No provider may take this child: {EXCLUSION_PHRASES[decided[0]]}.",
         )
     excl = exclusions(instance, referral)
@@ -113,7 +115,7 @@ def _no_eligible_provider(instance: Instance, i: int) -> Explanation:
         if n > 0
     ]
     return Explanation(
-        code="no_eligible_provider",
+        code=ReasonCode.NO_ELIGIBLE_PROVIDER.value,
         message=f"No provider may take this child: of {len(instance.providers)} providers, "
         f"{'; '.join(parts)}.",
     )
@@ -134,7 +136,7 @@ def _all_full(problem: DayProblem, k: int, pairs: range, residual: np.ndarray) -
         short_at.update(short.tolist())
     if with_room:
         return Explanation(
-            code="not_placed_in_time",
+            code=ReasonCode.NOT_PLACED_IN_TIME.value,
             message=f"{with_room[0]} may take this child and has room, but the search's "
             f"budget ran out before it was proven whether they can be placed: not proven, "
             f"a larger effort may still place this child.",
@@ -146,7 +148,7 @@ def _all_full(problem: DayProblem, k: int, pairs: range, residual: np.ndarray) -
     many = len(pairs)
     who = "the only eligible provider is" if many == 1 else f"all {many} eligible providers are"
     return Explanation(
-        code="eligible_providers_full",
+        code=ReasonCode.ELIGIBLE_PROVIDERS_FULL.value,
         message=f"No room: {who} full on {full} for a child in {district}.",
     )
 
@@ -183,7 +185,7 @@ def _why_short(
     if not problem.candidate_units[k]:
         return [
             Explanation(
-                code="no_eligible_unit",
+                code=ReasonCode.NO_ELIGIBLE_UNIT.value,
                 message="No overnight unit may take this child: the providers' rules, the "
                 "units' specialism, solo rooms, age bands or the 75-night yearly limit rule "
                 "out every unit.",
@@ -194,7 +196,7 @@ def _why_short(
     if end is not None and end < len(problem.nights) - 1:
         reasons.append(
             Explanation(
-                code="turns_18_in_horizon",
+                code=ReasonCode.TURNS_18_IN_HORIZON.value,
                 message="The child may turn 18 before the horizon ends; no nights are "
                 "offered after that (no extension agreed).",
             )
@@ -220,7 +222,7 @@ def _why_short(
         units = len(problem.candidate_units[k])
         reasons.append(
             Explanation(
-                code="units_full",
+                code=ReasonCode.UNITS_FULL.value,
                 message=f"The {units} unit{'s' if units > 1 else ''} this child may use "
                 f"{'have' if units > 1 else 'has'} no "
                 f"room on the other open nights: {named}.",
@@ -229,7 +231,7 @@ def _why_short(
     if free and not proven:
         reasons.append(
             Explanation(
-                code="not_placed_in_time",
+                code=ReasonCode.NOT_PLACED_IN_TIME.value,
                 message=f"{free} unit-nights still had room when the search's budget ran "
                 "out: not proven, a larger effort may still give this child more nights.",
             )
@@ -237,7 +239,7 @@ def _why_short(
     if not reasons:
         reasons.append(
             Explanation(
-                code="no_open_nights",
+                code=ReasonCode.NO_OPEN_NIGHTS.value,
                 message="The units this child may use are not open on enough nights in the "
                 "horizon, or the planned start leaves too few.",
             )

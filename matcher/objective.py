@@ -101,7 +101,7 @@ ROUTINE = NIGHT_LEVELS[3]
 NIGHT_STAGES: tuple[Stage, ...] = (
     Stage(NIGHT_LEVELS[:1], 0.2),
     Stage(NIGHT_LEVELS[:3], 0.85),
-    Stage((ROUTINE,), 0.5),
+    Stage((ROUTINE,), 0.85),
     Stage(NIGHT_LEVELS[4:], 1.0),
 )
 

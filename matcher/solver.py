@@ -76,6 +76,10 @@ LOCAL_SEARCH_PAIRS = 5_000
 #: :data:`GLOP_UNITS` of its units for each second charged.
 RELAXATION_SHARE = 0.2
 GLOP_UNITS = 10.0
+#: Pairs above which the relaxation is left out: GLOP's dual simplex on a region's largest
+#: part (about 800,000 pairs) does not finish within its share, and the neighbourhood
+#: search starts from the incumbent instead.
+RELAXATION_PAIRS = 300_000
 #: CP-SAT alone first, for this share of a stage's budget (at least QUICK_DTIME).
 QUICK_SHARE = 0.1
 QUICK_DTIME = 0.5
@@ -560,7 +564,13 @@ def _local_search(
     maximise = stage.levels[0].sense is Sense.MAX
     upto = spec.levels[: spec.levels.index(stage.levels[-1]) + 1]
     lp_dtime = min(10.0, RELAXATION_SHARE * dtime)
-    relaxed = relaxation.solve(problem, coef, maximise, held, GLOP_UNITS * lp_dtime, clock.left())
+    relaxed = None
+    if len(problem.pair_provider) <= RELAXATION_PAIRS:
+        relaxed = relaxation.solve(
+            problem, coef, maximise, held, GLOP_UNITS * lp_dtime, clock.left()
+        )
+    else:
+        lp_dtime = 0.0
     found = _Found(used=lp_dtime)
     start = incumbent
     if relaxed is not None:

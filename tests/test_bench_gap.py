@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +139,34 @@ def test_gap1_0_reaches_its_published_optimum() -> None:
     run = solve_gap(gap, Params(budget=10))
     assert run.feasible and run.proven
     assert run.cost == 261  # the published optimum (best_known.csv)
+
+
+def test_generated_instances_follow_the_published_formulas_and_repeat() -> None:
+    from matcher.bench.generated import generate, names, parse
+
+    d = generate("d", 20, 1600)
+    assert (d.agents, d.jobs) == (20, 1600)
+    assert d.weight.min() >= 1 and d.weight.max() <= 100
+    spread = d.cost - (111 - d.weight)  # e, uniform on -10..10
+    assert spread.min() >= -10 and spread.max() <= 10
+    assert np.array_equal(d.capacity, np.floor(0.8 * d.weight.sum(axis=1) / 20).astype(int))
+    e = generate("e", 40, 1600)
+    assert e.weight.min() >= 1 and e.cost.min() >= 0 and e.cost.max() <= 1000
+    # The same name, the same instance; another size, another one.
+    assert np.array_equal(generate("d", 20, 1600).cost, d.cost)
+    assert not np.array_equal(generate("d", 20, 3200).cost[:, :1600], d.cost)
+    assert parse("generated/e40-1600") == ("e", 40, 1600) and parse("yagiura2004/e10100") is None
+    assert len(names()) == 12
+
+
+def test_bench_gap_solves_a_file_from_the_command_line(tmp_path: Path) -> None:
+    from tests.test_cli import run as run_matcher
+
+    done = run_matcher("bench", "gap", str(write(tmp_path, TINY)), "--effort", "quick", "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert (record["jobs"], record["agents"]) == (3, 2)
+    assert record["feasible"] and record["proven"] and record["stopped_by"] == "proof"
+    assert record["cost"] == record["bound"]
+    bad = run_matcher("bench", "gap", str(tmp_path / "missing"))
+    assert bad.returncode == 2 and "cannot read" in bad.stderr

@@ -65,6 +65,8 @@ def test_a_night_solve_with_the_mip_is_identical_twice() -> None:
     first = allocate(instance, params)
     assert check(instance, first) == []
     assert first.overnight is not None
+    # The MIP beside CP-SAT proves who gets nights (crisis, priority, preferred nights).
+    assert [lv.optimal for lv in first.overnight.levels[:3]] == [True, True, True]
     assert answer(allocate(instance, params)) == answer(first)
 
 

@@ -304,3 +304,31 @@ def test_generated_overnight_allocations_keep_every_rule(
     crisis, priority = levels["crisis_nights"], levels["priority_nights"]
     assert (crisis.value, priority.value) >= (crisis.greedy, priority.greedy)
     assert {c.referral_id for c in result.children} == {r.id for r in overnight}
+
+
+def test_a_child_alone_takes_the_night_staff_as_well_as_the_beds() -> None:
+    # Three beds but two night staff: a 2:1 child takes both, so a night holds one 2:1
+    # child, or the child who must be alone. Six weekend nights, three children asking 4
+    # each (equal weights): one child a night, 6 nights in all, proven. (The LP rows for a
+    # child alone, beds and staff, must not cut this off.)
+    alone = f.overnight_referral(solo="unit_alone")
+    pairs = [f.overnight_referral(id=f"R-000{k}", staff_ratio="2:1") for k in (2, 3)]
+    result = nights(instance(alone, *pairs, units=[unit(beds=3, night_staff=2, open_days=WEEKEND)]))
+    assert sum(given(result).values()) == 6
+    assert all(len(ids) == 1 for ids in result.units[0].calendar.values() if ids)
+    priority = next(lv for lv in result.levels if lv.name == "priority_nights")
+    assert priority.optimal and priority.value == 6
+
+
+def test_routine_keeps_a_child_on_one_night_of_the_week_when_it_can() -> None:
+    # The unit opens Fridays and Saturdays; R-0001 asks 3 nights a month: round(3 × 28 ×
+    # 12 / 365) = 3 nights, and the horizon has three Fridays from the 9th. All on Fridays
+    # is one unit and one weekday: routine 2, proven.
+    result = nights(
+        instance(f.overnight_referral(nights_per_month=3), units=[unit(open_days=WEEKEND)])
+    )
+    routine = next(lv for lv in result.levels if lv.name == "routine")
+    assert given(result) == {"R-0001": 3}
+    assert routine.value == 2 and routine.optimal
+    days = {night.weekday() for night in result.children[0].nights}
+    assert len(days) == 1

@@ -23,7 +23,7 @@ from matcher.allocate import allocate
 from matcher.check import check
 from matcher.errors import InputError
 from matcher.model import Instance, PriorityFactor
-from matcher.result import Params, Result
+from matcher.result import Params, Result, Status
 from matcher.scenario.changes import apply_variant
 from matcher.scenario.gap import GapAnalysis, with_additions
 from matcher.scenario.gap import analyse as analyse_gap
@@ -275,6 +275,23 @@ def test_day_gap_places_the_children_it_promises() -> None:
         2,
     )
     assert preston.per_unit == pytest.approx(0.2)
+
+
+def test_a_gap_analysis_says_what_it_rests_on() -> None:
+    base = f.instance(
+        providers=[f.provider(staff_hours={"sat_morning": 10.2})], referrals=children(6)
+    )
+    result = solved(base)
+    gap = analyse(base, result, budget=5)
+    # Proven allocation, proven additions: nothing to say.
+    assert gap.allocation_proven and gap.caveat == ""
+    # The same figures from an allocation that was not proven: the price is said to rest
+    # on it, in words a commissioner reads.
+    unproven = result.model_copy(update={"status": Status.FEASIBLE})
+    hedged = analyse(base, unproven, budget=5)
+    assert not hedged.allocation_proven
+    assert "not proven optimal" in hedged.caveat
+    assert "a longer run may place some of these children" in hedged.caveat
 
 
 def test_day_gap_buys_the_cheaper_capacity() -> None:

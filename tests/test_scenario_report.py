@@ -619,3 +619,25 @@ def test_a_scenario_run_end_to_end(tmp_path: Path) -> None:
     assert differ  # halving a provider's hours leaves someone out
     page = parse(out)
     assert {rid for (key, rid) in page.diff if key == "half-hours"} == differ
+
+
+def test_a_loss_the_search_did_not_prove_says_so() -> None:
+    def level(name: str, optimal: bool) -> LevelResult:
+        return LevelResult(
+            name=name, sense="max", value=5, bound=5 if optimal else 6, optimal=optimal, greedy=4
+        )
+
+    proven = [level("crisis_placed", True), level("priority_placed", True)]
+    unproven = [level("crisis_placed", True), level("priority_placed", False)]
+    baseline = variant("As now", 0, BASELINE_CHILDREN, levels=proven)
+    other = variant("Fewer hours", 1, OTHER_CHILDREN, levels=unproven, status="feasible")
+    d = report.diff(baseline, other)
+    words = {ch.after.referral_id: ch.words for ch in d.changed}
+    # A day child's lost place rests on the day's priority level, which is not proven.
+    assert words["D-1"] == "loses a place (not proven: a longer run may still place this child)"
+    # Gains need no hedge; the nights rest on the overnight levels, which are proven here.
+    assert "not proven" not in words["D-2"] and "not proven" not in words["N-1"]
+    assert "the loss is not proven" in report.diff_sentence(baseline, other, d)
+    # Both proven: plain words.
+    plain = report.diff(baseline, variant("Fewer hours", 1, OTHER_CHILDREN, levels=proven))
+    assert all("not proven" not in ch.words for ch in plain.changed)

@@ -27,6 +27,7 @@ import pytest
 
 from matcher.allocate import allocate
 from matcher.check import Violation, check
+from matcher.io import load_instance
 from matcher.model import Instance
 from matcher.objective import DAY_STAGES, Sense, stage_weights
 from matcher.problem.day import build_day
@@ -830,3 +831,18 @@ def test_the_checker_recomputes_each_placements_cost_and_staff_hours() -> None:
     assert "staff_hours_mismatch" in codes(
         check(instance, result.model_copy(update={"placements": [lighter, *rest]}))
     )
+
+
+def test_every_reason_an_allocation_gives_is_in_the_catalogue() -> None:
+    from matcher.rules.catalogue import CATALOGUE, Kind, ReasonCode
+
+    instance = load_instance(
+        Path(__file__).resolve().parents[1] / "scenarios" / "lancashire-county.json"
+    )
+    result = allocate(instance, Params(effort="quick"))
+    codes = {r.code for u in result.unplaced for r in u.reasons}
+    assert result.overnight is not None
+    codes |= {r.code for s in result.overnight.short for r in s.reasons}
+    assert codes  # the county leaves children out, for several reasons
+    assert codes <= {c.value for c in ReasonCode}
+    assert all(CATALOGUE[ReasonCode(c)].kind is Kind.OUTCOME for c in codes)

@@ -11,6 +11,8 @@ Kinds:
 - ``availability``: the provider may take the child but has no room now (capacity in the
   requested slots or beds). Ranking excludes it; the batch solver models capacity itself.
 - ``warning``: the match may go ahead, but someone must act (shown with the candidate).
+- ``outcome``: why an allocation left a child unplaced, or short of nights
+  (:mod:`matcher.explain`).
 """
 
 from __future__ import annotations
@@ -40,12 +42,23 @@ class ReasonCode(StrEnum):
     # Warnings.
     SUSPENDED_EXISTING_PLACEMENT = "suspended_existing_placement"
     TURNS_18_SOON = "turns_18_soon"
+    # Outcomes of an allocation: day services.
+    NO_ELIGIBLE_PROVIDER = "no_eligible_provider"
+    ELIGIBLE_PROVIDERS_FULL = "eligible_providers_full"
+    NOT_PLACED_IN_TIME = "not_placed_in_time"
+    EXISTING_PLACEMENTS_OVERLOAD = "existing_placements_overload"
+    # Outcomes of an allocation: overnight stays.
+    NO_ELIGIBLE_UNIT = "no_eligible_unit"
+    TURNS_18_IN_HORIZON = "turns_18_in_horizon"
+    UNITS_FULL = "units_full"
+    NO_OPEN_NIGHTS = "no_open_nights"
 
 
 class Kind(StrEnum):
     ELIGIBILITY = "eligibility"
     AVAILABILITY = "availability"
     WARNING = "warning"
+    OUTCOME = "outcome"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +205,73 @@ CATALOGUE: dict[ReasonCode, Entry] = {
             "Lots 2, 3 and 4 end on the 18th birthday unless an extension is agreed; the "
             "adult package should be arranged before then.",
             "Lancashire specification 3.4.7",
+        ),
+        Entry(
+            ReasonCode.NO_ELIGIBLE_PROVIDER,
+            Kind.OUTCOME,
+            "No provider may take the child",
+            "Every provider is ruled out by an eligibility rule; the message counts the "
+            "rules that rule them out, so a commissioner sees what provision is missing.",
+            "docs/allocation.md, Why a child is unplaced",
+        ),
+        Entry(
+            ReasonCode.ELIGIBLE_PROVIDERS_FULL,
+            Kind.OUTCOME,
+            "Every provider that may take the child is full",
+            "Some providers may take the child, but after the allocation none has the "
+            "staff-hours left in the slots the child needs; the message names the slots.",
+            "docs/allocation.md, Why a child is unplaced",
+        ),
+        Entry(
+            ReasonCode.NOT_PLACED_IN_TIME,
+            Kind.OUTCOME,
+            "Not proven: the search's budget ran out first",
+            "A provider (or a unit night) still has room, but the allocation was not "
+            "proven optimal within its budget: a larger effort may still place the child "
+            "or give the nights.",
+            "docs/allocation.md, Budget and determinism",
+        ),
+        Entry(
+            ReasonCode.EXISTING_PLACEMENTS_OVERLOAD,
+            Kind.OUTCOME,
+            "Existing placements overload a provider",
+            "Existing placements continue; where they alone take more staff-hours than a "
+            "provider now offers, no allocation keeps them all and the register must be "
+            "corrected (or moves allowed).",
+            "DOMAIN.md, Family choice (continuity)",
+        ),
+        Entry(
+            ReasonCode.NO_ELIGIBLE_UNIT,
+            Kind.OUTCOME,
+            "No overnight unit may take the child",
+            "The providers' rules, the units' specialism, solo rooms, age bands or the "
+            "75-night yearly limit rule out every unit.",
+            "docs/overnight.md, Hard rules",
+        ),
+        Entry(
+            ReasonCode.TURNS_18_IN_HORIZON,
+            Kind.OUTCOME,
+            "The child may turn 18 within the horizon",
+            "Overnight short breaks end on the 18th birthday unless an extension is agreed; "
+            "no nights are offered after the earliest it can fall.",
+            "Lancashire specification 3.4.8",
+        ),
+        Entry(
+            ReasonCode.UNITS_FULL,
+            Kind.OUTCOME,
+            "The units the child may use have no room on the other nights",
+            "Every other open night is blocked: beds, solo rooms, night staff, a child who "
+            "must be alone, an incompatible child, or the 17- or 75-night limits; the "
+            "message counts each.",
+            "docs/overnight.md, Result",
+        ),
+        Entry(
+            ReasonCode.NO_OPEN_NIGHTS,
+            Kind.OUTCOME,
+            "Not enough open nights",
+            "The units the child may use are not open on enough nights in the horizon, or "
+            "the planned start leaves too few.",
+            "docs/overnight.md, Result",
         ),
     ]
 }
