@@ -201,3 +201,12 @@ class Result(Record):
         """Every level of both parts proven optimal."""
         nights_proven = self.overnight is None or self.overnight.status is Status.OPTIMAL
         return self.status is Status.OPTIMAL and nights_proven
+
+    @property
+    def who_is_proven(self) -> bool:
+        """Whether both parts prove who gets a place and how many nights: their crisis and
+        priority levels. No longer run can then place more children, or give more
+        (priority-weighted) nights, than this allocation does."""
+        day = all(level.optimal for level in self.levels[:2])
+        nights = self.overnight is None or all(lv.optimal for lv in self.overnight.levels[:2])
+        return day and nights

@@ -287,10 +287,11 @@ def test_a_gap_analysis_says_what_it_rests_on() -> None:
     assert gap.allocation_proven and gap.caveat == ""
     # The same figures from an allocation that was not proven: the price is said to rest
     # on it, in words a commissioner reads.
-    unproven = result.model_copy(update={"status": Status.FEASIBLE})
+    levels = [lv.model_copy(update={"optimal": False}) for lv in result.levels]
+    unproven = result.model_copy(update={"status": Status.FEASIBLE, "levels": levels})
     hedged = analyse(base, unproven, budget=5)
     assert not hedged.allocation_proven
-    assert "not proven optimal" in hedged.caveat
+    assert "did not prove who is left out" in hedged.caveat
     assert "a longer run may place some of these children" in hedged.caveat
 
 

@@ -102,8 +102,9 @@ class GapAnalysis(BaseModel):
     status: str = Field(description="optimal, or feasible when a model's budget ran out.")
     allocation_proven: bool = Field(
         True,
-        description="Whether the allocation it starts from was proven optimal: if not, a "
-        "longer run may place some of the children it prices capacity for.",
+        description="Whether the allocation it starts from proves who is left out (its "
+        "crisis and priority levels): if not, a longer run may place some of the children "
+        "it prices capacity for.",
     )
     caveat: str = Field("", description="What the figures rest on, in words, when not proven.")
     day: list[DayAddition]
@@ -270,8 +271,8 @@ def analyse(
     proven = all(search.proven)
     return GapAnalysis(
         status="optimal" if proven else "feasible",
-        allocation_proven=result.proven,
-        caveat=_caveat(result.proven, proven),
+        allocation_proven=result.who_is_proven,
+        caveat=_caveat(result.who_is_proven, proven),
         day=day_out,
         nights=night_out,
         lines=_lines(instance, day_out, night_out),
@@ -291,8 +292,8 @@ def _caveat(allocation_proven: bool, proven: bool) -> str:
     parts = []
     if not allocation_proven:
         parts.append(
-            "The allocation was not proven optimal: a longer run may place some of these "
-            "children without new capacity, so the capacity to buy may be less."
+            "The allocation did not prove who is left out: a longer run may place some of "
+            "these children without new capacity, so the capacity to buy may be less."
         )
     if not proven:
         parts.append(

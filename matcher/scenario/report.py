@@ -509,10 +509,11 @@ NOT_PROVEN_NIGHTS = "not proven: a longer run may still give these nights"
 
 
 def who_is_proven(v: VariantSummary) -> tuple[bool, bool]:
-    """Whether the day and the overnight allocation prove who gets a place (the crisis and
-    priority levels) and who gets nights (crisis, priority and preferred nights)."""
+    """Whether the day and the overnight allocation prove who gets a place and how many
+    nights: their crisis and priority levels (as :attr:`matcher.result.Result.
+    who_is_proven`)."""
     day = all(lv.optimal for lv in v.levels[:2])
-    nights = all(lv.optimal for lv in v.overnight_levels[:3])
+    nights = all(lv.optimal for lv in v.overnight_levels[:2])
     return day, nights
 
 
