@@ -6,13 +6,15 @@ bed-nights) gives the core a CP-SAT model with every constraint family of
 model's variables, and a greedy pass that completes a solution. The core then, for each
 stage of :mod:`matcher.objective` in order:
 
-1. skips it when nothing can change it (no coefficient, or the incumbent already at a
-   bound that needs no solve);
+1. skips it when nothing can change it (no coefficient, the incumbent already at a bound
+   that needs no solve, or a value the rules alone decide);
 2. runs the stage's portfolio from the incumbent, each member deterministic and on one
    thread, sharing nothing while they run (:func:`_portfolio`): CP-SAT with the full LP
-   (:mod:`matcher.search.cpsat`) always; on a day model large enough to need it, beside
-   it, the relaxation's rounded solution improved by large-neighbourhood search
-   (:mod:`matcher.search.relaxation`, :mod:`matcher.search.lns`);
+   (:mod:`matcher.search.cpsat`) first alone, briefly, then, if the stage is not proven,
+   beside the members that pay on the problem: on a large day model the relaxation's
+   rounded solution improved by large-neighbourhood search
+   (:mod:`matcher.search.relaxation`, :mod:`matcher.search.lns`); on a night model,
+   before routine, the same model as a MIP (:mod:`matcher.search.mip`);
 3. completes each member's solution greedily and keeps it only if it is
    lexicographically better on every level so far, so the result is never below greedy;
 4. derives each level's bound from the stage's bound, and holds the stage at its value

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 from ortools.sat.python import cp_model
 
-from matcher.problem.day import SCALE, DayProblem, IntArray
+from matcher.problem.day import SCALE, DayProblem, IntArray, slot_uses
 
 
 def add(model: cp_model.CpModel, problem: DayProblem) -> None:
@@ -30,28 +29,14 @@ def add_rows(
     """The capacity rows against ``capacity_units`` (providers × slots, 1/600 hour), each
     raised by ``added_hours[(provider, slot)]`` whole staff-hours where a model may buy
     them (the capacity gap analysis)."""
-    if len(problem.use_slot) == 0:
-        return
     proto = model.Proto()
     added_hours = added_hours or {}
-    n_slots = capacity_units.shape[1]
-    # One entry per (pair, slot) used; group the entries by provider and slot.
-    pair_of_use = np.repeat(
-        np.arange(len(problem.pair_provider), dtype=np.int64), np.diff(problem.use_start)
-    )
-    cell = problem.pair_provider[pair_of_use] * n_slots + problem.use_slot
-    order = np.argsort(cell, kind="stable")
-    cells, starts = np.unique(cell[order], return_index=True)
-    bounds = np.append(starts, len(order))
-    for c, lo, hi in zip(cells.tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        uses = order[lo:hi]
-        units = problem.use_units[uses]
-        provider_idx, slot_idx = c // n_slots, c % n_slots
+    for provider_idx, slot_idx, pairs, units in slot_uses(problem):
         room = int(capacity_units[provider_idx, slot_idx])
         if int(units.sum()) <= room:
             continue  # every placement together fits: no constraint needed
         linear = proto.constraints.add().linear
-        linear.vars.extend(pair_of_use[uses].tolist())
+        linear.vars.extend(pairs.tolist())
         linear.coeffs.extend(units.tolist())
         extra = added_hours.get((provider_idx, slot_idx))
         if extra is None:

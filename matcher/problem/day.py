@@ -163,6 +163,26 @@ def build_day(instance: Instance, *, allow_moves: bool = False) -> DayProblem:
     )
 
 
+def slot_uses(problem: DayProblem) -> list[tuple[int, int, IntArray, IntArray]]:
+    """Every (provider, slot) some pair uses: (provider, slot, the pairs, their units)."""
+    if len(problem.use_slot) == 0:
+        return []
+    n_slots = problem.capacity_units.shape[1]
+    # One entry per (pair, slot) used; group the entries by provider and slot.
+    pair_of_use = np.repeat(
+        np.arange(len(problem.pair_provider), dtype=np.int64), np.diff(problem.use_start)
+    )
+    cell = problem.pair_provider[pair_of_use] * n_slots + problem.use_slot
+    order = np.argsort(cell, kind="stable")
+    cells, starts = np.unique(cell[order], return_index=True)
+    bounds = np.append(starts, len(order))
+    out = []
+    for c, lo, hi in zip(cells.tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        uses = order[lo:hi]
+        out.append((c // n_slots, c % n_slots, pair_of_use[uses], problem.use_units[uses]))
+    return out
+
+
 def split(problem: DayProblem) -> list[IntArray]:
     """Referral positions of each independent part: referrals that share no provider, even
     through others, never compete for capacity. Referrals with no eligible pair are left out.

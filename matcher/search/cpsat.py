@@ -36,7 +36,6 @@ from ortools.sat.python import cp_model
 
 from matcher.problem.day import IntArray
 
-
 #: Variables above which a model is solved with one round of presolve.
 LARGE_MODEL = 200_000
 

@@ -25,7 +25,7 @@ from ortools.glop import parameters_pb2
 from ortools.linear_solver.python import model_builder_helper
 
 from matcher.constraints.continuity import must_place
-from matcher.problem.day import DayProblem, FloatArray, IntArray
+from matcher.problem.day import DayProblem, FloatArray, IntArray, slot_uses
 
 #: A row held at a value: (coefficient per pair, value, whether the sum must be at least it).
 Held = tuple[IntArray, int, bool]
@@ -110,20 +110,11 @@ def solve(
 
 def capacity_rows(problem: DayProblem) -> list[tuple[IntArray, IntArray, int]]:
     """(pairs, units, room) of every provider and slot the pairs could overfill."""
-    n_slots = problem.capacity_units.shape[1]
-    pair_of_use = np.repeat(
-        np.arange(len(problem.pair_provider), dtype=np.int64), np.diff(problem.use_start)
-    )
-    cell = problem.pair_provider[pair_of_use] * n_slots + problem.use_slot
-    order = np.argsort(cell, kind="stable")
-    cells, starts = np.unique(cell[order], return_index=True)
-    bounds = np.append(starts, len(order))
     rows = []
-    for c, lo, hi in zip(cells.tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        uses = order[lo:hi]
-        room = int(problem.capacity_units[c // n_slots, c % n_slots])
-        if int(problem.use_units[uses].sum()) > room:
-            rows.append((pair_of_use[uses], problem.use_units[uses], room))
+    for provider_idx, slot_idx, pairs, units in slot_uses(problem):
+        room = int(problem.capacity_units[provider_idx, slot_idx])
+        if int(units.sum()) > room:
+            rows.append((pairs, units, room))
     return rows
 
 
