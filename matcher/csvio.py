@@ -639,6 +639,14 @@ def referral_columns(settings: Settings) -> list[Column]:
             ("nights_used",),
             private=True,
         ),
+        Column(
+            "break_time_hours_used",
+            f"Break Time ({Lot.BREAK_TIME.value}) only: hours already had this year "
+            "(the 78-hour offer); blank = 0",
+            _number,
+            ("break_time_hours_used",),
+            private=True,
+        ),
     ]
 
 

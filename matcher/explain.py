@@ -39,6 +39,10 @@ EXCLUSION_PHRASES: dict[ReasonCode, str] = {
     ReasonCode.OUTSIDE_COUNCIL_AREA: "the child lives outside the council's area",
     ReasonCode.AGE_OUT_OF_RANGE: "the child is outside the service's age window",
     ReasonCode.BREAK_TIME_EXCLUDED: "the child is excluded from Break Time",
+    ReasonCode.SESSION_LENGTH: "a session asked for is under 2 hours, or over 3 on a school day",
+    ReasonCode.BREAK_TIME_HOURS_EXCEEDED: (
+        "the hours asked for would take the child past 78 hours of Break Time this year"
+    ),
     ReasonCode.PROVIDER_SUSPENDED: "are suspended",
     ReasonCode.SERVICE_NOT_OFFERED: "do not offer {service}",
     ReasonCode.DISTRICT_NOT_COVERED: "do not cover {district}",

@@ -332,7 +332,11 @@ class Settings(Record):
     council: str = Field(min_length=1)
     planning_date: date
     horizon_weeks: int = Field(
-        4, ge=4, le=13, description="Overnight nights are planned this many weeks ahead."
+        4,
+        ge=4,
+        le=13,
+        description="Weeks planned ahead: overnight nights, and the weeks a day placement's "
+        "hours count for (the Break Time yearly offer, age bands week by week).",
     )
     fixed_hourly_rate: Money = Field(gt=0, description="Framework rate per staff-hour, in £.")
     rate_effective_from: date = Field(description="Date the fixed hourly rate was set.")
@@ -526,6 +530,14 @@ class Referral(Record):
     nights_used: dict[Identifier, Annotated[int, Field(ge=0, le=366)]] = Field(
         default_factory=dict,
         description="Overnight: nights already spent this year, by unit id (the 75-night limit).",
+    )
+    break_time_hours_used: float = Field(
+        0.0,
+        ge=0,
+        le=8784,
+        allow_inf_nan=False,
+        description="Break Time (lot 1a): hours of Break Time already had this year "
+        "(the 78-hour offer).",
     )
     needs: SortedSet[Need] = Field(default_factory=list)
     priority: SortedSet[PriorityFactor] = Field(default_factory=list)

@@ -126,6 +126,7 @@ def referrals(draw: st.DrawFn, index: int, provider_ids: list[str]) -> dict[str,
         "school_short_breaks": draw(st.integers(0, 5)) == 0,
         "existing_short_break_plan": draw(st.integers(0, 4)) == 0,
         "extension_agreed": draw(st.integers(0, 4)) == 0,
+        "break_time_hours_used": draw(st.sampled_from([0.0, 0.0, 30.0, 66.0, 70.5])),
         "refused_provider_ids": refused,
         "preferred_provider_ids": preferred,
         "current_provider_id": draw(st.none() | st.sampled_from(provider_ids))

@@ -232,6 +232,26 @@ def test_matches_rank_candidates_and_explain_exclusions(client: TestClient, db: 
     assert audit_rows(db, "R-0001") == [("nav-1", "navigator", "match")]
 
 
+def test_a_break_time_referral_past_78_hours_is_matched_to_no_one_and_cannot_be_booked(
+    client: TestClient,
+) -> None:
+    weekly = {"sat_morning": 3, "sat_afternoon": 3, "mon_afternoon": 3}
+    new = f.break_time_referral(id="R-0102", hours=weekly, break_time_hours_used=50)
+    created = client.post("/referrals", json=new.model_dump(mode="json"), headers=auth("navigator"))
+    assert created.status_code == 201, created.json()
+    stored = client.get("/referrals/R-0102", headers=auth("navigator")).json()["referral"]
+    assert stored["break_time_hours_used"] == 50
+    body = client.post("/referrals/R-0102/matches", headers=auth("navigator")).json()
+    assert body["candidates"] == []
+    assert all(
+        "break_time_hours_exceeded" in [r["code"] for r in e["reasons"]] for e in body["excluded"]
+    )
+    booking = {"referral_id": "R-0102", "provider_id": "P-1"}
+    refused = client.post("/placements", json=booking, headers=auth("navigator"))
+    assert refused.status_code in (409, 422), refused.json()
+    assert "break_time_hours_exceeded" in refused.text
+
+
 def test_booking_takes_capacity_and_release_gives_it_back(client: TestClient, db: Database) -> None:
     before = remaining(db, "P-1", "sat_morning")
     body = {"referral_id": "R-0001", "provider_id": "P-1"}

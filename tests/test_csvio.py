@@ -456,3 +456,13 @@ def test_files_with_a_header_but_no_rows_are_refused(tmp_path: Path) -> None:
     messages = [str(p) for p in caught.value.problems]
     assert any("providers.csv: has a header row but no providers" in m for m in messages)
     assert any("referrals.csv: has a header row but no referrals" in m for m in messages)
+
+
+def test_break_time_hours_used_is_read_and_checked(files: dict[str, Path]) -> None:
+    edit(files["referrals"], 2, "break_time_hours_used", "12.5")
+    instance = run(files)
+    assert instance.referrals[0].break_time_hours_used == 12.5
+    edit(files["referrals"], 2, "break_time_hours_used", "-3")
+    [problem] = problems(files)
+    assert problem.startswith("referrals.csv, row 2, column 'break_time_hours_used': ")
+    assert "-3" not in problem  # a child's data is described, never repeated

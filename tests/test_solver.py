@@ -846,3 +846,43 @@ def test_every_reason_an_allocation_gives_is_in_the_catalogue() -> None:
     assert codes  # the county leaves children out, for several reasons
     assert codes <= {c.value for c in ReasonCode}
     assert all(CATALOGUE[ReasonCode(c)].kind is Kind.OUTCOME for c in codes)
+
+
+# --------------------------------------------------------------------------------------
+# Break Time limits (spec 3.7.2, 3.7.4): never placed past them, and the checker sees it
+# --------------------------------------------------------------------------------------
+
+
+def break_time_instance() -> Instance:
+    # Three Break Time children with room for all: one within the limits, one past the
+    # 78 hours a year, one with a 4-hour Monday session.
+    weekly = {"sat_morning": 3, "sat_afternoon": 3, "mon_afternoon": 3}
+    return f.instance(
+        providers=[
+            f.provider(staff_hours={"sat_morning": 20, "sat_afternoon": 20, "mon_afternoon": 20})
+        ],
+        referrals=[
+            f.break_time_referral(id="R-0001"),
+            f.break_time_referral(id="R-0002", hours=weekly, break_time_hours_used=50),
+            f.break_time_referral(id="R-0003", hours={"mon_afternoon": 4}),
+        ],
+    )
+
+
+def test_break_time_limits_keep_children_out_of_the_allocation() -> None:
+    result = solved(break_time_instance())
+    assert placed(result) == {"R-0001": "P-1"}
+    reasons = {u.referral_id: u.reasons[0] for u in result.unplaced}
+    assert reasons["R-0002"].code == "no_eligible_provider"
+    assert "78 hours of Break Time" in reasons["R-0002"].message
+    assert "session" in reasons["R-0003"].message
+
+
+def test_checker_catches_a_placement_past_the_break_time_limits() -> None:
+    instance = break_time_instance()
+    result = solved(instance)
+    first = result.placements[0]
+    extra = [first.model_copy(update={"referral_id": rid}) for rid in ("R-0002", "R-0003")]
+    tampered = result.model_copy(update={"placements": [first, *extra], "unplaced": []})
+    found = codes(check(instance, tampered))
+    assert {"break_time_hours_exceeded", "session_length"} <= found

@@ -26,6 +26,8 @@ class ReasonCode(StrEnum):
     OUTSIDE_COUNCIL_AREA = "outside_council_area"
     AGE_OUT_OF_RANGE = "age_out_of_range"
     BREAK_TIME_EXCLUDED = "break_time_excluded"
+    SESSION_LENGTH = "session_length"
+    BREAK_TIME_HOURS_EXCEEDED = "break_time_hours_exceeded"
     # Decided by the pair.
     PROVIDER_SUSPENDED = "provider_suspended"
     SERVICE_NOT_OFFERED = "service_not_offered"
@@ -99,6 +101,25 @@ CATALOGUE: dict[ReasonCode, Entry] = {
             "short breaks through a social-care plan, children at residential school, or "
             "children receiving short breaks as part of school support to families.",
             "Lancashire specification 3.6.1",
+        ),
+        Entry(
+            ReasonCode.SESSION_LENGTH,
+            Kind.ELIGIBILITY,
+            "A Break Time session is too short or too long",
+            "Break Time and Break Time Plus sessions last at least two hours, and at most "
+            "three hours on a school day. A session is the child's hours in one weekly slot; "
+            "Monday to Friday slots are taken as school days, since the plan is of term-time "
+            "weeks. The referral's hours must be changed; the engine never cuts a package.",
+            "Lancashire specification 3.7.2",
+        ),
+        Entry(
+            ReasonCode.BREAK_TIME_HOURS_EXCEEDED,
+            Kind.ELIGIBILITY,
+            "The package would take the child past 78 hours of Break Time this year",
+            "Each child may have up to 78 hours of Break Time (lot 1a) a year. The hours "
+            "already had this year plus the package's hours over the weeks planned "
+            "(horizon_weeks) must not exceed 78. Families may buy more hours themselves.",
+            "Lancashire specification 3.7.4, 3.7.5",
         ),
         Entry(
             ReasonCode.PROVIDER_SUSPENDED,

@@ -24,7 +24,9 @@ from matcher.rules.catalogue import ReasonCode
 from matcher.rules.consumption import free_bed_nights, short_slots
 from matcher.rules.explain import Reason, explain
 from matcher.rules.facts import (
+    bad_sessions,
     break_time_flags,
+    break_time_hours_over,
     child_ages,
     fits_band,
     needs_cqc_personal_care,
@@ -57,6 +59,16 @@ def age_out_of_range(instance: Instance, referral: Referral, provider: Provider)
 def break_time_excluded(instance: Instance, referral: Referral, provider: Provider) -> bool:
     # Spec 3.6.1: looked after, on a social-care plan, at residential school.
     return referral.service is Lot.BREAK_TIME and bool(break_time_flags(referral))
+
+
+def session_length(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    # Spec 3.7.2: Lot 1 sessions last 2 hours or more, and at most 3 on a school day.
+    return bool(bad_sessions(instance, referral))
+
+
+def break_time_hours_exceeded(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    # Spec 3.7.4: up to 78 hours of Break Time a year.
+    return break_time_hours_over(instance, referral) > 0
 
 
 def provider_suspended(instance: Instance, referral: Referral, provider: Provider) -> bool:
@@ -127,6 +139,8 @@ RULES: list[tuple[ReasonCode, Rule]] = [
     (ReasonCode.OUTSIDE_COUNCIL_AREA, outside_council_area),
     (ReasonCode.AGE_OUT_OF_RANGE, age_out_of_range),
     (ReasonCode.BREAK_TIME_EXCLUDED, break_time_excluded),
+    (ReasonCode.SESSION_LENGTH, session_length),
+    (ReasonCode.BREAK_TIME_HOURS_EXCEEDED, break_time_hours_exceeded),
     (ReasonCode.PROVIDER_SUSPENDED, provider_suspended),
     (ReasonCode.SERVICE_NOT_OFFERED, service_not_offered),
     (ReasonCode.DISTRICT_NOT_COVERED, district_not_covered),

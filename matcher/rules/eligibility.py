@@ -26,6 +26,7 @@ from matcher.model import (
     Referral,
     RegisteredActivity,
     StaffRatio,
+    Weekday,
     age_on,
     birthday,
     break_time_window,
@@ -53,12 +54,15 @@ _CQC_OR_FOSTERING = (
 _CHILDRENS_HOME = REGISTRATION_BIT[RegisteredActivity.OFSTED_CHILDRENS_HOME]
 _EARLY_YEARS = REGISTRATION_BIT[RegisteredActivity.OFSTED_EARLY_YEARS]
 _CHILDCARE_COMPULSORY = REGISTRATION_BIT[RegisteredActivity.OFSTED_CHILDCARE_COMPULSORY]
+_SCHOOL_DAYS = {Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI}
 
 #: Eligibility codes in the order of the rows of :attr:`Exclusions.fails`.
 PAIR_CODES: tuple[ReasonCode, ...] = (
     ReasonCode.OUTSIDE_COUNCIL_AREA,
     ReasonCode.AGE_OUT_OF_RANGE,
     ReasonCode.BREAK_TIME_EXCLUDED,
+    ReasonCode.SESSION_LENGTH,
+    ReasonCode.BREAK_TIME_HOURS_EXCEEDED,
     ReasonCode.PROVIDER_SUSPENDED,
     ReasonCode.SERVICE_NOT_OFFERED,
     ReasonCode.DISTRICT_NOT_COVERED,
@@ -204,7 +208,8 @@ class Exclusions:
 
 
 def referral_level_failures(instance: Instance, referral: Referral) -> list[ReasonCode]:
-    """Rules decided by the referral alone (area, age window, Break Time exclusions)."""
+    """Rules decided by the referral alone (area, age window, Break Time exclusions,
+    session length and yearly hours)."""
     codes = []
     if referral.home_district not in instance.council_district_ids:
         codes.append(ReasonCode.OUTSIDE_COUNCIL_AREA)
@@ -227,6 +232,19 @@ def referral_level_failures(instance: Instance, referral: Referral) -> list[Reas
         or referral.school_short_breaks
     ):
         codes.append(ReasonCode.BREAK_TIME_EXCLUDED)
+    if lot.is_break_time:
+        # Sessions of 2 hours or more, and no more than 3 on a school day (spec 3.7.2).
+        slots = instance.settings.time_slots
+        for slot_id, hours in referral.hours.items():
+            school_day = slots[instance.slot_index[slot_id]].day in _SCHOOL_DAYS
+            if 0 < hours < 2.0 or (school_day and hours > 3.0):
+                codes.append(ReasonCode.SESSION_LENGTH)
+                break
+    if lot is Lot.BREAK_TIME:
+        # 78 hours a year, counting those had already (spec 3.7.4).
+        planned = sum(referral.hours.values()) * instance.settings.horizon_weeks
+        if referral.break_time_hours_used + planned > 78.0 + 1e-9:
+            codes.append(ReasonCode.BREAK_TIME_HOURS_EXCEEDED)
     return codes
 
 

@@ -27,7 +27,11 @@ from matcher.model import (
 from matcher.rules.catalogue import ReasonCode
 from matcher.rules.consumption import free_bed_nights, short_slots
 from matcher.rules.facts import (
+    BREAK_TIME_HOURS_A_YEAR,
+    bad_sessions,
     break_time_flags,
+    break_time_hours_over,
+    break_time_hours_planned,
     child_ages,
     fits_band,
     required_childcare_registration,
@@ -139,6 +143,37 @@ def _break_time_excluded(instance: Instance, referral: Referral, provider: Provi
         ReasonCode.BREAK_TIME_EXCLUDED,
         f"Break Time is not available to this child, who {_names(flags)}.",
         {"exclusions": flags},
+    )
+
+
+def _session_length(instance: Instance, referral: Referral, provider: Provider) -> Reason:
+    bad = bad_sessions(instance, referral)
+    parts = [f"{hours:g} hours on {instance.slot_label(slot)}" for slot, hours in bad]
+    return Reason(
+        ReasonCode.SESSION_LENGTH,
+        f"{referral.service.label} sessions last at least 2 hours, and at most 3 on a school "
+        f"day; this referral asks for {_names(parts)}.",
+        {"sessions": [slot for slot, _ in bad]},
+    )
+
+
+def _break_time_hours_exceeded(
+    instance: Instance, referral: Referral, provider: Provider
+) -> Reason:
+    weeks = instance.settings.horizon_weeks
+    planned = break_time_hours_planned(instance, referral)
+    over = break_time_hours_over(instance, referral)
+    return Reason(
+        ReasonCode.BREAK_TIME_HOURS_EXCEEDED,
+        f"Break Time offers up to {BREAK_TIME_HOURS_A_YEAR:g} hours a year; this child has had "
+        f"{referral.break_time_hours_used:g}, and {referral.weekly_hours:g} hours a week for "
+        f"the {weeks} weeks planned would add {planned:g}: {over:g} over. The family may buy "
+        f"extra hours.",
+        {
+            "hours_used": referral.break_time_hours_used,
+            "hours_planned": planned,
+            "hours_over": over,
+        },
     )
 
 
@@ -314,6 +349,8 @@ EXPLAIN: dict[ReasonCode, Explainer] = {
     ReasonCode.OUTSIDE_COUNCIL_AREA: _outside_council_area,
     ReasonCode.AGE_OUT_OF_RANGE: _age_out_of_range,
     ReasonCode.BREAK_TIME_EXCLUDED: _break_time_excluded,
+    ReasonCode.SESSION_LENGTH: _session_length,
+    ReasonCode.BREAK_TIME_HOURS_EXCEEDED: _break_time_hours_exceeded,
     ReasonCode.PROVIDER_SUSPENDED: _provider_suspended,
     ReasonCode.SERVICE_NOT_OFFERED: _service_not_offered,
     ReasonCode.DISTRICT_NOT_COVERED: _district_not_covered,

@@ -20,6 +20,7 @@ from matcher.model import (
     Provider,
     Referral,
     RegisteredActivity,
+    Weekday,
     age_on,
     birthday,
     youngest_age_on,
@@ -27,6 +28,15 @@ from matcher.model import (
 
 #: How far ahead the 18th birthday triggers the transition warning.
 TURNS_18_WARNING = timedelta(days=183)
+
+#: Break Time (lot 1a): the hours a child may have in a year (specification 3.7.4).
+BREAK_TIME_HOURS_A_YEAR = 78.0
+#: Lot 1 sessions last at least this long (specification 3.7.2)...
+SESSION_MIN_HOURS = 2.0
+#: ... and at most this long on a school day.
+SCHOOL_DAY_SESSION_MAX_HOURS = 3.0
+#: The days a weekly slot is taken to fall on a school day (the plan is of term-time weeks).
+SCHOOL_DAYS = frozenset({Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI})
 
 
 def child_ages(instance: Instance, referral: Referral) -> tuple[int, int]:
@@ -66,6 +76,39 @@ def break_time_flags(referral: Referral) -> list[str]:
     if referral.school_short_breaks:
         flags.append("receives short breaks as part of school support")
     return flags
+
+
+def bad_sessions(instance: Instance, referral: Referral) -> list[tuple[str, float]]:
+    """Lot 1 sessions outside 2 hours, or 3 on a school day (spec 3.7.2): (slot id, hours).
+
+    A session is the child's hours in one weekly slot.
+    """
+    if not referral.service.is_break_time:
+        return []
+    out = []
+    for slot_id, hours in referral.hours.items():
+        if hours <= 0:
+            continue
+        slot = instance.settings.time_slots[instance.slot_index[slot_id]]
+        longest = SCHOOL_DAY_SESSION_MAX_HOURS if slot.day in SCHOOL_DAYS else None
+        if hours < SESSION_MIN_HOURS or (longest is not None and hours > longest):
+            out.append((slot_id, hours))
+    return out
+
+
+def break_time_hours_planned(instance: Instance, referral: Referral) -> float:
+    """Hours of Break Time a package takes over the weeks planned (``horizon_weeks``)."""
+    return referral.weekly_hours * instance.settings.horizon_weeks
+
+
+def break_time_hours_over(instance: Instance, referral: Referral) -> float:
+    """Hours by which a Break Time (1a) package, with the hours already had this year,
+    exceeds the 78-hour yearly offer (spec 3.7.4); 0 when it fits or is another lot."""
+    if referral.service is not Lot.BREAK_TIME:
+        return 0.0
+    total = referral.break_time_hours_used + break_time_hours_planned(instance, referral)
+    over = total - BREAK_TIME_HOURS_A_YEAR
+    return over if over > 1e-9 else 0.0
 
 
 def needs_cqc_personal_care(referral: Referral) -> bool:
