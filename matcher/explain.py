@@ -202,7 +202,8 @@ def _why_short(
             Explanation(
                 code=ReasonCode.TURNS_18_IN_HORIZON.value,
                 message="The child may turn 18 before the horizon ends; no nights are "
-                "offered after that (no extension agreed).",
+                "offered from the 1st of the birth month (only the month is kept, so the "
+                "birthday is taken as its first day; no extension agreed).",
             )
         )
     causes: Counter[str] = Counter()

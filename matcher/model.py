@@ -25,6 +25,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    Strict,
     ValidationError,
     field_validator,
     model_validator,
@@ -265,11 +266,18 @@ YearMonth = Annotated[
     str, AfterValidator(_year_month), Field(description="A month, written YYYY-MM.")
 ]
 
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="Pounds sterling.")]
+#: Numbers and yes/no fields are strict: ``"10"`` or ``true`` for hours, a count given as
+#: ``2.5`` or as text, or ``1`` for yes are errors, not guesses. (A whole number is a
+#: number: ``3`` is accepted where ``3.0`` is.)
+Number = Annotated[float, Strict()]
+Whole = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
+
+Money = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False, description="Pounds sterling.")]
 #: A child's hours in one weekly slot (a week has 168).
-Hours = Annotated[float, Field(ge=0, le=168, allow_inf_nan=False)]
+Hours = Annotated[float, Strict(), Field(ge=0, le=168, allow_inf_nan=False)]
 #: A provider's staff-hours in one weekly slot: many workers, so more than a week's hours.
-StaffHours = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
+StaffHours = Annotated[float, Strict(), Field(ge=0, le=100_000, allow_inf_nan=False)]
 
 
 def _sorted_unique(values: list[Any]) -> list[Any]:
@@ -318,12 +326,12 @@ class RankingWeights(Record):
     needs in every requested slot.
     """
 
-    cost: float = Field(40.0, ge=0)
-    travel: float = Field(25.0, ge=0)
-    continuity: float = Field(15.0, ge=0)
-    preference: float = Field(10.0, ge=0)
-    spare_capacity: float = Field(10.0, ge=0)
-    travel_minutes_cap: float = Field(90.0, gt=0)
+    cost: Number = Field(40.0, ge=0)
+    travel: Number = Field(25.0, ge=0)
+    continuity: Number = Field(15.0, ge=0)
+    preference: Number = Field(10.0, ge=0)
+    spare_capacity: Number = Field(10.0, ge=0)
+    travel_minutes_cap: Number = Field(90.0, gt=0)
 
 
 class Settings(Record):
@@ -331,7 +339,7 @@ class Settings(Record):
 
     council: str = Field(min_length=1)
     planning_date: date
-    horizon_weeks: int = Field(
+    horizon_weeks: Whole = Field(
         4,
         ge=4,
         le=13,
@@ -340,7 +348,7 @@ class Settings(Record):
     )
     fixed_hourly_rate: Money = Field(gt=0, description="Framework rate per staff-hour, in £.")
     rate_effective_from: date = Field(description="Date the fixed hourly rate was set.")
-    annual_uplift: float = Field(0.0, ge=0, le=0.5, description="Yearly uplift, e.g. 0.03.")
+    annual_uplift: Number = Field(0.0, ge=0, le=0.5, description="Yearly uplift, e.g. 0.03.")
     night_rate: Money = Field(gt=0, description="Framework price of one bed-night, in £.")
     districts: list[District] = Field(min_length=1, description="The council's own districts.")
     neighbouring_areas: list[District] = Field(
@@ -348,12 +356,12 @@ class Settings(Record):
         description="Places known to the engine but outside the council (e.g. Blackpool): "
         "a child living there is not eligible.",
     )
-    travel_minutes: dict[str, dict[str, float]] = Field(
+    travel_minutes: dict[str, dict[str, Number]] = Field(
         description="Travel time in minutes from each place to each place."
     )
     time_slots: list[TimeSlot] = Field(min_length=1)
     ranking: RankingWeights = Field(default_factory=RankingWeights)
-    priority_weights: dict[PriorityFactor, Annotated[int, Field(ge=0, le=10)]] = Field(
+    priority_weights: dict[PriorityFactor, Annotated[int, Strict(), Field(ge=0, le=10)]] = Field(
         default_factory=dict,
         description="What each priority factor other than crisis adds to a child's weight "
         "(unset: 1). A child weighs 1 + the weights of their factors; crisis is always first.",
@@ -428,19 +436,19 @@ class OvernightUnit(Record):
     id: Identifier
     name: str = Field(min_length=1)
     district: Identifier
-    beds: int = Field(ge=0, description="Beds available each night the unit is open.")
-    solo_rooms: int = Field(0, ge=0, description="Beds in rooms a child can have alone.")
+    beds: Whole = Field(ge=0, description="Beds available each night the unit is open.")
+    solo_rooms: Whole = Field(0, ge=0, description="Beds in rooms a child can have alone.")
     specialisms: SortedSet[UnitSpecialism] = Field(default_factory=list)
     open_days: SortedSet[Weekday] = Field(default_factory=lambda: list(Weekday))
-    target_occupancy: float = Field(0.85, gt=0, le=1)
-    night_staff: int | None = Field(
+    target_occupancy: Number = Field(0.85, gt=0, le=1)
+    night_staff: Whole | None = Field(
         None,
         ge=0,
         description="Staff on the night shift; a 2:1 child takes two, a 1:1 child one, a "
         "1:2 or 1:3 child a half or a third. Unset: as many as beds.",
     )
-    min_age: int = Field(0, ge=0, le=25)
-    max_age: int = Field(18, ge=0, le=25, description="Oldest age (in whole years) accepted.")
+    min_age: Whole = Field(0, ge=0, le=25)
+    max_age: Whole = Field(18, ge=0, le=25, description="Oldest age (in whole years) accepted.")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -472,8 +480,8 @@ class Provider(Record):
     capabilities: SortedSet[Capability] = Field(default_factory=list)
     registrations: SortedSet[RegisteredActivity] = Field(default_factory=list)
     ratings: list[Rating] = Field(default_factory=list, description="Latest per regulator.")
-    min_age: int = Field(0, ge=0, le=25, description="Youngest age (whole years) it takes.")
-    max_age: int = Field(25, ge=0, le=25, description="Oldest age (whole years) it takes.")
+    min_age: Whole = Field(0, ge=0, le=25, description="Youngest age (whole years) it takes.")
+    max_age: Whole = Field(25, ge=0, le=25, description="Oldest age (whole years) it takes.")
     staff_hours: dict[str, StaffHours] = Field(
         default_factory=dict,
         description="Weekly staff-hours offered in each time slot (existing placements use some).",
@@ -495,6 +503,10 @@ class Provider(Record):
             raise ValueError("ratings: give only the latest rating for each regulator")
         if self.min_age > self.max_age:
             raise ValueError("min_age is above max_age")
+        unit_ids = [u.id for u in self.units]
+        twice = sorted({u for u in unit_ids if unit_ids.count(u) > 1})
+        if twice:
+            raise ValueError(f"units: {', '.join(map(repr, twice))} listed more than once")
         return self
 
     @property
@@ -508,6 +520,10 @@ class Provider(Record):
 # --------------------------------------------------------------------------------------
 
 
+#: The oldest a referred young person can be (SEND support runs to 25), in months.
+OLDEST_REFERRAL_MONTHS = 26 * 12 - 1
+
+
 class Referral(Record):
     """A child's referral for a short-break service. Pseudonymous: no names or addresses."""
 
@@ -519,7 +535,7 @@ class Referral(Record):
     hours: dict[str, Hours] = Field(
         default_factory=dict, description="Hours of care per week in each time slot."
     )
-    nights_per_month: int = Field(0, ge=0, le=31, description="Overnight services only.")
+    nights_per_month: Whole = Field(0, ge=0, le=31, description="Overnight services only.")
     preferred_nights: SortedSet[Weekday] = Field(
         default_factory=list, description="Overnight: nights of the week the family prefers."
     )
@@ -527,11 +543,11 @@ class Referral(Record):
     incompatible_with: SortedSet[ChildId] = Field(
         default_factory=list, description="Overnight: children never to stay the same night."
     )
-    nights_used: dict[Identifier, Annotated[int, Field(ge=0, le=366)]] = Field(
+    nights_used: dict[Identifier, Annotated[int, Strict(), Field(ge=0, le=366)]] = Field(
         default_factory=dict,
         description="Overnight: nights already spent this year, by unit id (the 75-night limit).",
     )
-    break_time_hours_used: float = Field(
+    break_time_hours_used: Number = Field(
         0.0,
         ge=0,
         le=8784,
@@ -543,15 +559,15 @@ class Referral(Record):
     priority: SortedSet[PriorityFactor] = Field(default_factory=list)
     referral_date: date
     planned_start_date: date
-    looked_after: bool = False
-    residential_school: bool = False
-    school_short_breaks: bool = Field(
+    looked_after: Flag = False
+    residential_school: Flag = False
+    school_short_breaks: Flag = Field(
         False, description="Receives short breaks as part of school support to families."
     )
-    existing_short_break_plan: bool = Field(
+    existing_short_break_plan: Flag = Field(
         False, description="Already receives day or night short breaks through a social-care plan."
     )
-    extension_agreed: bool = Field(False, description="Service may continue past 18.")
+    extension_agreed: Flag = Field(False, description="Service may continue past 18.")
     refused_provider_ids: SortedSet[Identifier] = Field(default_factory=list)
     preferred_provider_ids: SortedSet[Identifier] = Field(default_factory=list)
     current_provider_id: Identifier | None = Field(
@@ -841,8 +857,6 @@ def _check_cross_references(instance: Instance) -> list[Problem]:
         )
         known(referral.nights_used, set(unit_ids), f"{at}.nights_used", "unit")
         known(referral.incompatible_with, referral_ids, f"{at}.incompatible_with", "referral")
-        if referral.id in referral.incompatible_with:
-            problems.append(Problem(f"{at}.incompatible_with", "lists the referral itself"))
         if referral.current_provider_id is not None:
             known(
                 [referral.current_provider_id],
@@ -850,9 +864,29 @@ def _check_cross_references(instance: Instance) -> list[Problem]:
                 f"{at}.current_provider_id",
                 "provider",
             )
-        if referral.birth_year_month > (settings.planning_date.year, settings.planning_date.month):
-            problems.append(Problem(f"{at}.birth_month", "is after the planning date"))
+        if referral.id in referral.incompatible_with:
+            problems.append(Problem(f"{at}.incompatible_with", "lists the referral itself"))
+        problems += _birth_month_problems(referral, settings, f"{at}.birth_month")
     return problems
+
+
+def _birth_month_problems(referral: Referral, settings: Settings, path: str) -> list[Problem]:
+    """A birth month after the planning date, or one that makes the child older than any
+    the services are for (up to 25) when referred."""
+    planning = settings.planning_date
+    if referral.birth_year_month > (planning.year, planning.month):
+        return [Problem(path, "is after the planning date")]
+    year, month = referral.birth_year_month
+    referred = referral.referral_date
+    if (referred.year - year) * 12 + referred.month - month > OLDEST_REFERRAL_MONTHS:
+        return [
+            Problem(
+                path,
+                "is more than 25 years before the referral date; the services are for "
+                "children and young people up to 25",
+            )
+        ]
+    return []
 
 
 def _duplicates(ids: list[str], path: str, what: str) -> list[Problem]:
@@ -871,6 +905,15 @@ def _duplicates(ids: list[str], path: str, what: str) -> list[Problem]:
     return problems
 
 
+#: Clearer words for the strict number and yes/no fields than pydantic's own.
+STRICT_MESSAGES = {
+    "float_type": "must be a number such as 10 or 2.5, without quotes (not text or true/false)",
+    "int_type": "must be a whole number such as 3, without quotes (not text, a fraction or "
+    "true/false)",
+    "bool_type": "must be true or false (not text or a number)",
+}
+
+
 def problems_from_validation(exc: ValidationError) -> list[Problem]:
     """Pydantic's errors as problems with dotted paths, never echoing the input values.
 
@@ -881,7 +924,7 @@ def problems_from_validation(exc: ValidationError) -> list[Problem]:
         path = ""
         for part in error["loc"]:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        message = error["msg"]
+        message = STRICT_MESSAGES.get(error["type"], error["msg"])
         if message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
         problems.append(Problem(path, message))

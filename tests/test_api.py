@@ -252,6 +252,38 @@ def test_a_break_time_referral_past_78_hours_is_matched_to_no_one_and_cannot_be_
     assert "break_time_hours_exceeded" in refused.text
 
 
+def test_strict_numbers_yes_no_and_repeated_units_get_422_naming_the_field(
+    client: TestClient,
+) -> None:
+    as_text = f.referral(id="R-0103").model_dump(mode="json") | {"hours": {"sat_morning": "10"}}
+    response = client.post("/referrals", json=as_text, headers=auth("navigator"))
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", "hours", "sat_morning"]
+    assert problem["msg"].startswith("must be a number")
+    as_number = f.referral(id="R-0103").model_dump(mode="json") | {"looked_after": 1}
+    response = client.post("/referrals", json=as_number, headers=auth("navigator"))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "looked_after"]
+    self_incompatible = f.referral(id="R-0103", incompatible_with=["R-0103"])
+    response = client.post(
+        "/referrals", json=self_incompatible.model_dump(mode="json"), headers=auth("navigator")
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "incompatible_with"]
+    assert client.get("/referrals/R-0103", headers=auth("navigator")).status_code == 404
+    hours = {"staff_hours": {"sat_morning": True}}
+    response = client.put("/providers/P-1/capacity", json=hours, headers=auth("admin"))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "staff_hours", "sat_morning"]
+    unit = {"unit_id": "U-1", "beds": 2}
+    twice = {"staff_hours": {}, "units": [unit, unit]}
+    response = client.put("/providers/P-9/capacity", json=twice, headers=auth("admin"))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "units"]
+    assert "listed more than once" in response.json()["detail"][0]["msg"]
+
+
 def test_booking_takes_capacity_and_release_gives_it_back(client: TestClient, db: Database) -> None:
     before = remaining(db, "P-1", "sat_morning")
     body = {"referral_id": "R-0001", "provider_id": "P-1"}

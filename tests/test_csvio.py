@@ -466,3 +466,24 @@ def test_break_time_hours_used_is_read_and_checked(files: dict[str, Path]) -> No
     [problem] = problems(files)
     assert problem.startswith("referrals.csv, row 2, column 'break_time_hours_used': ")
     assert "-3" not in problem  # a child's data is described, never repeated
+
+
+def test_a_unit_listed_twice_is_located(files: dict[str, Path]) -> None:
+    edit(files["units"], 3, "id", "U-0001")
+    [problem] = problems(files)
+    assert problem == "units.csv, row 3, column 'id': duplicate id 'U-0001': row 2 has it already"
+
+
+def test_a_referral_incompatible_with_itself_is_located(files: dict[str, Path]) -> None:
+    edit(files["referrals"], 4, "incompatible_with", "R-0003")
+    [problem] = problems(files)
+    assert problem == (
+        "referrals.csv, row 4, column 'incompatible_with': lists the referral itself"
+    )
+
+
+def test_an_impossible_birth_month_is_located_and_not_repeated(files: dict[str, Path]) -> None:
+    edit(files["referrals"], 2, "birth_month", "1800-01")
+    [problem] = problems(files)
+    assert problem.startswith("referrals.csv, row 2, column 'birth_month': is more than 25 years")
+    assert "1800" not in problem

@@ -238,3 +238,75 @@ def test_youngest_age_is_never_negative() -> None:
 def test_a_provider_may_offer_more_staff_hours_than_a_week_has() -> None:
     # Many workers: 50 staff × 4 hours on Saturday morning is 200 staff-hours.
     assert f.provider(staff_hours={"sat_morning": 200}).staff_hours["sat_morning"] == 200
+
+
+# ----- strict input (numbers, yes/no, repeats, impossible birth months) -----------------
+
+
+@pytest.mark.parametrize(
+    ("where", "field", "value", "message"),
+    [
+        ("referrals", ("hours", "sat_morning"), "10", "must be a number"),
+        ("referrals", ("hours", "sat_morning"), True, "must be a number"),
+        ("providers", ("staff_hours", "sat_morning"), "20", "must be a number"),
+        ("providers", ("staff_hours", "sat_morning"), True, "must be a number"),
+        ("referrals", ("looked_after",), "true", "must be true or false"),
+        ("referrals", ("looked_after",), 1, "must be true or false"),
+        ("providers", ("max_age",), "18", "must be a whole number"),
+        ("providers", ("max_age",), 17.5, "must be a whole number"),
+        ("referrals", ("break_time_hours_used",), "5", "must be a number"),
+    ],
+)
+def test_numbers_and_yes_no_are_strict(
+    where: str, field: tuple[str, ...], value: object, message: str
+) -> None:
+    data = document()
+    record = data[where][0]  # type: ignore[index]
+    target = record
+    for part in field[:-1]:
+        target = target[part]
+    target[field[-1]] = value
+    with pytest.raises(InputError) as caught:
+        Instance.build(data)
+    [problem] = problems(caught.value)
+    assert problem.startswith(f"{where}[0].{'.'.join(field)}: {message}")
+    if where == "referrals":
+        assert repr(value) not in problem
+
+
+def test_a_whole_number_is_a_number() -> None:
+    data = document()
+    data["referrals"][0]["hours"] = {"sat_morning": 3}  # type: ignore[index]
+    assert Instance.build(data).referrals[0].hours == {"sat_morning": 3.0}
+
+
+def test_a_unit_listed_twice_by_one_provider_is_an_error() -> None:
+    data = document()
+    provider = f.overnight_provider().model_dump(mode="json")
+    provider["units"] = provider["units"] * 2
+    data["providers"] = [*data["providers"], provider]  # type: ignore[list-item]
+    with pytest.raises(InputError) as caught:
+        Instance.build(data)
+    assert problems(caught.value) == ["providers[1]: units: 'U-1' listed more than once"]
+
+
+def test_a_referral_incompatible_with_itself_is_an_error() -> None:
+    with pytest.raises(InputError) as caught:
+        f.instance(referrals=[f.referral(incompatible_with=["R-0001"])])
+    assert problems(caught.value) == [
+        "referrals[0] (R-0001).incompatible_with: lists the referral itself"
+    ]
+
+
+@pytest.mark.parametrize("born", ["1800-01", "2000-06"])
+def test_a_birth_month_more_than_25_years_before_the_referral_is_an_error(born: str) -> None:
+    # The default referral date is 2026-06: born 2000-06 or earlier, 26 or more when referred.
+    with pytest.raises(InputError) as caught:
+        f.instance(referrals=[f.referral(birth_month=born)])
+    [problem] = problems(caught.value)
+    assert problem.startswith("referrals[0] (R-0001).birth_month: is more than 25 years before")
+    assert born not in problem
+
+
+def test_a_young_person_of_25_may_be_referred() -> None:
+    assert f.instance(referrals=[f.referral(birth_month="2000-07")]).referrals[0]

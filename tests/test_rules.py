@@ -877,6 +877,8 @@ def test_age_reason_never_quotes_the_birth_month() -> None:
     [reason] = checks.check_pair(instance, referral, instance.provider(P_ID))
     assert reason.code is C.AGE_OUT_OF_RANGE
     assert "may already be 18" in reason.message
+    # The early-erring choice is stated where the navigator reads it (docs/model.md).
+    assert "the birthday is taken as the 1st of that month" in reason.message
     assert "2008" not in reason.message and "November 2008" not in str(reason.facts)
     assert set(reason.facts) == {"service", "start"}
 

@@ -22,6 +22,7 @@ from matcher.api.deps import Services
 from matcher.api.middleware import AccessLog, BodyLimit
 from matcher.api.schemas import ErrorOut, ValidationErrorOut
 from matcher.errors import Conflict, InputError, MatcherError, NotFound
+from matcher.model import STRICT_MESSAGES
 from matcher.register.access import AuthError
 from matcher.register.jobs import Worker
 from matcher.register.records import RegisterView
@@ -104,7 +105,11 @@ def _handlers(app: FastAPI) -> None:
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         # Without the "input" pydantic would echo: a referral's fields are a child's data.
         problems = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e["type"])}
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": STRICT_MESSAGES.get(str(e["type"]), str(e.get("msg", ""))),
+                "type": str(e["type"]),
+            }
             for e in exc.errors()
         ]
         return JSONResponse({"detail": problems}, status_code=422)

@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
 
 from matcher.model import ChildId, Identifier, Provider, Referral, StaffHours, Weekday
 from matcher.ranking import Ranking
@@ -94,6 +103,15 @@ class CapacityIn(In):
         description="Weekly staff-hours offered in each time slot; slots left out offer none."
     )
     units: list[UnitCapacityIn] = Field(default_factory=list, max_length=200)
+
+    @field_validator("units")
+    @classmethod
+    def _each_unit_once(cls, units: list[UnitCapacityIn]) -> list[UnitCapacityIn]:
+        ids = [u.unit_id for u in units]
+        twice = sorted({u for u in ids if ids.count(u) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(map(repr, twice))} listed more than once")
+        return units
 
 
 class SlotCapacityOut(Out):

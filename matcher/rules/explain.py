@@ -131,8 +131,9 @@ def _age_out_of_range(instance: Instance, referral: Referral, provider: Provider
         )
     return Reason(
         ReasonCode.AGE_OUT_OF_RANGE,
-        f"{lot.label} ends on the 18th birthday and no extension is agreed; by "
-        f"{_day(start)} the child may already be 18.",
+        f"{lot.label} ends on the 18th birthday and no extension is agreed. Only the birth "
+        f"month is kept, so the birthday is taken as the 1st of that month: by {_day(start)} "
+        f"the child may already be 18.",
         facts,
     )
 
@@ -319,7 +320,8 @@ def _turns_18_soon(instance: Instance, referral: Referral, provider: Provider) -
     return Reason(
         ReasonCode.TURNS_18_SOON,
         f"{referral.service.label} ends at 18 and the child turns 18 within six months of the "
-        f"start; arrange the transition to adult services.",
+        f"start (taken as the 1st of the birth month, the only part of the birth date kept); "
+        f"arrange the transition to adult services.",
         {"service": referral.service.value},
     )
 
