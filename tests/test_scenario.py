@@ -234,6 +234,25 @@ def test_unknown_change_and_bad_fields_are_named() -> None:
         parse_scenario(data, "s.yaml")
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"change": "beds", "provider": "P", "unit": "U", "beds": "4"}, "beds", "whole number"),
+        ({"change": "beds", "provider": "P", "unit": "U", "beds": 2.5}, "beds", "whole number"),
+        ({"change": "staff_hours", "provider": "P", "hours": "10"}, "hours", "must be a number"),
+        ({"change": "staff_hours", "provider": "P", "hours": True}, "hours", "must be a number"),
+    ],
+)
+def test_numbers_in_a_scenario_are_strict(
+    change: dict[str, object], field: str, message: str
+) -> None:
+    data = {"name": "s", "base": "b.json", "variants": [{"name": "a", "changes": [change]}]}
+    with pytest.raises(InputError) as caught:
+        parse_scenario(data, "s.yaml")
+    text = str(caught.value)
+    assert "variants[0].changes[0]" in text and field in text and message in text
+
+
 def test_a_change_that_breaks_the_instance_is_named() -> None:
     # Removing P-1 leaves R-0001's existing placement pointing nowhere? No: it is cleared;
     # but a unit with more solo rooms than beds is a model error, named with its variant.

@@ -28,14 +28,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from matcher.errors import InputError, Problem
 from matcher.io import read_document
 from matcher.model import (
+    Flag,
     Grade,
     Lot,
+    Number,
     PriorityFactor,
     Provider,
     Referral,
     Regulator,
     StaffRatio,
     Weekday,
+    Whole,
     problems_from_validation,
 )
 from matcher.model import OvernightUnit as UnitRecord
@@ -79,10 +82,10 @@ class Beds(Spec):
     change: Literal["beds"]
     provider: str
     unit: str
-    beds: int | None = Field(None, ge=0, description="The new number of beds.")
-    add_beds: int | None = Field(None, description="Beds added (negative: removed).")
-    solo_rooms: int | None = Field(None, ge=0)
-    add_solo_rooms: int | None = None
+    beds: Whole | None = Field(None, ge=0, description="The new number of beds.")
+    add_beds: Whole | None = Field(None, description="Beds added (negative: removed).")
+    solo_rooms: Whole | None = Field(None, ge=0)
+    add_solo_rooms: Whole | None = None
 
     @model_validator(mode="after")
     def _something(self) -> Beds:
@@ -119,8 +122,8 @@ class StaffHoursChange(Spec):
     change: Literal["staff_hours"]
     provider: str
     slots: list[str] | None = None
-    hours: float | None = Field(None, ge=0, le=100_000)
-    scale: float | None = Field(None, ge=0, le=100)
+    hours: Number | None = Field(None, ge=0, le=100_000)
+    scale: Number | None = Field(None, ge=0, le=100)
 
     @model_validator(mode="after")
     def _one(self) -> StaffHoursChange:
@@ -134,9 +137,9 @@ class Rates(Spec):
     the planning date), the yearly uplift and the price of a bed-night."""
 
     change: Literal["rates"]
-    fixed_hourly_rate: float | None = Field(None, gt=0, le=1000)
-    annual_uplift: float | None = Field(None, ge=0, le=0.5)
-    night_rate: float | None = Field(None, gt=0, le=10_000)
+    fixed_hourly_rate: Number | None = Field(None, gt=0, le=1000)
+    annual_uplift: Number | None = Field(None, ge=0, le=0.5)
+    night_rate: Number | None = Field(None, gt=0, le=10_000)
 
 
 class SpotRates(Spec):
@@ -144,8 +147,8 @@ class SpotRates(Spec):
 
     change: Literal["spot_rates"]
     provider: str
-    hourly: float | None = Field(None, gt=0, le=1000)
-    night: float | None = Field(None, gt=0, le=10_000)
+    hourly: Number | None = Field(None, gt=0, le=1000)
+    night: Number | None = Field(None, gt=0, le=10_000)
 
 
 class FixedRate(Spec):
@@ -164,7 +167,7 @@ class Demand(Spec):
     """
 
     change: Literal["demand"]
-    factor: float = Field(ge=0, le=10)
+    factor: Number = Field(ge=0, le=10)
     district: str | None = None
     lot: Lot | None = None
     ratio: StaffRatio | None = None
@@ -198,7 +201,7 @@ class Budget(Spec):
     """The yearly budget the variant is reported against, in £."""
 
     change: Literal["budget"]
-    amount: float = Field(gt=0)
+    amount: Number = Field(gt=0)
 
 
 Change = Annotated[
@@ -232,14 +235,14 @@ CHANGE_TYPES = (
 
 class SolverSettings(Spec):
     effort: Effort = Field(Effort.STANDARD, description="quick, standard or thorough.")
-    budget: float | None = Field(
+    budget: Number | None = Field(
         None, gt=0, le=10_000, description="Deterministic seconds per variant (overrides effort)."
     )
-    time_limit: float | None = Field(
+    time_limit: Number | None = Field(
         None, gt=0, le=36_000, description="Wall-clock safety cap per variant, in seconds."
     )
-    workers: int = Field(2, ge=1, le=64, description="Threads per variant.")
-    seed: int = Field(0, ge=0, description="The search's seed, and the draw of demand changes.")
+    workers: Whole = Field(2, ge=1, le=64, description="Threads per variant.")
+    seed: Whole = Field(0, ge=0, description="The search's seed, and the draw of demand changes.")
 
     def params(self) -> Params:
         """The allocation's parameters."""
@@ -255,14 +258,14 @@ class SolverSettings(Spec):
 class GapSettings(Spec):
     """The capacity gap analysis (matcher.scenario.gap)."""
 
-    enabled: bool = True
-    budget: float = Field(
+    enabled: Flag = True
+    budget: Number = Field(
         10.0, gt=0, le=600, description="Deterministic seconds for each of its two models."
     )
-    block_hours: float = Field(
+    block_hours: Number = Field(
         10.0, gt=0, le=1000, description="Staff-hours a week per district for marginal values."
     )
-    block_nights: int = Field(
+    block_nights: Whole = Field(
         13, gt=0, le=1000, description="Bed-nights per district for marginal values."
     )
 
@@ -277,7 +280,7 @@ class Scenario(Spec):
     name: str = Field(min_length=1)
     question: str = Field("", description="The question the scenario answers, for the report.")
     base: str = Field(description="The base instance, relative to the scenario file.")
-    budget: float | None = Field(None, gt=0, description="£ a year, for every variant.")
+    budget: Number | None = Field(None, gt=0, description="£ a year, for every variant.")
     solver: SolverSettings = Field(default_factory=SolverSettings)
     gap: GapSettings = Field(default_factory=GapSettings)
     variants: list[Variant] = Field(min_length=1)
