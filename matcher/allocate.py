@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from matcher.explain import blocked_by_existing, short_of_nights, unplaced_reasons
+from matcher.explain import blocked_by_existing, short_of_nights, to_reassess, unplaced_reasons
 from matcher.greedy import greedy, greedy_nights
 from matcher.model import Instance
 from matcher.objective import MOVES, NIGHT_LEVELS, Sense, day_coefficients, night_coefficients
@@ -73,7 +73,8 @@ def allocate(
             progress(min(1.0, nights.budget_used / budget))
         budget = max(0.0, budget - nights.budget_used)
     day = allocate_day(instance, budget, clock, params)
-    return day.model_copy(update={"overnight": nights})
+    reassess = to_reassess(instance, day.placements, nights)
+    return day.model_copy(update={"overnight": nights, "reassess": reassess})
 
 
 # --------------------------------------------------------------------------------------

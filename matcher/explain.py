@@ -29,9 +29,10 @@ from matcher.greedy import night_ledger
 from matcher.model import Instance
 from matcher.problem.day import DayProblem, IntArray
 from matcher.problem.nights import NightProblem
-from matcher.result import Explanation, ShortNights, Unplaced
+from matcher.result import Explanation, NightsResult, Placement, Reassess, ShortNights, Unplaced
 from matcher.rules.catalogue import ReasonCode
 from matcher.rules.eligibility import PAIR_CODES, exclusions, referral_level_failures
+from matcher.rules.explain import explain
 from matcher.rules.nights import NightLedger
 
 #: Short phrases for counting exclusions across providers.
@@ -54,6 +55,33 @@ EXCLUSION_PHRASES: dict[ReasonCode, str] = {
     ReasonCode.NO_CHILDCARE_REGISTRATION: "lack the childcare registration for the child's age",
     ReasonCode.FAMILY_REFUSED: "were refused by the family",
 }
+
+
+def to_reassess(
+    instance: Instance, placements: list[Placement], nights: NightsResult | None
+) -> list[Reassess]:
+    """Every existing placement the allocation keeps with a suspended provider (spec 2.1.7):
+    a day placement there, or overnight nights in one of its units."""
+    unit_provider = {u.id: p.id for p in instance.providers for u in p.units}
+    kept = [(p.referral_id, p.provider_id, "day") for p in placements]
+    for child in nights.children if nights is not None else []:
+        for provider_id in sorted({unit_provider[u] for u in child.units}):
+            kept.append((child.referral_id, provider_id, "overnight"))
+    out = []
+    for referral_id, provider_id, service in kept:
+        referral, provider = instance.referral(referral_id), instance.provider(provider_id)
+        if provider.suspended and provider.id == referral.current_provider_id:
+            reason = explain(ReasonCode.SUSPENDED_EXISTING_PLACEMENT, instance, referral, provider)
+            out.append(
+                Reassess(
+                    referral_id=referral_id,
+                    provider_id=provider_id,
+                    service=service,
+                    code=reason.code.value,
+                    message=reason.message,
+                )
+            )
+    return sorted(out, key=lambda r: (r.provider_id, r.referral_id, r.service))
 
 
 def unplaced_reasons(problem: DayProblem, chosen: IntArray) -> list[Unplaced]:

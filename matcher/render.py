@@ -121,6 +121,20 @@ def print_result(console: Console, instance: Instance, result: Result) -> None:
     console.print(unplaced)
     if result.overnight is not None:
         print_nights(console, result.overnight)
+    if result.reassess:
+        reassess = Table(
+            title=f"For the panel to reassess ({len(result.reassess)}): kept with a suspended "
+            "provider",
+            title_justify="left",
+            expand=True,
+        )
+        reassess.add_column("referral")
+        reassess.add_column("provider")
+        reassess.add_column("service")
+        reassess.add_column("reason", ratio=1)
+        for r in result.reassess:
+            reassess.add_row(r.referral_id, r.provider_id, r.service, Text(r.message, "yellow"))
+        console.print(reassess)
 
 
 def _stopped(reason: StopReason) -> str:

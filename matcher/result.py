@@ -99,6 +99,17 @@ class Placement(Record):
     staff_hours: dict[str, float] = Field(description="Staff-hours taken in each slot.")
 
 
+class Reassess(Record):
+    """An existing placement kept with a provider that is now suspended (rated inadequate):
+    it may continue only after the panel reassesses it (specification 2.1.7)."""
+
+    referral_id: str
+    provider_id: str
+    service: str = Field(description="'day' or 'overnight'.")
+    code: str
+    message: str
+
+
 class Unplaced(Record):
     referral_id: str
     reasons: list[Explanation]
@@ -194,6 +205,11 @@ class Result(Record):
     message: str = ""
     overnight: NightsResult | None = Field(
         None, description="Overnight referrals, allocated in bed-nights."
+    )
+    reassess: list[Reassess] = Field(
+        default_factory=list,
+        description="Existing placements, day or overnight, kept with a suspended provider: "
+        "each for the panel to reassess.",
     )
 
     @property

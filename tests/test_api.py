@@ -623,3 +623,23 @@ def test_a_key_stored_by_a_racing_request_is_a_conflict_not_a_500(db: Database) 
     with db.read() as session:
         stored = idempotency.lookup(session, "nav-1", "k-race", "first")
     assert stored is not None and stored.response == {"id": "a"}
+
+
+def test_the_allocation_result_flags_suspended_placements_for_the_panel_not_the_commissioner() -> (
+    None
+):
+    from matcher.allocate import allocate
+    from matcher.api.schemas import referral_ids, without_children
+    from matcher.check import check
+    from matcher.result import Params
+
+    suspended = f.provider(
+        ratings=[{"regulator": "cqc", "overall": "inadequate", "date": "2026-05-01"}]
+    )
+    instance = f.instance(providers=[suspended], referrals=[f.referral(current_provider_id="P-1")])
+    result = allocate(instance, Params(budget=2, workers=2))
+    assert check(instance, result) == []
+    dumped = json.loads(result.model_dump_json())
+    assert [r["referral_id"] for r in dumped["reassess"]] == ["R-0001"]
+    assert "R-0001" in referral_ids(result)  # a navigator's read of it is audited
+    assert without_children(result).reassess == []

@@ -236,3 +236,20 @@ def test_scenario_mistakes_are_clear_errors(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
     missing = run("scenario", "report", tmp_path / "nowhere")
     assert missing.returncode == 2 and "run.json" in missing.stderr
+
+
+def test_allocate_flags_an_existing_placement_with_a_suspended_provider(tmp_path: Path) -> None:
+    # Table and JSON both tell the panel which kept placement to reassess, and why.
+    suspended = f.provider(
+        ratings=[{"regulator": "cqc", "overall": "inadequate", "date": "2026-05-01"}]
+    )
+    inst = f.instance(providers=[suspended], referrals=[f.referral(current_provider_id="P-1")])
+    path = tmp_path / "instance.json"
+    save_instance(inst, path)
+    table = run("allocate", path, "--budget", "2")
+    assert table.returncode == 0, table.stderr
+    assert "For the panel to reassess (1)" in table.stdout
+    assert "R-0001" in table.stdout and "suspended" in table.stdout
+    as_json = run("allocate", path, "--budget", "2", "--json")
+    [flag] = json.loads(as_json.stdout)["reassess"]
+    assert flag["referral_id"] == "R-0001" and flag["code"] == "suspended_existing_placement"

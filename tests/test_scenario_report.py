@@ -641,3 +641,36 @@ def test_a_loss_the_search_did_not_prove_says_so() -> None:
     # Both proven: plain words.
     plain = report.diff(baseline, variant("Fewer hours", 1, OTHER_CHILDREN, levels=proven))
     assert all("not proven" not in ch.words for ch in plain.changed)
+
+
+def test_placements_kept_with_a_suspended_provider_are_flagged_for_the_panel(
+    tmp_path: Path,
+) -> None:
+    from matcher.result import Reassess
+    from matcher.scenario.api import figures
+
+    flag = Reassess(
+        referral_id="R-0042",
+        provider_id="P-7",
+        service="day",
+        code="suspended_existing_placement",
+        message="Harbour Care is the child's current provider but is suspended; the placement "
+        "may continue only after reassessment.",
+    )
+    flagged = variant("Suspended", 1, BASELINE_CHILDREN).model_copy(update={"reassess": [flag]})
+    folder = results_folder(tmp_path, [variant("Clean", 0, BASELINE_CHILDREN), flagged])
+    write_report(folder)
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    box = re.search(r'<div class="caution"><strong>Some children are kept(.*?)</div>', html, re.S)
+    assert box is not None
+    assert "R-0042" in box.group(1) and "P-7" in box.group(1) and "reassessment" in box.group(1)
+    md = (folder / "summary.md").read_text(encoding="utf-8")
+    assert "For the panel to reassess" in md and "R-0042" in md
+    # A commissioner's figures count them and name no child.
+    assert figures(flagged)["reassess_count"] == 1
+    assert "R-0042" not in json.dumps(figures(flagged))
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    quiet = results_folder(clean, [variant("Clean", 0, BASELINE_CHILDREN)])
+    write_report(quiet)
+    assert "Some children are kept" not in (quiet / "report.html").read_text(encoding="utf-8")

@@ -289,6 +289,51 @@ def test_the_existing_child_keeps_a_suspended_provider() -> None:
     result = solved(instance)
     assert placed(result) == {"R-0001": "P-1"}
     assert reason_codes(result) == {"R-0002": ["no_eligible_provider"]}
+    # ... and the panel is told to reassess it, with the reason.
+    [flag] = result.reassess
+    assert (flag.referral_id, flag.provider_id, flag.service) == ("R-0001", "P-1", "day")
+    assert flag.code == "suspended_existing_placement"
+    assert "suspended" in flag.message and "reassessment" in flag.message
+
+
+def test_an_existing_overnight_stay_with_a_suspended_provider_is_flagged() -> None:
+    home = f.overnight_provider(
+        ratings=[
+            {
+                "regulator": "ofsted",
+                "overall": "good",
+                "safeguarding": "inadequate",
+                "date": "2026-09-01",
+            }
+        ]
+    )
+    instance = f.instance(
+        providers=[f.provider(), home],
+        referrals=[f.referral(), f.overnight_referral(id="R-0002", current_provider_id="P-9")],
+    )
+    result = solved(instance)
+    assert result.overnight is not None
+    [child] = result.overnight.children
+    assert child.allocated > 0
+    [flag] = result.reassess
+    assert (flag.referral_id, flag.provider_id, flag.service) == ("R-0002", "P-9", "overnight")
+
+
+def test_no_reassessment_for_a_provider_in_good_standing_and_the_checker_sees_a_missing_one() -> (
+    None
+):
+    result = solved(f.instance(referrals=[f.referral(current_provider_id="P-1")]))
+    assert placed(result) == {"R-0001": "P-1"} and result.reassess == []
+    suspended = f.provider(
+        ratings=[{"regulator": "cqc", "overall": "inadequate", "date": "2026-05-01"}]
+    )
+    instance = f.instance(providers=[suspended], referrals=[f.referral(current_provider_id="P-1")])
+    flagged = solved(instance)
+    silent = flagged.model_copy(update={"reassess": []})
+    assert codes(check(instance, silent)) == {"reassess_missing"}
+    wrong = flagged.reassess[0].model_copy(update={"referral_id": "R-0404"})
+    noisy = flagged.model_copy(update={"reassess": [*flagged.reassess, wrong]})
+    assert codes(check(instance, noisy)) == {"reassess_wrong"}
 
 
 # --------------------------------------------------------------------------------------

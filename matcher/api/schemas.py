@@ -326,13 +326,16 @@ def without_children(result: Result) -> Result:
                 "units": [u.model_copy(update={"calendar": {}}) for u in nights.units],
             }
         )
-    return result.model_copy(update={"placements": [], "unplaced": [], "overnight": nights})
+    return result.model_copy(
+        update={"placements": [], "unplaced": [], "overnight": nights, "reassess": []}
+    )
 
 
 def referral_ids(result: Result) -> set[str]:
     """Every child an allocation names."""
     ids = {p.referral_id for p in result.placements}
     ids |= {u.referral_id for u in result.unplaced}
+    ids |= {r.referral_id for r in result.reassess}
     if result.overnight is not None:
         ids |= {c.referral_id for c in result.overnight.children}
         ids |= {s.referral_id for s in result.overnight.short}

@@ -24,4 +24,29 @@ def check(instance: Instance, result: Result) -> list[Violation]:
     found = check_day(instance, result)
     if result.overnight is not None:
         found += check_nights(instance, result.overnight)
-    return found
+    return found + _reassess(instance, result)
+
+
+def _reassess(instance: Instance, result: Result) -> list[Violation]:
+    """The panel's list is exactly the children kept with a suspended current provider."""
+    providers = {p.id: p for p in instance.providers}
+    current = {r.id: r.current_provider_id for r in instance.referrals}
+    kept = {(p.referral_id, p.provider_id, "day") for p in result.placements}
+    if result.overnight is not None:
+        runs = {u.id: p.id for p in instance.providers for u in p.units}
+        for calendar in result.overnight.units:
+            for children in calendar.calendar.values():
+                kept |= {(c, runs[calendar.unit_id], "overnight") for c in children}
+    expected = {
+        (rid, pid, service)
+        for rid, pid, service in kept
+        if providers[pid].suspended and current.get(rid) == pid
+    }
+    listed = {(r.referral_id, r.provider_id, r.service) for r in result.reassess}
+    return [
+        Violation("reassess_missing", f"{rid} kept with suspended {pid} ({service}), not listed")
+        for rid, pid, service in sorted(expected - listed)
+    ] + [
+        Violation("reassess_wrong", f"{rid} at {pid} ({service}) listed for reassessment")
+        for rid, pid, service in sorted(listed - expected)
+    ]

@@ -40,11 +40,13 @@ _CHILDREN_IN_GAP = {"placed", "assignments", "stays", "not_closable", "nights_gi
 
 
 def figures(summary: VariantSummary) -> dict[str, Any]:
-    """A variant's figures with no child in them: per-child rows left out, and the gap
-    analysis's children counted instead of named."""
+    """A variant's figures with no child in them: per-child rows left out, and the
+    placements to reassess and the gap analysis's children counted instead of named."""
     data = summary.model_dump(
-        mode="json", exclude={"children": True, "capacity_gap": _CHILDREN_IN_GAP}
+        mode="json",
+        exclude={"children": True, "reassess": True, "capacity_gap": _CHILDREN_IN_GAP},
     )
+    data["reassess_count"] = len(summary.reassess)
     gap = summary.capacity_gap
     if gap is not None:
         data["capacity_gap"] |= {

@@ -429,6 +429,26 @@ def not_closable_table(v: VariantSummary, gap: GapAnalysis) -> Table:
     return table
 
 
+def reassess_table(variants: Sequence[VariantSummary]) -> Table:
+    """Existing placements kept with a suspended provider, variant by variant (spec 2.1.7)."""
+    table = Table(
+        "For the panel to reassess: existing placements kept with a suspended provider",
+        ["Variant", "Child", "Provider", "Service", "Why"],
+    )
+    for v in variants:
+        for r in v.reassess:
+            table.rows.append(
+                [
+                    Cell(v.name),
+                    Cell(r.referral_id),
+                    Cell(r.provider_id),
+                    Cell(r.service),
+                    Cell(r.message),
+                ]
+            )
+    return table
+
+
 def marginal_table(v: VariantSummary, gap: GapAnalysis) -> Table:
     names = district_names([v])
     table = Table(
@@ -865,6 +885,7 @@ def render_html(run: dict[str, Any], variants: Sequence[VariantSummary]) -> str:
         _html_question(scenario),
         _html_violations_alert(variants),
         _html_proof_alert(variants),
+        _html_reassess(variants),
         _html_variants(variants),
         _html_placed(variants),
         _html_unmet(variants),
@@ -961,6 +982,16 @@ def _html_proof_alert(variants: Sequence[VariantSummary]) -> str:
         '<div class="caution"><strong>Not every variant was solved to proven optimality.</strong> '
         "Their figures are the best allocation found within the budget; a better one may "
         f"exist.<ul>{items}</ul></div>"
+    )
+
+
+def _html_reassess(variants: Sequence[VariantSummary]) -> str:
+    if not any(v.reassess for v in variants):
+        return ""
+    return (
+        '<div class="caution"><strong>Some children are kept with a provider that is now '
+        "suspended.</strong> Each placement may continue only after the panel reassesses it."
+        f"{html_table(reassess_table(variants))}</div>"
     )
 
 
@@ -1142,6 +1173,8 @@ def render_markdown(run: dict[str, Any], variants: Sequence[VariantSummary]) -> 
         lines += [f"**{_md(v.name)}: the checker found {len(v.violations)} violations:**", ""]
         lines += [f"- {_md(x)}" for x in v.violations] + [""]
     lines += [f"The first variant, {_md(variants[0].name)}, is the baseline.", ""]
+    if any(v.reassess for v in variants):
+        lines += md_table(reassess_table(variants))
     tables = [
         headline_table(variants),
         priority_table(variants),

@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.model import Contract, Instance, PriorityFactor
-from matcher.result import LevelResult, NightsResult, Result
+from matcher.result import LevelResult, NightsResult, Reassess, Result
 from matcher.rules.nights import requested_nights
 from matcher.scenario.gap import WEEKS_A_YEAR, GapAnalysis
 
@@ -116,6 +116,10 @@ class VariantSummary(BaseModel):
     priority: list[PriorityRow]
     units: list[UnitRow]
     children: list[ChildRow]
+    reassess: list[Reassess] = Field(
+        default_factory=list,
+        description="Existing placements kept with a suspended provider, for the panel.",
+    )
     capacity_gap: GapAnalysis | None = None
 
 
@@ -232,6 +236,7 @@ def summarise(
         priority=_priority(children),
         units=units,
         children=children,
+        reassess=result.reassess,
     )
 
 
