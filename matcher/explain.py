@@ -22,6 +22,7 @@ and ``no_open_nights``.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from matcher.result import Explanation, NightsResult, Placement, Reassess, Short
 from matcher.rules.catalogue import ReasonCode
 from matcher.rules.eligibility import PAIR_CODES, exclusions, referral_level_failures
 from matcher.rules.explain import explain
-from matcher.rules.nights import NightLedger
+from matcher.rules.nights import NightLedger, in_band_on
 
 #: Short phrases for counting exclusions across providers.
 EXCLUSION_PHRASES: dict[ReasonCode, str] = {
@@ -211,6 +212,29 @@ def short_of_nights(problem: NightProblem, chosen: IntArray, proven: bool) -> li
     return out
 
 
+def _outgrown(problem: NightProblem, k: int) -> list[tuple[str, date]]:
+    """Units the child may use whose age band (or its provider's) the child leaves within
+    the horizon, each with the first night they are out of it."""
+    child = problem.children[k]
+    out = []
+    for u in problem.candidate_units[k]:
+        unit = problem.units[u].unit
+        provider = problem.instance.providers[problem.units[u].provider_index]
+        for night in problem.nights:
+            if night < child.planned_start_date:
+                continue
+            if not in_band_on(child, unit.min_age, unit.max_age, night) or not in_band_on(
+                child, provider.min_age, provider.max_age, night
+            ):
+                out.append((unit.name, night))
+                break
+    return out
+
+
+def _day(value: date) -> str:
+    return f"{value.day} {value:%B %Y}"
+
+
 def _why_short(
     problem: NightProblem, ledger: NightLedger, k: int, proven: bool
 ) -> list[Explanation]:
@@ -232,6 +256,17 @@ def _why_short(
                 message="The child may turn 18 before the horizon ends; no nights are "
                 "offered from the 1st of the birth month (only the month is kept, so the "
                 "birthday is taken as its first day; no extension agreed).",
+            )
+        )
+    outgrown = _outgrown(problem, k)
+    if outgrown:
+        reasons.append(
+            Explanation(
+                code=ReasonCode.OUTGROWS_AGE_BAND.value,
+                message="The child may outgrow the age band of "
+                + ", ".join(f"{name} from {_day(night)}" for name, night in outgrown)
+                + " (the birthday is taken as the 1st of the birth month); no nights there "
+                "after that.",
             )
         )
     causes: Counter[str] = Counter()

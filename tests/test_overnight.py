@@ -173,6 +173,44 @@ def test_no_night_on_or_after_the_18th_birthday_without_an_extension() -> None:
     assert max(result.children[0].nights) > date(2026, 11, 30)
 
 
+def test_no_night_after_the_child_outgrows_the_units_age_band() -> None:
+    # Born December 2013: 13 on 1 December 2026 at the earliest, 12 on the start date. An
+    # 8-12 unit takes them for the November nights only; an 8-17 unit for all of them.
+    child = f.overnight_referral(birth_month="2013-12", nights_per_month=20)
+    result = nights(instance(child, units=[unit(min_age=8, max_age=12)], horizon_weeks=8))
+    [row] = result.children
+    assert row.nights and max(row.nights) <= date(2026, 11, 30)
+    [short] = result.short
+    reasons = {r.code: r.message for r in short.reasons}
+    assert "Pendle House from 1 December 2026" in reasons["outgrows_age_band"]
+    wider = nights(instance(child, units=[unit(min_age=8, max_age=17)], horizon_weeks=8))
+    assert max(wider.children[0].nights) > date(2026, 11, 30)
+    assert all("outgrows_age_band" not in [r.code for r in s.reasons] for s in wider.short)
+
+
+def test_the_providers_own_age_band_holds_every_night_too() -> None:
+    child = f.overnight_referral(birth_month="2013-12", nights_per_month=20)
+    inst = f.instance(
+        providers=[f.overnight_provider(max_age=12)],
+        referrals=[child],
+        settings_=f.settings(horizon_weeks=8),
+    )
+    result = nights(inst)
+    assert max(result.children[0].nights) <= date(2026, 11, 30)
+
+
+def test_the_checker_catches_a_night_after_the_band_is_outgrown() -> None:
+    child = f.overnight_referral(birth_month="2013-12", nights_per_month=20)
+    inst = instance(child, units=[unit(min_age=8, max_age=12)], horizon_weeks=8)
+    result = nights(inst)
+    calendar = dict(result.units[0].calendar)
+    calendar[date(2026, 12, 4)] = ["R-0001"]
+    tampered = result.model_copy(
+        update={"units": [result.units[0].model_copy(update={"calendar": calendar})]}
+    )
+    assert "age_band" in {v.code for v in check_nights(inst, tampered)}
+
+
 def test_no_stay_longer_than_17_nights() -> None:
     # 31 nights a month asks 29 over 28 nights, from the 2nd: the 28 nights allow 27
     # (one night off in every 18), never 18 in a row.

@@ -729,6 +729,34 @@ def test_provider_age_band_is_inclusive(
     assert judge(provider=provider) == expected
 
 
+@pytest.mark.parametrize(
+    ("born", "weeks", "bites"),
+    [
+        ("2013-12", 4, True),  # 13 on 1 December, within the 4 weeks from 9 November
+        ("2014-01", 4, False),  # 13 on 1 January: after the weeks planned
+        ("2014-01", 13, True),  # ... but within 13 weeks
+    ],
+)
+def test_a_day_providers_age_band_holds_on_every_week_planned(
+    born: str, weeks: int, bites: bool
+) -> None:
+    # A placement is planned for horizon_weeks weeks: a child who turns 13 in week 4 does
+    # not fit an 8-12 provider, though 12 on the start date.
+    provider = factories.provider(min_age=8, max_age=12)
+    found = judge(factories.referral(birth_month=born), provider, horizon_weeks=weeks)
+    assert found == ({C.OUTSIDE_PROVIDER_AGE_BAND} if bites else set())
+
+
+def test_outgrowing_the_band_within_the_weeks_planned_is_said_without_a_date() -> None:
+    referral = factories.referral(birth_month="2013-12")
+    provider = factories.provider(min_age=8, max_age=12)
+    instance = factories.instance([provider], [referral])
+    [reason] = checks.check_pair(instance, referral, instance.provider(P_ID))
+    assert reason.code is C.OUTSIDE_PROVIDER_AGE_BAND
+    assert "older than 12 before the 4 weeks planned end" in reason.message
+    assert "December" not in reason.message
+
+
 # --------------------------------------------------------------------------------------
 # Capacity (DOMAIN Capacity; docs/ranking.md "Room now")
 # --------------------------------------------------------------------------------------

@@ -120,10 +120,14 @@ def _stay_rules(
     failed = failed_rules(instance, child, provider)
     if failed:
         out.append(Violation("ineligible", f"{cell}: {', '.join(sorted(failed))}"))
-    day = instance.service_date(child)
-    young, old = youngest_age_on(child.birth_year_month, day), age_on(child.birth_year_month, day)
-    if not (unit.min_age <= young and old <= unit.max_age):
-        out.append(Violation("age_band", cell))
+    # The unit's and the provider's age bands, on the start date and on this night.
+    for day in (instance.service_date(child), night):
+        young = youngest_age_on(child.birth_year_month, day)
+        old = age_on(child.birth_year_month, day)
+        if not (unit.min_age <= young and old <= unit.max_age):
+            out.append(Violation("age_band", f"{cell}: outside {unit.id}'s band on {day}"))
+        if not (provider.min_age <= young and old <= provider.max_age):
+            out.append(Violation("age_band", f"{cell}: outside {provider.id}'s band on {day}"))
     if not child.extension_agreed and night >= birthday(child.birth_year_month, 18):
         out.append(Violation("turned_18", cell))
     if night < child.planned_start_date:

@@ -9,7 +9,9 @@ A *stay* (child, unit, night) exists only where every rule allows it (STYLE: var
 only where they can be true):
 
 - the provider may take the child (the eligibility rules, with their reasons);
-- the unit has beds, is open that night of the week, and takes the child's age;
+- the unit has beds, is open that night of the week, and takes the child's age on the
+  start date and on that night (the provider's age band likewise): a child who outgrows
+  a band during the horizon has no stay there after the birthday month begins;
 - the unit's specialism fits the child (complex health needs a complex-health unit;
   autism or behaviour that challenges an autism / learning-disability unit);
 - a child needing a solo room goes only to a unit that has one;
@@ -36,6 +38,7 @@ from matcher.rules.facts import usable_units
 from matcher.rules.nights import (
     MAX_NIGHTS_A_YEAR,
     WEEKDAYS,
+    in_band_on,
     last_night,
     night_staff_sixths,
     requested_nights,
@@ -132,7 +135,8 @@ def build_nights(instance: Instance, *, closed_nights: bool = False) -> NightPro
         candidates.append(mine)
         end = last_night(child)
         for u in mine:
-            open_days = set(units[u].unit.open_days)
+            unit, provider = units[u].unit, instance.providers[units[u].provider_index]
+            open_days = set(unit.open_days)
             for d, night in enumerate(nights):
                 if night < child.planned_start_date:
                     continue
@@ -140,6 +144,10 @@ def build_nights(instance: Instance, *, closed_nights: bool = False) -> NightPro
                     continue
                 if end is not None and night > end:
                     continue
+                if not in_band_on(child, unit.min_age, unit.max_age, night) or not in_band_on(
+                    child, provider.min_age, provider.max_age, night
+                ):
+                    continue  # the child has outgrown the unit's or the provider's age band
                 stay_child.append(k)
                 stay_unit.append(u)
                 stay_night.append(d)

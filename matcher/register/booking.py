@@ -37,6 +37,7 @@ from matcher.rules.nights import (
     MAX_CONSECUTIVE_NIGHTS,
     MAX_NIGHTS_A_YEAR,
     STAFF_SIXTHS,
+    in_band_on,
     last_night,
     longest_run,
     requested_nights,
@@ -182,6 +183,13 @@ def _take_bed_nights(
             problems.append(Problem(f"nights[{i}]", "before the referral's planned start"))
         elif end is not None and night > end:
             problems.append(Problem(f"nights[{i}]", "after the service ends at 18"))
+        elif unit is not None and not (
+            in_band_on(referral, unit.min_age, unit.max_age, night)
+            and in_band_on(referral, provider.min_age, provider.max_age, night)
+        ):
+            problems.append(
+                Problem(f"nights[{i}]", "the child has outgrown the unit's age band by then")
+            )
     if problems:
         raise InputError(problems)
     if unit not in usable_units(instance, referral, provider) or not unit_specialism_fits(

@@ -52,6 +52,7 @@ class ReasonCode(StrEnum):
     # Outcomes of an allocation: overnight stays.
     NO_ELIGIBLE_UNIT = "no_eligible_unit"
     TURNS_18_IN_HORIZON = "turns_18_in_horizon"
+    OUTGROWS_AGE_BAND = "outgrows_age_band"
     UNITS_FULL = "units_full"
     NO_OPEN_NIGHTS = "no_open_nights"
 
@@ -149,7 +150,10 @@ CATALOGUE: dict[ReasonCode, Entry] = {
             ReasonCode.OUTSIDE_PROVIDER_AGE_BAND,
             Kind.ELIGIBILITY,
             "Child's age is outside the provider's age band",
-            "A provider states the youngest and oldest ages it takes.",
+            "A provider states the youngest and oldest ages it takes. The band holds on every "
+            "week planned (horizon_weeks from the start date) for a day service, and for an "
+            "overnight stay at least one unit with beds must take the child on the start "
+            "date; each night is then judged on its own (outgrows_age_band).",
             "DOMAIN.md, Needs and capability",
         ),
         Entry(
@@ -276,6 +280,15 @@ CATALOGUE: dict[ReasonCode, Entry] = {
             "Overnight short breaks end on the 18th birthday unless an extension is agreed; "
             "no nights are offered after the earliest it can fall.",
             "Lancashire specification 3.4.8",
+        ),
+        Entry(
+            ReasonCode.OUTGROWS_AGE_BAND,
+            Kind.OUTCOME,
+            "The child outgrows a unit's age band within the horizon",
+            "A unit's (and its provider's) age band holds on every night of a stay, not only "
+            "on the start date: from the birthday month that takes the child past the band, "
+            "no nights there are offered (the birthday is taken as the 1st of the month).",
+            "Lancashire specification 3.4.8; docs/model.md, Dates and ages",
         ),
         Entry(
             ReasonCode.UNITS_FULL,

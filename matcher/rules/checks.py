@@ -25,6 +25,7 @@ from matcher.rules.consumption import free_bed_nights, short_slots
 from matcher.rules.explain import Reason, explain
 from matcher.rules.facts import (
     bad_sessions,
+    band_ages,
     break_time_flags,
     break_time_hours_over,
     child_ages,
@@ -86,7 +87,8 @@ def district_not_covered(instance: Instance, referral: Referral, provider: Provi
 
 def outside_provider_age_band(instance: Instance, referral: Referral, provider: Provider) -> bool:
     # The provider's band, and for an overnight stay the band of at least one of its units.
-    ages = child_ages(instance, referral)
+    # For a day service, on every week planned (the oldest on the last day).
+    ages = band_ages(instance, referral)
     return not fits_band(ages, provider.min_age, provider.max_age) or overnight_age_misfit(
         instance, referral, provider
     )

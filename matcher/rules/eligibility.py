@@ -10,6 +10,7 @@ pair by pair; tests hold the two to the same answers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 import numpy as np
@@ -273,7 +274,13 @@ def exclusions(instance: Instance, referral: Referral) -> Exclusions:
     fails[ROW[ReasonCode.DISTRICT_NOT_COVERED]] = ~arrays.covers[
         :, instance.place_index[referral.home_district]
     ]
-    age_band = (youngest < arrays.min_age) | (oldest > arrays.max_age)
+    # A day placement holds the provider's band on every week planned: the oldest the
+    # child can be on the last day of the planned weeks.
+    oldest_planned = oldest
+    if not lot.is_overnight:
+        last = day + timedelta(days=7 * instance.settings.horizon_weeks - 1)
+        oldest_planned = age_on(referral.birth_year_month, last)
+    age_band = (youngest < arrays.min_age) | (oldest_planned > arrays.max_age)
     if lot.is_overnight:
         # ... and an overnight child must fit the age band of at least one of the units.
         some_unit_fits = np.zeros(n, dtype=np.bool_)

@@ -29,6 +29,7 @@ from matcher.rules.consumption import free_bed_nights, short_slots
 from matcher.rules.facts import (
     BREAK_TIME_HOURS_A_YEAR,
     bad_sessions,
+    band_ages,
     break_time_flags,
     break_time_hours_over,
     break_time_hours_planned,
@@ -223,18 +224,23 @@ def _outside_provider_age_band(
 ) -> Reason:
     # The side of the band the child may be on, not their age: with only a birth month,
     # an exact age would tell the reader the month.
-    ages = child_ages(instance, referral)
+    ages = band_ages(instance, referral)
     young = ages[0]
     if not fits_band(ages, provider.min_age, provider.max_age):
-        side = (
-            f"younger than {provider.min_age}"
-            if young < provider.min_age
-            else f"older than {provider.max_age}"
-        )
+        start_ages = child_ages(instance, referral)
+        when = "on the start date"
+        if young < provider.min_age:
+            side = f"younger than {provider.min_age}"
+        else:
+            side = f"older than {provider.max_age}"
+            if start_ages[1] <= provider.max_age:
+                weeks = instance.settings.horizon_weeks
+                # No date: with the band's edge it would tell the reader the birth month.
+                when = f"before the {weeks} weeks planned end"
         return Reason(
             ReasonCode.OUTSIDE_PROVIDER_AGE_BAND,
             f"{provider.name} takes children aged {provider.min_age} to {provider.max_age}; "
-            f"this child may be {side} on the start date.",
+            f"this child may be {side} {when}.",
             {"min_age": provider.min_age, "max_age": provider.max_age},
         )
     bands = [f"{u.name} {u.min_age} to {u.max_age}" for u in provider.units if u.beds > 0]

@@ -9,7 +9,7 @@ meet, the overnight units a child could use. The plain-Python rules
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from matcher.model import (
     LOTS_ENDING_AT_18,
@@ -43,6 +43,25 @@ def child_ages(instance: Instance, referral: Referral) -> tuple[int, int]:
     """The youngest and oldest the child can be on the service date (see model.py)."""
     day = instance.service_date(referral)
     return youngest_age_on(referral.birth_year_month, day), age_on(referral.birth_year_month, day)
+
+
+def period_end(instance: Instance, referral: Referral) -> date:
+    """The last day of the weeks a day placement is planned for (``horizon_weeks`` weeks
+    from the service date)."""
+    return instance.service_date(referral) + timedelta(
+        weeks=instance.settings.horizon_weeks, days=-1
+    )
+
+
+def band_ages(instance: Instance, referral: Referral) -> tuple[int, int]:
+    """The ages a provider's band must hold: for a day service, the youngest the child can
+    be on the start date and the oldest on the last day planned (the band holds every
+    week); for an overnight stay, both on the start date (each night is judged on its own,
+    :func:`matcher.rules.nights.in_band_on`)."""
+    youngest, oldest = child_ages(instance, referral)
+    if not referral.service.is_overnight:
+        oldest = age_on(referral.birth_year_month, period_end(instance, referral))
+    return youngest, oldest
 
 
 def fits_band(ages: tuple[int, int], min_age: int, max_age: int) -> bool:

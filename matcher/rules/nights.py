@@ -22,7 +22,9 @@ from matcher.model import (
     StaffRatio,
     UnitSpecialism,
     Weekday,
+    age_on,
     birthday,
+    youngest_age_on,
 )
 
 #: The statutory short-break limits (DOMAIN.md, regulation 48): one stay, and one setting
@@ -68,6 +70,14 @@ def specialism_fits(unit: OvernightUnit, referral: Referral) -> bool:
     if Need.AUTISM in referral.needs or Need.BEHAVIOURS_THAT_CHALLENGE in referral.needs:
         return UnitSpecialism.AUTISM_LEARNING_DISABILITY in unit.specialisms
     return True
+
+
+def in_band_on(referral: Referral, min_age: int, max_age: int, night: date) -> bool:
+    """Whether the child is within an age band on ``night``, whichever their birthday in
+    the birth month: the youngest they can be at least ``min_age``, the oldest at most
+    ``max_age``."""
+    born = referral.birth_year_month
+    return min_age <= youngest_age_on(born, night) and age_on(born, night) <= max_age
 
 
 def last_night(referral: Referral) -> date | None:

@@ -22,6 +22,7 @@ from matcher.rules.nights import (
     MAX_CONSECUTIVE_NIGHTS,
     MAX_NIGHTS_A_YEAR,
     STAFF_SIXTHS,
+    in_band_on,
     last_night,
     longest_run,
     requested_nights,
@@ -142,6 +143,10 @@ def _may_stay(
         found.append(f"{label}: the rules rule the provider out")
     if not fits_band(child_ages(candidates, referral), unit.min_age, unit.max_age):
         found.append(f"{label}: the unit does not take the child's age")
+    if not in_band_on(referral, unit.min_age, unit.max_age, night) or not in_band_on(
+        referral, provider.min_age, provider.max_age, night
+    ):
+        found.append(f"{label}: the child has outgrown the age band by that night")
     if not specialism_fits(unit, referral):
         found.append(f"{label}: the unit's specialism does not fit")
     if unit.id not in own and unit.district != referral.home_district:
