@@ -57,6 +57,7 @@ from matcher.model import (
     Settings,
     SoloNeed,
     StaffRatio,
+    UnitSetting,
     UnitSpecialism,
     Weekday,
     YearMonth,
@@ -488,6 +489,14 @@ def unit_columns(settings: Settings) -> list[Column]:
             f"oldest age taken, whole years; blank = {_default(OvernightUnit, 'max_age')}",
             _whole,
             ("max_age",),
+        ),
+        Column(
+            "setting",
+            f"{_options(UnitSetting)}: a children's home, or a home from home with a foster "
+            "carer (the provider registered as a fostering agency); "
+            f"blank = {UnitSetting.CHILDRENS_HOME.value}",
+            _choice(UnitSetting, "setting"),
+            ("setting",),
         ),
     ]
 

@@ -219,6 +219,20 @@ class UnitSpecialism(StrEnum):
     GENERAL = "general"
 
 
+class UnitSetting(StrEnum):
+    """Where overnight short breaks happen, and so which Ofsted registration they need."""
+
+    CHILDRENS_HOME = "childrens_home"  # a registered children's home for disabled children
+    HOME_FROM_HOME = "home_from_home"  # an approved short-break foster carer's own home
+
+    @property
+    def registration(self) -> RegisteredActivity:
+        """The provider's registration this setting needs (DOMAIN.md, Regulation)."""
+        if self is UnitSetting.HOME_FROM_HOME:
+            return RegisteredActivity.OFSTED_FOSTERING_AGENCY
+        return RegisteredActivity.OFSTED_CHILDRENS_HOME
+
+
 class SoloNeed(StrEnum):
     """Whether an overnight child must sleep apart from other children."""
 
@@ -431,11 +445,18 @@ class Rating(Record):
 
 
 class OvernightUnit(Record):
-    """A short-break setting with beds (a children's home, a home-from-home)."""
+    """A short-break setting with beds: a children's home, or a home from home (a short-
+    break foster carer, approved through an Ofsted-registered fostering agency, with one
+    or two beds in their own home)."""
 
     id: Identifier
     name: str = Field(min_length=1)
     district: Identifier
+    setting: UnitSetting = Field(
+        UnitSetting.CHILDRENS_HOME,
+        description="childrens_home (needs the provider's Ofsted children's home "
+        "registration) or home_from_home (a foster carer: the fostering agency's).",
+    )
     beds: Whole = Field(ge=0, description="Beds available each night the unit is open.")
     solo_rooms: Whole = Field(0, ge=0, description="Beds in rooms a child can have alone.")
     specialisms: SortedSet[UnitSpecialism] = Field(default_factory=list)

@@ -370,7 +370,7 @@ def test_instance_paths_are_turned_into_rows(
 
 def test_column_given_twice(files: dict[str, Path]) -> None:
     lines = read(files["units"])
-    lines[0][-1] = "Beds"  # max_age's header replaced by a second beds column
+    lines[0][-2] = "Beds"  # max_age's header replaced by a second beds column
     write(files["units"], lines)
     [problem] = problems(files)
     assert problem == "units.csv, row 1, column 'beds': the column appears twice (columns E and L)"
@@ -487,3 +487,13 @@ def test_an_impossible_birth_month_is_located_and_not_repeated(files: dict[str, 
     [problem] = problems(files)
     assert problem.startswith("referrals.csv, row 2, column 'birth_month': is more than 25 years")
     assert "1800" not in problem
+
+
+def test_a_units_setting_is_read_and_checked(files: dict[str, Path]) -> None:
+    edit(files["units"], 3, "setting", "home_from_home")
+    assert run(files).provider("P-0003").units[1].setting.value == "home_from_home"
+    edit(files["units"], 3, "setting", "caravan")
+    [problem] = problems(files)
+    assert problem.startswith(
+        "units.csv, row 3, column 'setting': 'caravan' is not a known setting"
+    )

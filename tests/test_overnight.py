@@ -370,3 +370,19 @@ def test_routine_keeps_a_child_on_one_night_of_the_week_when_it_can() -> None:
     assert routine.value == 2 and routine.optimal
     days = {night.weekday() for night in result.children[0].nights}
     assert len(days) == 1
+
+
+def test_a_home_from_home_carer_keeps_the_same_night_rules() -> None:
+    # A foster carer's one solo bed: the child is given nights there, never two children on
+    # a night, and the checker catches a stay in a unit the provider may not run.
+    hfh = unit(setting="home_from_home", beds=1, solo_rooms=1)
+    carer = f.overnight_provider(registrations=["ofsted_fostering_agency"], units=[hfh])
+    inst = f.instance(providers=[carer], referrals=list(two()))
+    result = nights(inst)
+    assert sum(given(result).values()) > 0
+    assert all(len(ids) <= 1 for ids in result.units[0].calendar.values())
+    unregistered = f.instance(
+        providers=[f.overnight_provider(registrations=["ofsted_childrens_home"], units=[hfh])],
+        referrals=list(two()),
+    )
+    assert "unit_registration" in {v.code for v in check_nights(unregistered, result)}

@@ -34,7 +34,7 @@ from matcher.model import (
     birthday,
     break_time_window,
 )
-from matcher.rules import checks, consumption, eligibility
+from matcher.rules import checks, consumption, eligibility, facts
 from matcher.rules.catalogue import CATALOGUE, Kind, ReasonCode
 from matcher.rules.explain import EXPLAIN
 from tests import factories
@@ -167,6 +167,63 @@ def test_overnight_provider_must_be_an_ofsted_childrens_home() -> None:
         C.NO_OFSTED_CHILDRENS_HOME
     }
     assert judge(referral, factories.overnight_provider()) == set()
+
+
+def carer(**changes: Any) -> Provider:
+    """A fostering agency whose approved foster carer offers a home from home: one bed, in a
+    room of the child's own."""
+    unit = {
+        "id": "U-1",
+        "name": "Home from home, Pendle",
+        "district": "pendle",
+        "setting": "home_from_home",
+        "beds": 1,
+        "solo_rooms": 1,
+        "specialisms": ["autism_learning_disability"],
+    }
+    data: dict[str, Any] = {"registrations": ["ofsted_fostering_agency"], "units": [unit]}
+    return factories.overnight_provider(**(data | changes))
+
+
+def test_a_fostering_agencys_home_from_home_takes_overnight_children() -> None:
+    # Warwickshire's "home from home" and the foster carers of the seeds: overnight short
+    # breaks with a carer approved through an Ofsted-registered fostering agency.
+    referral = factories.overnight_referral()
+    assert judge(referral, carer()) == set()
+    instance = factories.instance([carer()], [referral])
+    units = facts.usable_units(instance, referral, instance.provider("P-9"))
+    assert [u.id for u in units] == ["U-1"]
+
+
+@pytest.mark.parametrize(
+    ("registrations", "setting"),
+    [
+        (["ofsted_fostering_agency"], "childrens_home"),  # an agency is not a children's home
+        (["ofsted_childrens_home"], "home_from_home"),  # a home is not a fostering agency
+        ([], "home_from_home"),
+    ],
+)
+def test_a_unit_needs_the_registration_of_its_setting(
+    registrations: list[str], setting: str
+) -> None:
+    unit = {**carer().units[0].model_dump(mode="json"), "setting": setting}
+    provider = carer(registrations=registrations, units=[unit])
+    referral = factories.overnight_referral()
+    assert judge(referral, provider) == {C.NO_OFSTED_CHILDRENS_HOME}
+    instance = factories.instance([provider], [referral])
+    assert facts.usable_units(instance, referral, instance.provider("P-9")) == []
+
+
+def test_only_the_units_a_provider_is_registered_for_are_used() -> None:
+    # A children's home with a foster carer's bed too, but no fostering registration: the
+    # home's own unit is used, the carer's is not.
+    home = factories.overnight_provider().units[0].model_dump(mode="json")
+    hfh = {**carer().units[0].model_dump(mode="json"), "id": "U-2"}
+    provider = factories.overnight_provider(units=[home, hfh])
+    referral = factories.overnight_referral()
+    assert judge(referral, provider) == set()
+    instance = factories.instance([provider], [referral])
+    assert [u.id for u in facts.usable_units(instance, referral, provider)] == ["U-1"]
 
 
 def test_childrens_home_registration_is_not_asked_of_day_services() -> None:

@@ -19,6 +19,7 @@ from matcher.model import (
     PriorityFactor,
     Provider,
     Referral,
+    RegisteredActivity,
     SoloNeed,
     UnitSpecialism,
     Weekday,
@@ -132,6 +133,14 @@ def _stay_rules(
         out.append(Violation("turned_18", cell))
     if night < child.planned_start_date:
         out.append(Violation("before_start", cell))
+    # A children's home needs the children's home registration; a home from home (a foster
+    # carer) the fostering agency's.
+    needed = {
+        "childrens_home": RegisteredActivity.OFSTED_CHILDRENS_HOME,
+        "home_from_home": RegisteredActivity.OFSTED_FOSTERING_AGENCY,
+    }[unit.setting.value]
+    if needed not in provider.registrations:
+        out.append(Violation("unit_registration", f"{cell}: the provider lacks {needed.value}"))
     if Need.COMPLEX_HEALTH in child.needs:
         wanted: UnitSpecialism | None = UnitSpecialism.COMPLEX_HEALTH
     elif Need.AUTISM in child.needs or Need.BEHAVIOURS_THAT_CHALLENGE in child.needs:

@@ -186,10 +186,15 @@ CATALOGUE: dict[ReasonCode, Entry] = {
         Entry(
             ReasonCode.NO_OFSTED_CHILDRENS_HOME,
             Kind.ELIGIBILITY,
-            "Provider is not an Ofsted-registered children's home",
-            "Overnight short breaks are provided in Ofsted-registered short-break settings "
-            "(children's homes).",
-            "Lancashire specification 2.1.1 (lot 3), 1.6.2",
+            "Provider is not registered for overnight short breaks",
+            "Overnight short breaks are provided in Ofsted-registered settings: a children's "
+            "home (the provider registered as a children's home), or a home from home with a "
+            "short-break foster carer approved through an Ofsted-registered fostering agency. "
+            "Each unit names its setting; a provider may use only the units whose setting's "
+            "registration it holds. (The code's name predates home-from-home carers; its "
+            "meaning is this rule.)",
+            "Lancashire specification 2.1.1 (lot 3), 1.6.2; Warwickshire cabinet report "
+            "(home from home)",
         ),
         Entry(
             ReasonCode.NO_CHILDCARE_REGISTRATION,

@@ -32,6 +32,7 @@ from matcher.rules.facts import (
     fits_band,
     needs_cqc_personal_care,
     overnight_age_misfit,
+    overnight_registered,
     required_childcare_registration,
     turns_18_soon,
     unmet_needs,
@@ -115,11 +116,9 @@ def no_cqc_personal_care(instance: Instance, referral: Referral, provider: Provi
 
 
 def no_ofsted_childrens_home(instance: Instance, referral: Referral, provider: Provider) -> bool:
-    # Lot 3: overnight breaks in Ofsted-registered children's homes.
-    return (
-        referral.service is Lot.NIGHT_TIME
-        and RegisteredActivity.OFSTED_CHILDRENS_HOME not in provider.registrations
-    )
+    # Lot 3: overnight breaks in an Ofsted-registered children's home, or with a foster
+    # carer approved through an Ofsted-registered fostering agency (a home from home).
+    return referral.service is Lot.NIGHT_TIME and not overnight_registered(provider)
 
 
 def no_childcare_registration(instance: Instance, referral: Referral, provider: Provider) -> bool:

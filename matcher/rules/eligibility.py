@@ -53,6 +53,7 @@ _CQC_OR_FOSTERING = (
     | REGISTRATION_BIT[RegisteredActivity.OFSTED_FOSTERING_AGENCY]
 )
 _CHILDRENS_HOME = REGISTRATION_BIT[RegisteredActivity.OFSTED_CHILDRENS_HOME]
+_FOSTERING = REGISTRATION_BIT[RegisteredActivity.OFSTED_FOSTERING_AGENCY]
 _EARLY_YEARS = REGISTRATION_BIT[RegisteredActivity.OFSTED_EARLY_YEARS]
 _CHILDCARE_COMPULSORY = REGISTRATION_BIT[RegisteredActivity.OFSTED_CHILDCARE_COMPULSORY]
 _SCHOOL_DAYS = {Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI}
@@ -105,6 +106,8 @@ class ProviderArrays:
     unit_bed_nights: FloatArray  # a month (matcher.rules.consumption.bed_nights_per_month)
     unit_min_age: IntArray
     unit_max_age: IntArray
+    unit_registered: BoolArray  # the provider holds the registration the unit's setting needs
+    has_units: BoolArray  # per provider: any unit at all
     has_bedded_units: BoolArray  # per provider: at least one unit with beds
     framework: BoolArray
     travel: FloatArray  # places × places, minutes
@@ -167,6 +170,11 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
         unit_bed_nights=np.array([bed_nights_per_month(u) for _, u in units], dtype=np.float64),
         unit_min_age=np.array([u.min_age for _, u in units], dtype=np.int64),
         unit_max_age=np.array([u.max_age for _, u in units], dtype=np.int64),
+        unit_registered=np.array(
+            [u.setting.registration in providers[i].registrations for i, u in units],
+            dtype=np.bool_,
+        ),
+        has_units=np.array([bool(p.units) for p in providers], dtype=np.bool_),
         has_bedded_units=np.array([any(u.beds > 0 for u in p.units) for p in providers]),
         framework=np.array([p.contract is Contract.FRAMEWORK for p in providers], dtype=np.bool_),
         travel=np.array(
@@ -305,9 +313,14 @@ def exclusions(instance: Instance, referral: Referral) -> Exclusions:
             arrays.registrations & _CQC_OR_FOSTERING
         ) == 0
     if lot is Lot.NIGHT_TIME:
-        fails[ROW[ReasonCode.NO_OFSTED_CHILDRENS_HOME]] = (
-            arrays.registrations & _CHILDRENS_HOME
-        ) == 0
+        # Some unit of the provider's is a setting it is registered for; with no units, it
+        # is a children's home or a fostering agency.
+        runs_one = np.zeros(n, dtype=np.bool_)
+        runs_one[arrays.unit_provider[arrays.unit_registered]] = True
+        registered = (arrays.registrations & (_CHILDRENS_HOME | _FOSTERING)) != 0
+        fails[ROW[ReasonCode.NO_OFSTED_CHILDRENS_HOME]] = np.where(
+            arrays.has_units, ~runs_one, ~registered
+        )
     if lot.is_break_time and youngest < 8:
         required = _EARLY_YEARS if youngest < 5 else _CHILDCARE_COMPULSORY
         fails[ROW[ReasonCode.NO_CHILDCARE_REGISTRATION]] = (arrays.registrations & required) == 0
@@ -359,7 +372,7 @@ def free_staff_hours(instance: Instance, referral: Referral, slot_idx: IntArray)
 
 
 def _usable_units(arrays: ProviderArrays, youngest: int, oldest: int) -> BoolArray:
-    """Units a child of these possible ages could stay in: with beds, within the age band."""
+    """Units a child of these possible ages fits: with beds, within the age band."""
     usable: BoolArray = (
         (arrays.unit_beds > 0) & (arrays.unit_min_age <= youngest) & (oldest <= arrays.unit_max_age)
     )
@@ -369,9 +382,11 @@ def _usable_units(arrays: ProviderArrays, youngest: int, oldest: int) -> BoolArr
 def _usable_for(instance: Instance, referral: Referral) -> BoolArray:
     day = instance.service_date(referral)
     youngest = youngest_age_on(referral.birth_year_month, day)
-    return _usable_units(
-        provider_arrays(instance), youngest, age_on(referral.birth_year_month, day)
-    )
+    arrays = provider_arrays(instance)
+    # ... and a setting its provider is registered for.
+    fits = _usable_units(arrays, youngest, age_on(referral.birth_year_month, day))
+    usable: BoolArray = fits & arrays.unit_registered
+    return usable
 
 
 def free_bed_nights(instance: Instance, referral: Referral) -> FloatArray:

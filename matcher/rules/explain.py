@@ -283,8 +283,9 @@ def _no_cqc_personal_care(instance: Instance, referral: Referral, provider: Prov
 def _no_ofsted_childrens_home(instance: Instance, referral: Referral, provider: Provider) -> Reason:
     return Reason(
         ReasonCode.NO_OFSTED_CHILDRENS_HOME,
-        f"{provider.name} is not an Ofsted-registered children's home, which overnight short "
-        f"breaks require.",
+        f"{provider.name} runs no overnight setting it is registered for: a children's home "
+        f"needs Ofsted registration as a children's home, a home from home (a foster carer) "
+        f"the provider's registration as a fostering agency.",
         {"service": referral.service.value},
     )
 

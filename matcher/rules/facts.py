@@ -71,16 +71,43 @@ def fits_band(ages: tuple[int, int], min_age: int, max_age: int) -> bool:
 
 
 def usable_units(instance: Instance, referral: Referral, provider: Provider) -> list[OvernightUnit]:
-    """The provider's overnight units this child could stay in: with beds, and the child's age."""
+    """The provider's overnight units this child could stay in: with beds, the child's age,
+    and a setting the provider is registered for."""
+    return [u for u in units_in_band(instance, referral, provider) if may_run(provider, u)]
+
+
+def units_in_band(
+    instance: Instance, referral: Referral, provider: Provider
+) -> list[OvernightUnit]:
+    """The provider's units with beds whose age band takes the child on the start date."""
     ages = child_ages(instance, referral)
     return [u for u in provider.units if u.beds > 0 and fits_band(ages, u.min_age, u.max_age)]
+
+
+def may_run(provider: Provider, unit: OvernightUnit) -> bool:
+    """Whether the provider holds the registration the unit's setting needs: a children's
+    home its Ofsted children's home registration, a home from home (a foster carer) its
+    fostering agency's."""
+    return unit.setting.registration in provider.registrations
+
+
+def overnight_registered(provider: Provider) -> bool:
+    """Whether the provider may offer overnight short breaks at all (lot 3): some unit of
+    its is a setting it is registered for; with no units, it is a children's home or a
+    fostering agency."""
+    if provider.units:
+        return any(may_run(provider, u) for u in provider.units)
+    return bool(
+        {RegisteredActivity.OFSTED_CHILDRENS_HOME, RegisteredActivity.OFSTED_FOSTERING_AGENCY}
+        & set(provider.registrations)
+    )
 
 
 def overnight_age_misfit(instance: Instance, referral: Referral, provider: Provider) -> bool:
     """An overnight child fits the age band of none of the provider's units that have beds."""
     if not referral.service.is_overnight or not any(u.beds > 0 for u in provider.units):
         return False
-    return not usable_units(instance, referral, provider)
+    return not units_in_band(instance, referral, provider)
 
 
 def break_time_flags(referral: Referral) -> list[str]:

@@ -147,6 +147,8 @@ def _may_stay(
         referral, provider.min_age, provider.max_age, night
     ):
         found.append(f"{label}: the child has outgrown the age band by that night")
+    if unit.setting.registration not in provider.registrations:
+        found.append(f"{label}: the provider is not registered for this setting")
     if not specialism_fits(unit, referral):
         found.append(f"{label}: the unit's specialism does not fit")
     if unit.id not in own and unit.district != referral.home_district:
