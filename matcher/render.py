@@ -187,8 +187,17 @@ def print_nights(console: Console, nights: NightsResult) -> None:
     console.print(f"{given} of {asked} nights asked for given, to {len(nights.children)} children.")
     short = Table(title=f"Short of nights ({len(nights.short)})", title_justify="left", expand=True)
     short.add_column("referral")
+    short.add_column("given", justify="right")
     short.add_column("short", justify="right")
     short.add_column("reason", ratio=1)
+    child = {c.referral_id: c for c in nights.children}
     for s in nights.short:
-        short.add_row(s.referral_id, str(s.short), Text("; ".join(r.message for r in s.reasons)))
+        row = child.get(s.referral_id)
+        given_text = f"{row.allocated} of {row.requested}" if row is not None else "–"
+        short.add_row(
+            s.referral_id,
+            given_text,
+            str(s.short),
+            Text("; ".join(r.message for r in s.reasons)),
+        )
     console.print(short)

@@ -253,3 +253,24 @@ def test_allocate_flags_an_existing_placement_with_a_suspended_provider(tmp_path
     as_json = run("allocate", path, "--budget", "2", "--json")
     [flag] = json.loads(as_json.stdout)["reassess"]
     assert flag["referral_id"] == "R-0001" and flag["code"] == "suspended_existing_placement"
+
+
+def test_allocate_says_how_many_nights_a_short_child_was_given(tmp_path: Path) -> None:
+    unit = f.overnight_provider().units[0].model_dump(mode="json") | {"beds": 1, "solo_rooms": 0}
+    inst = f.instance(
+        providers=[f.overnight_provider(units=[unit])],
+        referrals=[
+            f.overnight_referral(nights_per_month=20),
+            f.overnight_referral(id="R-0002", nights_per_month=20),
+        ],
+    )
+    path = tmp_path / "instance.json"
+    save_instance(inst, path)
+    table = run("allocate", path, "--budget", "2")
+    assert table.returncode == 0, table.stderr
+    result = json.loads(run("allocate", path, "--budget", "2", "--json").stdout)
+    short = {c["referral_id"]: c for c in result["overnight"]["children"]}
+    for row in result["overnight"]["short"]:
+        child = short[row["referral_id"]]
+        assert f"{child['allocated']} of {child['requested']}" in table.stdout
+    assert result["overnight"]["short"]
