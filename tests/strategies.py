@@ -73,6 +73,9 @@ def providers(draw: st.DrawFn, index: int) -> dict[str, Any]:
                 "solo_rooms": draw(st.integers(0, beds)),
                 "specialisms": [s.value for s in draw(subset(list(UnitSpecialism), 2))],
                 "open_days": [d.value for d in draw(subset(list(Weekday)).filter(bool))],
+                "setting": draw(st.sampled_from(["childrens_home", "home_from_home"])),
+                "min_age": draw(st.sampled_from([0, 0, 8])),
+                "max_age": draw(st.sampled_from([18, 12, 17])),
             }
         )
     return {
