@@ -11,8 +11,11 @@ Day services (:data:`DAY_LEVELS`), each a sum over the chosen pairs:
    other priority factor of the specification (3.4.2): multiple disabilities, a disabled or
    unwell carer, terminal illness, severe learning or behavioural difficulties, a single
    parent with no support.
-3. ``waiting_days`` (max): days on the waiting list of the children placed, so among equals
-   the earlier referral goes first (the specification's "by date of referral").
+3. ``waiting_order`` (max): first come, first served among equals (the specification's
+   "by date of referral", 3.4.2): each child placed weighs
+   :func:`matcher.problem.day.waiting_weights`, so that placing one child who has waited
+   longer (by a band of four weeks) outweighs placing any number who have waited less;
+   within a band, the days waited count.
 4. ``cost`` (min): pence a week: staff-hours (a 2:1 hour is two) × the fixed hourly rate on
    the framework, or the provider's spot rate off-list.
 5. ``travel`` (min): minutes from each provider's base to the child's home district.
@@ -76,7 +79,7 @@ class Stage:
 DAY_LEVELS: tuple[Level, ...] = (
     Level("crisis_placed", Sense.MAX, "children in crisis placed"),
     Level("priority_placed", Sense.MAX, "children placed, weighted 1 + their factors' weights"),
-    Level("waiting_days", Sense.MAX, "days waited by the children placed"),
+    Level("waiting_order", Sense.MAX, "children placed, first come first served"),
     Level("cost", Sense.MIN, "pence a week"),
     Level("travel", Sense.MIN, "minutes of travel"),
     Level("moves", Sense.MIN, "existing placements moved"),
@@ -114,8 +117,8 @@ def day_coefficients(problem: DayProblem, level: Level) -> IntArray:
             return problem.crisis[k]
         case "priority_placed":
             return 1 + problem.factors[k]
-        case "waiting_days":
-            return problem.waiting_days[k]
+        case "waiting_order":
+            return problem.waiting_weight[k]
         case "cost":
             return problem.pair_cost
         case "travel":

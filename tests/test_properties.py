@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,3 +103,34 @@ def test_rankings_on_generated_counties_pass_the_independent_rules(
             if checks.lacks_capacity(instance, referral, provider):
                 expected.append(ReasonCode.INSUFFICIENT_CAPACITY)
             assert list(excluded.codes) == expected
+
+
+# ----- first come, first served (the waiting level's weights) ---------------------------
+
+
+@given(st.lists(st.integers(0, 400), min_size=1, max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_a_longer_wait_outweighs_every_shorter_band_together(days_list: list[int]) -> None:
+    from matcher.problem.day import WAIT_BAND_DAYS, waiting_weights
+
+    days = np.array(days_list, dtype=np.int64)
+    weights = waiting_weights(days).tolist()
+    band = [d // WAIT_BAND_DAYS for d in days_list]
+    for i, w in enumerate(weights):
+        shorter = sum(weights[j] for j in range(len(days_list)) if band[j] < band[i])
+        assert w > shorter
+        for j in range(len(days_list)):
+            if band[j] == band[i] and days_list[j] < days_list[i]:
+                assert weights[j] < w
+
+
+def test_a_long_list_merges_the_shortest_bands_and_stays_within_the_limit() -> None:
+    from matcher.problem.day import WAIT_WEIGHT_LIMIT, waiting_weights
+
+    days = np.random.default_rng(7).integers(0, 1000, size=15_000)
+    weights = waiting_weights(days)
+    assert int(weights.sum()) <= WAIT_WEIGHT_LIMIT
+    # The longest waits still come first: the child who waited longest outweighs every
+    # child who waited under half as long, together.
+    longest = int(np.argmax(days))
+    assert weights[longest] > int(weights[days < days[longest] // 2].sum())

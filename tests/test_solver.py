@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import subprocess
 from collections import Counter
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -506,7 +505,37 @@ def test_equal_factors_the_longer_waiting_child_first() -> None:
     )
     result = solved(instance)
     assert placed(result) == {"R-0002": "P-1"}
-    assert result.objective["waiting_days"] == (f.PLANNING_DATE - date(2026, 1, 5)).days
+    # R-0001 waited 154 days (band 140-167), R-0002 301 (band 280-307): R-0001 weighs
+    # 1 + 14 = 15; R-0002 one more than that band's whole, 16, plus its 21 days in its band.
+    assert result.objective["waiting_order"] == 37
+
+
+def test_one_earlier_referral_goes_before_two_later_ones_where_a_sum_of_days_would_not() -> None:
+    # Specification 3.4.2, first come first served within equal need. The provider has room
+    # for the 2:1 child A (6.8 staff-hours) or for the 1:1 children B and C (3.4 each); A
+    # has a priority factor, so both choices place the same priority weight (2). A waited
+    # 70 days, B and C 40 each: a sum of days (70 against 80) would place B and C, the
+    # order places A, referred first.
+    a = f.referral(
+        id="R-000A1",
+        staff_ratio="2:1",
+        priority=["terminally_ill"],
+        referral_date="2026-08-24",
+    )
+    b = f.referral(id="R-000B2", referral_date="2026-09-23")
+    c = f.referral(id="R-000C3", referral_date="2026-09-23")
+    instance = one_place(a, b, c, staff_hours=6.8)
+    result = solved(instance)
+    assert placed(result) == {"R-000A1": "P-1"}
+    assert result.objective["priority_placed"] == 2
+    # Bands: B and C in 28-55 days (1 + 12 each, 26 in all); A in 56-83: 27 + 14 = 41.
+    assert result.objective["waiting_order"] == 41
+    from matcher.problem.day import waiting_weights
+
+    days = np.array([70, 40, 40], dtype=np.int64)
+    weights = waiting_weights(days)
+    assert weights[0] > weights[1] + weights[2]
+    assert days[0] < days[1] + days[2]  # ... where the old sum of days disagreed
 
 
 def test_equal_on_need_the_cheaper_framework_provider_even_with_longer_travel() -> None:
@@ -610,7 +639,7 @@ def test_result_has_the_documented_shape() -> None:
     data = result.model_dump(mode="json")
     assert {"status", "objective", "bound", "gap", "placements", "unplaced", "timings"} <= set(data)
     assert data["status"] in {s.value for s in Status}
-    levels = ["crisis_placed", "priority_placed", "waiting_days", "cost", "travel", "moves"]
+    levels = ["crisis_placed", "priority_placed", "waiting_order", "cost", "travel", "moves"]
     assert list(data["objective"]) == levels
     assert list(data["bound"]) == levels
     assert [lv["name"] for lv in data["levels"]] == levels

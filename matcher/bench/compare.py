@@ -26,7 +26,7 @@ TIME_SLACK = 1.0
 MAXIMISED = {
     "crisis_placed",
     "priority_placed",
-    "waiting_days",
+    "waiting_order",
     "crisis_nights",
     "priority_nights",
     "preferred_nights",

@@ -132,6 +132,7 @@ def gap_problem(gap: GapInstance) -> DayProblem:
         crisis=zeros,
         factors=zeros,
         waiting_days=zeros,
+        waiting_weight=zeros,
         tiebreak=np.arange(gap.jobs, dtype=np.int64),
         must_place=True,
     )

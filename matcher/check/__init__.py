@@ -36,11 +36,12 @@ def _reassess(instance: Instance, result: Result) -> list[Violation]:
         runs = {u.id: p.id for p in instance.providers for u in p.units}
         for calendar in result.overnight.units:
             for children in calendar.calendar.values():
-                kept |= {(c, runs[calendar.unit_id], "overnight") for c in children}
+                if calendar.unit_id in runs:  # an unknown unit is the nights checker's to report
+                    kept |= {(c, runs[calendar.unit_id], "overnight") for c in children}
     expected = {
         (rid, pid, service)
         for rid, pid, service in kept
-        if providers[pid].suspended and current.get(rid) == pid
+        if pid in providers and providers[pid].suspended and current.get(rid) == pid
     }
     listed = {(r.referral_id, r.provider_id, r.service) for r in result.reassess}
     return [

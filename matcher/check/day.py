@@ -10,6 +10,7 @@ rates and travel table.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
 
 from matcher.check.violation import Violation
@@ -18,7 +19,7 @@ from matcher.result import Placement, Result
 from matcher.rules.checks import failed_rules
 from matcher.rules.consumption import staff_hours_needed
 
-LEVELS = ("crisis_placed", "priority_placed", "waiting_days", "cost", "travel", "moves")
+LEVELS = ("crisis_placed", "priority_placed", "waiting_order", "cost", "travel", "moves")
 
 
 def check_day(instance: Instance, result: Result) -> list[Violation]:
@@ -27,6 +28,7 @@ def check_day(instance: Instance, result: Result) -> list[Violation]:
     seen: set[str] = set()
     used: dict[tuple[str, str], float] = defaultdict(float)
     totals: Counter[str] = Counter({name: 0 for name in LEVELS})
+    order = _first_come_weights(instance)
     for placement in result.placements:
         rid, pid = placement.referral_id, placement.provider_id
         if rid not in instance.referral_index or pid not in instance.provider_index:
@@ -41,6 +43,7 @@ def check_day(instance: Instance, result: Result) -> list[Violation]:
             continue
         found += _placement_rules(instance, result, placement, referral, provider, used)
         found += _placement_values(instance, placement, referral, provider, totals)
+        totals["waiting_order"] += order[rid]
     found += _capacity(instance, used)
     found += _continuity(instance, seen)
     found += _accounted_for(instance, result, seen)
@@ -109,7 +112,6 @@ def _placement_values(
     settings = instance.settings
     totals["crisis_placed"] += int(PriorityFactor.CRISIS in referral.priority)
     totals["priority_placed"] += settings.priority_weight(referral)
-    totals["waiting_days"] += max(0, (settings.planning_date - referral.referral_date).days)
     rate = (
         provider.spot_hourly_rate
         if provider.spot_hourly_rate is not None
@@ -131,6 +133,33 @@ def _placement_values(
             )
         ]
     return []
+
+
+def _first_come_weights(instance: Instance) -> dict[str, int]:
+    """Each day referral's weight at the waiting level, from its rule (docs/allocation.md,
+    "First come, first served"): bands of 28 days waited, a child of a band weighing one
+    more than all the children of shorter-waiting bands together, plus their days within
+    their band; the two shortest bands merged while the whole passes 2**40."""
+    planning = instance.settings.planning_date
+    waited = {
+        r.id: max(0, (planning - r.referral_date).days)
+        for r in instance.referrals
+        if not r.service.is_overnight
+    }
+    starts = sorted({days - days % 28 for days in waited.values()})
+    while True:
+        band = {rid: starts[bisect_right(starts, days) - 1] for rid, days in waited.items()}
+        in_band: dict[int, list[int]] = defaultdict(list)
+        for rid, lo in band.items():
+            in_band[lo].append(waited[rid])
+        weight: dict[int, int] = {}
+        everything_below = 0
+        for lo in starts:
+            weight[lo] = everything_below + 1
+            everything_below += sum(weight[lo] + days - lo for days in in_band[lo])
+        if everything_below <= 2**40 or len(starts) == 1:
+            return {rid: weight[band[rid]] + waited[rid] - band[rid] for rid in waited}
+        del starts[1]
 
 
 def _capacity(instance: Instance, used: dict[tuple[str, str], float]) -> list[Violation]:

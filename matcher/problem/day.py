@@ -56,6 +56,7 @@ class DayProblem:
     crisis: IntArray  # per referral position: 1 if in crisis
     factors: IntArray  # per referral position: weight of the other priority factors
     waiting_days: IntArray  # per referral position: days on the list at the planning date
+    waiting_weight: IntArray  # per referral position: its weight at the waiting level
     tiebreak: IntArray  # per referral position: rank of the referral's id, for stable orders
     #: Every referral must be placed (the generalized assignment problem); otherwise only
     #: those with an existing placement must be.
@@ -132,6 +133,9 @@ def build_day(instance: Instance, *, allow_moves: bool = False) -> DayProblem:
     capacity = arrays.staff_hours
     referrals = [instance.referrals[i] for i in referral_idx]
     planning = settings.planning_date
+    waited = np.array(
+        [max(0, (planning - r.referral_date).days) for r in referrals], dtype=np.int64
+    )
     hours = np.array(use_hours, dtype=np.float64)
     return DayProblem(
         instance=instance,
@@ -154,13 +158,48 @@ def build_day(instance: Instance, *, allow_moves: bool = False) -> DayProblem:
             [instance.settings.priority_weight(r) - 1 for r in referrals],
             dtype=np.int64,
         ),
-        waiting_days=np.array(
-            [max(0, (planning - r.referral_date).days) for r in referrals], dtype=np.int64
-        ),
+        waiting_days=waited,
+        waiting_weight=waiting_weights(waited),
         tiebreak=np.argsort(np.argsort(np.array([r.id for r in referrals], dtype=object))).astype(
             np.int64
         ),
     )
+
+
+#: Waiting is judged in bands of this many days (four weeks)...
+WAIT_BAND_DAYS = 28
+#: ... merged, the shortest waits first, until the waiting level's largest value fits here.
+WAIT_WEIGHT_LIMIT = 2**40
+
+
+def waiting_weights(days: IntArray) -> IntArray:
+    """Each child's weight at the waiting level: first come, first served, exactly between
+    bands of waiting time.
+
+    Children are put in bands of :data:`WAIT_BAND_DAYS` days waited. A child of a band
+    weighs one more than every child of the shorter-waiting bands together (days within
+    their bands included), so placing one child who has waited longer outweighs placing any
+    number of children who have waited less; within a band, the days waited count. The
+    weights grow with the number of bands; while the largest total would pass
+    :data:`WAIT_WEIGHT_LIMIT`, the two shortest-waiting bands are merged (the longest
+    waits stay the finest). ``docs/allocation.md`` says why.
+    """
+    if len(days) == 0:
+        return np.zeros(0, dtype=np.int64)
+    edges = sorted({int(d) // WAIT_BAND_DAYS * WAIT_BAND_DAYS for d in days.tolist()})
+    while True:
+        band = np.searchsorted(np.array(edges), days, side="right") - 1
+        base: list[int] = []
+        below = 0  # every weight of the bands so far, together (Python ints: no overflow)
+        for b, lo in enumerate(edges):
+            members = days[band == b]
+            base.append(1 + below)
+            below += len(members) * base[b] + int((members - lo).sum())
+        if below <= WAIT_WEIGHT_LIMIT or len(edges) == 1:
+            break
+        edges = edges[:1] + edges[2:]  # the two shortest-waiting bands become one
+    lows = np.array(edges, dtype=np.int64)[band]
+    return np.array(base, dtype=np.int64)[band] + (days - lows)
 
 
 def slot_uses(problem: DayProblem) -> list[tuple[int, int, IntArray, IntArray]]:
@@ -252,6 +291,7 @@ def restrict(problem: DayProblem, positions: IntArray) -> tuple[DayProblem, IntA
         crisis=problem.crisis[positions],
         factors=problem.factors[positions],
         waiting_days=problem.waiting_days[positions],
+        waiting_weight=problem.waiting_weight[positions],
         tiebreak=problem.tiebreak[positions],
         must_place=problem.must_place,
     )
