@@ -148,6 +148,20 @@ def test_a_task_that_differs_under_load_fails() -> None:
     assert worse(baseline, bench_run(differs)) == {"identical under load"}
 
 
+def test_ranking_is_gated_on_its_median_against_the_calibration_not_its_tail() -> None:
+    def rank(p50: float, p95: float) -> dict[str, Any]:
+        return {"suite": "rank", "name": "county", "kind": "rank", "p50_ms": p50, "p95_ms": p95}
+
+    def run(calibration: float, record: dict[str, Any]) -> dict[str, Any]:
+        return bench_run(record) | {"calibration_s": calibration}
+
+    baseline = run(1.6, rank(0.4, 0.65))
+    # Beside two busy processes: the machine 1.8 times slower, the tail seven times longer.
+    assert worse(baseline, run(2.9, rank(0.66, 4.5))) == set()
+    # The ranking itself four times slower on the same machine: worse.
+    assert worse(baseline, run(1.6, rank(1.6, 2.6))) == {"p50 ms / calibration s"}
+
+
 def test_a_task_left_out_with_only_is_not_missing() -> None:
     baseline = bench_run(allocation_record(), gap_record())
     chosen = bench_run(allocation_record()) | {"only": ["county"]}
