@@ -33,7 +33,7 @@ from matcher.problem.nights import NightProblem
 from matcher.result import Explanation, NightsResult, Placement, Reassess, ShortNights, Unplaced
 from matcher.rules.catalogue import ReasonCode
 from matcher.rules.eligibility import PAIR_CODES, exclusions, referral_level_failures
-from matcher.rules.explain import explain
+from matcher.rules.explain import day_words, explain
 from matcher.rules.nights import NightLedger, in_band_on
 
 #: Short phrases for counting exclusions across providers.
@@ -231,10 +231,6 @@ def _outgrown(problem: NightProblem, k: int) -> list[tuple[str, date]]:
     return out
 
 
-def _day(value: date) -> str:
-    return f"{value.day} {value:%B %Y}"
-
-
 def _why_short(
     problem: NightProblem, ledger: NightLedger, k: int, proven: bool
 ) -> list[Explanation]:
@@ -264,7 +260,7 @@ def _why_short(
             Explanation(
                 code=ReasonCode.OUTGROWS_AGE_BAND.value,
                 message="The child may outgrow the age band of "
-                + ", ".join(f"{name} from {_day(night)}" for name, night in outgrown)
+                + ", ".join(f"{name} from {day_words(night)}" for name, night in outgrown)
                 + " (the birthday is taken as the 1st of the birth month); no nights there "
                 "after that.",
             )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
 from enum import StrEnum
@@ -294,6 +295,12 @@ Hours = Annotated[float, Strict(), Field(ge=0, le=168, allow_inf_nan=False)]
 StaffHours = Annotated[float, Strict(), Field(ge=0, le=100_000, allow_inf_nan=False)]
 
 
+def repeated(ids: list[str]) -> list[str]:
+    """The ids listed more than once, sorted."""
+    counts = Counter(ids)
+    return sorted(i for i, n in counts.items() if n > 1)
+
+
 def _sorted_unique(values: list[Any]) -> list[Any]:
     # Deterministic output: set-like lists are stored sorted and without repeats.
     return sorted(set(values))
@@ -524,8 +531,7 @@ class Provider(Record):
             raise ValueError("ratings: give only the latest rating for each regulator")
         if self.min_age > self.max_age:
             raise ValueError("min_age is above max_age")
-        unit_ids = [u.id for u in self.units]
-        twice = sorted({u for u in unit_ids if unit_ids.count(u) > 1})
+        twice = repeated([u.id for u in self.units])
         if twice:
             raise ValueError(f"units: {', '.join(map(repr, twice))} listed more than once")
         return self

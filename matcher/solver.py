@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
-from matcher.constraints import DAY_FAMILIES, NIGHT_FAMILIES
+from matcher.constraints import NIGHT_FAMILIES, day_model
 from matcher.constraints.continuity import must_place
 from matcher.constraints.nights import NightRoom, NightVars
 from matcher.constraints.routine import groups as routine_groups
@@ -152,12 +152,7 @@ class DayStages(Stages):
 
     def __init__(self, problem: DayProblem) -> None:
         self.problem = problem
-        self.model = cp_model.CpModel()
-        proto = self.model.Proto()
-        for _ in range(len(problem.pair_provider)):
-            proto.variables.add().domain.extend((0, 1))
-        for family in DAY_FAMILIES:
-            family(self.model, problem)
+        self.model = day_model(problem)
         self._coefficients = {level.name: day_coefficients(problem, level) for level in DAY_LEVELS}
 
     def full(self, decisions: IntArray) -> IntArray:

@@ -257,12 +257,38 @@ def test_malformed_cells(
         assert value not in problem and "epilepsy" not in problem
 
 
-def test_duplicate_referral_id(files: dict[str, Path]) -> None:
-    edit(files["referrals"], 4, "id", "R-0001")
+@pytest.mark.parametrize(
+    ("file", "row", "column", "value", "expected"),
+    [
+        (
+            "referrals",
+            4,
+            "id",
+            "R-0001",
+            "referrals.csv, row 4, column 'id': duplicate id 'R-0001': row 2 has it already",
+        ),
+        (
+            "units",
+            3,
+            "id",
+            "U-0001",
+            "units.csv, row 3, column 'id': duplicate id 'U-0001': row 2 has it already",
+        ),
+        (
+            "referrals",
+            4,
+            "incompatible_with",
+            "R-0003",
+            "referrals.csv, row 4, column 'incompatible_with': lists the referral itself",
+        ),
+    ],
+)
+def test_a_repeated_or_self_referring_id_is_located(
+    files: dict[str, Path], file: str, row: int, column: str, value: str, expected: str
+) -> None:
+    edit(files[file], row, column, value)
     [problem] = problems(files)
-    assert problem == (
-        "referrals.csv, row 4, column 'id': duplicate id 'R-0001': row 2 has it already"
-    )
+    assert problem == expected
 
 
 def test_negative_staff_hours(files: dict[str, Path]) -> None:
@@ -466,20 +492,6 @@ def test_break_time_hours_used_is_read_and_checked(files: dict[str, Path]) -> No
     [problem] = problems(files)
     assert problem.startswith("referrals.csv, row 2, column 'break_time_hours_used': ")
     assert "-3" not in problem  # a child's data is described, never repeated
-
-
-def test_a_unit_listed_twice_is_located(files: dict[str, Path]) -> None:
-    edit(files["units"], 3, "id", "U-0001")
-    [problem] = problems(files)
-    assert problem == "units.csv, row 3, column 'id': duplicate id 'U-0001': row 2 has it already"
-
-
-def test_a_referral_incompatible_with_itself_is_located(files: dict[str, Path]) -> None:
-    edit(files["referrals"], 4, "incompatible_with", "R-0003")
-    [problem] = problems(files)
-    assert problem == (
-        "referrals.csv, row 4, column 'incompatible_with': lists the referral itself"
-    )
 
 
 def test_an_impossible_birth_month_is_located_and_not_repeated(files: dict[str, Path]) -> None:

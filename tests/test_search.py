@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
 from matcher.bench.gapfiles import GapInstance, gap_problem
-from matcher.constraints import DAY_FAMILIES
+from matcher.constraints import day_model
 from matcher.greedy import greedy
 from matcher.problem.day import DayProblem
 from matcher.search import lns, mip, relaxation
@@ -111,11 +111,7 @@ def test_the_neighbourhood_search_reaches_the_optimum_from_greedy_and_keeps_capa
     np.add.at(used, problem.pair_provider[placed], problem.use_units[placed])
     assert np.all(used <= capacity)
     # Against the optimum of the whole model, from CP-SAT.
-    model = cp_model.CpModel()
-    for _ in range(len(problem.pair_provider)):
-        model.Proto().variables.add().domain.extend((0, 1))
-    for family in DAY_FAMILIES:
-        family(model, problem)
+    model = day_model(problem)
     model.minimize(
         sum(
             int(c) * model.get_bool_var_from_proto_index(j)

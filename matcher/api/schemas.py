@@ -20,7 +20,15 @@ from pydantic import (
     field_validator,
 )
 
-from matcher.model import ChildId, Identifier, Provider, Referral, StaffHours, Weekday
+from matcher.model import (
+    ChildId,
+    Identifier,
+    Provider,
+    Referral,
+    StaffHours,
+    Weekday,
+    repeated,
+)
 from matcher.ranking import Ranking
 from matcher.result import Effort, Result
 from matcher.storage.tables import JobRow, PlacementRow
@@ -107,8 +115,7 @@ class CapacityIn(In):
     @field_validator("units")
     @classmethod
     def _each_unit_once(cls, units: list[UnitCapacityIn]) -> list[UnitCapacityIn]:
-        ids = [u.unit_id for u in units]
-        twice = sorted({u for u in ids if ids.count(u) > 1})
+        twice = repeated([u.unit_id for u in units])
         if twice:
             raise ValueError(f"{', '.join(map(repr, twice))} listed more than once")
         return units

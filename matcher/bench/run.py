@@ -100,14 +100,10 @@ def calibrate() -> float:
 
     from matcher.bench.gapfiles import gap_problem
     from matcher.bench.generated import generate
-    from matcher.constraints import DAY_FAMILIES
+    from matcher.constraints import day_model
 
     problem = gap_problem(generate("d", 10, 200))
-    model = cp_model.CpModel()
-    for _ in range(len(problem.pair_provider)):
-        model.Proto().variables.add().domain.extend((0, 1))
-    for family in DAY_FAMILIES:
-        family(model, problem)
+    model = day_model(problem)
     model.minimize(
         sum(
             int(c) * model.get_bool_var_from_proto_index(j)

@@ -49,6 +49,18 @@ NightFamily = Callable[[cp_model.CpModel, NightProblem, NightVars, NightRoom], N
 #: provider and slot; existing placements continue.
 DAY_FAMILIES: list[DayFamily] = [assignment.add, capacity.add, continuity.add]
 
+
+def day_model(problem: DayProblem) -> cp_model.CpModel:
+    """A CP-SAT model of the day problem: Boolean ``j`` for pair ``j``, every day family."""
+    model = cp_model.CpModel()
+    proto = model.Proto()
+    for _ in range(len(problem.pair_provider)):
+        proto.variables.add().domain.extend((0, 1))
+    for family in DAY_FAMILIES:
+        family(model, problem)
+    return model
+
+
 #: Night families, in the order they are added. The per-child rules come first (cheap,
 #: and they shape the rows the per-night ones overlap with), then the per-unit-night
 #: capacities, then who may share a night, then the routine flags the objective counts.

@@ -27,7 +27,6 @@ from matcher.model import (
     Referral,
     RegisteredActivity,
     StaffRatio,
-    Weekday,
     age_on,
     birthday,
     break_time_window,
@@ -35,6 +34,12 @@ from matcher.model import (
 )
 from matcher.rules.catalogue import ReasonCode
 from matcher.rules.consumption import bed_nights_per_month, workers_per_visit
+from matcher.rules.facts import (
+    BREAK_TIME_HOURS_A_YEAR,
+    SCHOOL_DAY_SESSION_MAX_HOURS,
+    SCHOOL_DAYS,
+    SESSION_MIN_HOURS,
+)
 
 E = TypeVar("E", Lot, StaffRatio, Capability, RegisteredActivity)
 
@@ -56,7 +61,6 @@ _CHILDRENS_HOME = REGISTRATION_BIT[RegisteredActivity.OFSTED_CHILDRENS_HOME]
 _FOSTERING = REGISTRATION_BIT[RegisteredActivity.OFSTED_FOSTERING_AGENCY]
 _EARLY_YEARS = REGISTRATION_BIT[RegisteredActivity.OFSTED_EARLY_YEARS]
 _CHILDCARE_COMPULSORY = REGISTRATION_BIT[RegisteredActivity.OFSTED_CHILDCARE_COMPULSORY]
-_SCHOOL_DAYS = {Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI}
 
 #: Eligibility codes in the order of the rows of :attr:`Exclusions.fails`.
 PAIR_CODES: tuple[ReasonCode, ...] = (
@@ -245,14 +249,16 @@ def referral_level_failures(instance: Instance, referral: Referral) -> list[Reas
         # Sessions of 2 hours or more, and no more than 3 on a school day (spec 3.7.2).
         slots = instance.settings.time_slots
         for slot_id, hours in referral.hours.items():
-            school_day = slots[instance.slot_index[slot_id]].day in _SCHOOL_DAYS
-            if 0 < hours < 2.0 or (school_day and hours > 3.0):
+            school_day = slots[instance.slot_index[slot_id]].day in SCHOOL_DAYS
+            if 0 < hours < SESSION_MIN_HOURS or (
+                school_day and hours > SCHOOL_DAY_SESSION_MAX_HOURS
+            ):
                 codes.append(ReasonCode.SESSION_LENGTH)
                 break
     if lot is Lot.BREAK_TIME:
         # 78 hours a year, counting those had already (spec 3.7.4).
         planned = sum(referral.hours.values()) * instance.settings.horizon_weeks
-        if referral.break_time_hours_used + planned > 78.0 + 1e-9:
+        if referral.break_time_hours_used + planned > BREAK_TIME_HOURS_A_YEAR + 1e-9:
             codes.append(ReasonCode.BREAK_TIME_HOURS_EXCEEDED)
     return codes
 

@@ -89,7 +89,8 @@ REGISTRATION_WORDS: dict[RegisteredActivity, str] = {
 REGULATOR_WORDS: dict[Regulator, str] = {Regulator.CQC: "CQC", Regulator.OFSTED: "Ofsted"}
 
 
-def _day(value: date) -> str:
+def day_words(value: date) -> str:
+    """A date as people write it: 1 December 2026."""
     return f"{value.day} {value:%B %Y}"
 
 
@@ -126,14 +127,14 @@ def _age_out_of_range(instance: Instance, referral: Referral, provider: Provider
         return Reason(
             ReasonCode.AGE_OUT_OF_RANGE,
             f"{lot.label} runs from the September of the school year a child turns 5 to the "
-            f"end of the school year they turn 18; on {_day(start)} this child's window "
+            f"end of the school year they turn 18; on {day_words(start)} this child's window "
             f"{when}.",
             facts,
         )
     return Reason(
         ReasonCode.AGE_OUT_OF_RANGE,
         f"{lot.label} ends on the 18th birthday and no extension is agreed. Only the birth "
-        f"month is kept, so the birthday is taken as the 1st of that month: by {_day(start)} "
+        f"month is kept, so the birthday is taken as the 1st of that month: by {day_words(start)} "
         f"the child may already be 18.",
         facts,
     )
@@ -185,7 +186,7 @@ def _provider_suspended(instance: Instance, referral: Referral, provider: Provid
     return Reason(
         ReasonCode.PROVIDER_SUSPENDED,
         f"{provider.name} is suspended: rated inadequate {what} by "
-        f"{REGULATOR_WORDS[rating.regulator]} on {_day(rating.date)}; no new placements until "
+        f"{REGULATOR_WORDS[rating.regulator]} on {day_words(rating.date)}; no new placements until "
         f"re-graded.",
         {
             "regulator": rating.regulator.value,

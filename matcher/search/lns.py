@@ -259,12 +259,12 @@ def _resolve(
     them all comes first."""
     pairs = sub.pairs
     current = [int(state.at[k]) for k in sub.referrals if state.at[k] >= 0]
-    missing = [k for k in sub.referrals if state.at[k] < 0 and must_place_k(problem, k)]
     before = np.zeros(len(pairs), dtype=np.int64)
     position = {int(j): v for v, j in enumerate(pairs.tolist())}
     for j in current:
         before[position[j]] = 1
     must = must_place(problem)
+    missing = [k for k in sub.referrals if state.at[k] < 0 and must[k]]
     freed = [k for k in sub.referrals if state.at[k] >= 0]
     for k in freed:
         state.drop(k)
@@ -321,11 +321,6 @@ def _resolve(
     for j in (better if better is not None else np.array(current, dtype=np.int64)).tolist():
         state.take(int(j))
     return better, status == cp_model.OPTIMAL, spent
-
-
-def must_place_k(problem: DayProblem, k: int) -> bool:
-    """Whether referral position ``k`` must be placed."""
-    return bool(problem.must_place or problem.current_pair[k] >= 0)
 
 
 def _capacity(problem: DayProblem, state: _State, pairs: IntArray, proto: CpModelProto) -> None:
