@@ -63,7 +63,7 @@ from matcher.objective import (
 from matcher.problem.day import DayProblem, IntArray
 from matcher.problem.nights import NightProblem
 from matcher.result import Params, StopReason
-from matcher.search import cpsat, lns, mip, relaxation
+from matcher.search import cpsat, lns, mip, night_lns, relaxation
 from matcher.search.relaxation import Held
 
 log = logging.getLogger(__name__)
@@ -207,6 +207,7 @@ class NightStages(Stages):
         self.n_stays = len(problem.stay_child)
         self.flag_stays = routine_groups(problem)
         self.flag_indices = frozenset(flag.Index() for flag in self.vars.routine_flags)
+        self.owned, self.rivals = _children_variables(problem, self.vars, self.flag_stays)
         n = len(self.model.Proto().variables)
         self._coefficients: dict[str, IntArray] = {}
         for level in NIGHT_LEVELS:
@@ -223,6 +224,12 @@ class NightStages(Stages):
         out[: self.n_stays] = decisions[: self.n_stays]
         for flag, stays in zip(self.vars.routine_flags, self.flag_stays, strict=True):
             out[flag.Index()] = int(decisions[stays].max())
+        weekday = self.problem.weekday[self.problem.stay_night]
+        for k, nights, weekdays in self.vars.child_totals:
+            mine = self.problem.stays_of(k)
+            chosen = np.flatnonzero(decisions[mine.start : mine.stop]) + mine.start
+            out[nights.Index()] = len(chosen)
+            out[weekdays.Index()] = len(np.unique(weekday[chosen]))
         return out
 
     def coefficients(self, level: Level) -> IntArray:
@@ -253,6 +260,27 @@ class NightStages(Stages):
         decisions = np.zeros(self.n_stays, dtype=np.int64)
         decisions[complete_nights(self.problem, stays)] = 1
         return self.full(decisions)
+
+
+def _children_variables(
+    problem: NightProblem, v: NightVars, flag_stays: list[list[int]]
+) -> tuple[list[IntArray], list[IntArray]]:
+    """Per child: the model variables that are theirs (stays and routine flags), and the
+    children who may use one of their units (themselves included)."""
+    n = len(problem.children)
+    flags: list[list[int]] = [[] for _ in range(n)]
+    for flag, stays in zip(v.routine_flags, flag_stays, strict=True):
+        flags[int(problem.stay_child[stays[0]])].append(flag.Index())
+    owned = [np.array([*problem.stays_of(k), *flags[k]], dtype=np.int64) for k in range(n)]
+    by_unit: dict[int, list[int]] = {}
+    for k, units in enumerate(problem.candidate_units):
+        for u in units:
+            by_unit.setdefault(u, []).append(k)
+    rivals = [
+        np.unique(np.array([c for u in units for c in by_unit[u]], dtype=np.int64))
+        for units in problem.candidate_units
+    ]
+    return owned, rivals
 
 
 @dataclass
@@ -421,7 +449,8 @@ def _portfolio(
     # Before routine's stage the routine flags are read by nothing: the MIP leaves them out.
     flags = spec.flag_indices if isinstance(spec, NightStages) else frozenset()
     local = isinstance(spec, DayStages) and spec.local_search()
-    if not (with_mip or local):
+    nights = isinstance(spec, NightStages)
+    if not (with_mip or local or nights):
         return _cpsat(model, sense, dtime, clock, params.seed)
 
     first_budget = min(dtime, max(QUICK_DTIME, QUICK_SHARE * dtime))
@@ -445,6 +474,9 @@ def _portfolio(
     members: list[Callable[[], _Found]] = [lambda: _cpsat(model, sense, rest, clock, params.seed)]
     if with_mip:
         members.append(lambda: _mip(model, sense, rest, clock, params.seed, flags))
+    if isinstance(spec, NightStages):
+        night = spec
+        members.append(lambda: _night_search(night, coef, sense, best, target, rest, clock, params))
     if local and isinstance(spec, DayStages):
         day = spec
         members.append(
@@ -587,6 +619,34 @@ def _local_search(
     found.used += run.dtime
     found.solutions.append(run.solution)
     return found
+
+
+def _night_search(
+    spec: NightStages,
+    coef: IntArray,
+    sense: Sense,
+    incumbent: IntArray,
+    target: int,
+    dtime: float,
+    clock: Clock,
+    params: Params,
+) -> _Found:
+    """Neighbourhood search over a few children at a time (:mod:`matcher.search.night_lns`)."""
+    run = night_lns.improve(
+        spec.model,
+        spec.owned,
+        spec.rivals,
+        incumbent,
+        coef,
+        sense is Sense.MAX,
+        target,
+        dtime,
+        params.seed,
+        clock.left,
+    )
+    if run.wall_capped:
+        clock.capped = True
+    return _Found(solutions=[run.solution], used=run.dtime)
 
 
 def _keeps(held: list[Held], solution: IntArray) -> bool:

@@ -133,3 +133,42 @@ def test_the_neighbourhood_search_never_gives_up_a_held_row() -> None:
     )
     assert int(at_one.astype(np.int64) @ run.solution) >= 2
     assert int(problem.pair_cost @ run.solution) == 5 + 5 + 1  # one job moved, two held
+
+
+def test_the_night_search_improves_routine_and_keeps_every_rule_and_held_row() -> None:
+    from pathlib import Path
+
+    from matcher.greedy import greedy_nights
+    from matcher.io import load_instance
+    from matcher.objective import NIGHT_LEVELS, ROUTINE
+    from matcher.problem.nights import build_nights
+    from matcher.search import night_lns
+    from matcher.solver import NightStages, _hold
+
+    scenarios = Path(__file__).resolve().parents[1] / "scenarios"
+    problem = build_nights(load_instance(scenarios / "northamptonshire-units.json"))
+    spec = NightStages(problem)
+    decisions = np.zeros(len(problem.stay_child), dtype=np.int64)
+    decisions[greedy_nights(problem)] = 1
+    start = spec.full(decisions)
+    # The start, every stay, flag and child total fixed, is a solution of the model: the
+    # totals follow from the stays as the routine family defines them.
+    assert mip.feasible(spec.model.Proto(), start)
+    # Hold the greedy start's nights (every level before routine) and minimise routine.
+    for level in NIGHT_LEVELS[:3]:
+        _hold(
+            spec.model, spec.coefficients(level), level.sense, int(spec.coefficients(level) @ start)
+        )
+    coef = spec.coefficients(ROUTINE)
+    nonzero = np.flatnonzero(coef)
+    objective = spec.model.Proto().objective
+    objective.vars.extend(nonzero.tolist())
+    objective.coeffs.extend(coef[nonzero].tolist())
+    run = night_lns.improve(
+        spec.model, spec.owned, spec.rivals, start, coef, False, None, 1.0, 0, lambda: 60.0
+    )
+    assert run.improvements > 0
+    assert int(coef @ run.solution) < int(coef @ start)
+    assert mip.feasible(spec.model.Proto(), run.solution)  # every rule and held row
+    for level in NIGHT_LEVELS[:3]:
+        assert int(spec.coefficients(level) @ run.solution) >= int(spec.coefficients(level) @ start)
