@@ -28,7 +28,7 @@ from matcher.explain import blocked_by_existing, short_of_nights, to_reassess, u
 from matcher.greedy import greedy, greedy_nights
 from matcher.model import Instance
 from matcher.objective import MOVES, NIGHT_LEVELS, Sense, day_coefficients, night_coefficients
-from matcher.problem.day import DayProblem, IntArray, build_day, restrict, split
+from matcher.problem.day import DayProblem, IntArray, build_day, column_label, restrict, split
 from matcher.problem.nights import NightProblem, build_nights
 from matcher.result import (
     ChildNights,
@@ -217,8 +217,8 @@ def _overloaded_by_existing(problem: DayProblem) -> list[str]:
         )
     instance = problem.source
     return [
-        f"{instance.providers[p].id} on {instance.settings.time_slots[s].label}"
-        for p, s in np.argwhere(used > problem.capacity_units).tolist()
+        f"{instance.providers[p].id} on {column_label(problem, c)}"
+        for p, c in np.argwhere(used > problem.capacity_units).tolist()
     ]
 
 
@@ -259,6 +259,7 @@ def _placements(problem: DayProblem, chosen: IntArray) -> list[Placement]:
                 staff_hours={
                     slot_ids[int(problem.use_slot[e])]: round(float(problem.use_hours[e]), 4)
                     for e in uses
+                    if not problem.is_workers(int(problem.use_slot[e]))
                 },
             )
         )

@@ -415,6 +415,16 @@ def provider_columns(settings: Settings) -> list[Column]:
             )
             for slot in settings.time_slots
         ),
+        *(
+            Column(
+                f"workers {slot.id}",
+                f"{slot.label}: workers on shift at once (a 2:1 child needs 2); "
+                "blank = not stated, staff-hours alone limit the slot",
+                _whole,
+                ("workers", slot.id),
+            )
+            for slot in settings.time_slots
+        ),
     ]
 
 
@@ -1135,6 +1145,9 @@ def _examples(settings: Settings) -> dict[str, list[dict[str, str]]]:
     def slot(preferred: str, index: int) -> str:
         return f"hours {_pick(slots, preferred, index)}"
 
+    def workers(preferred: str, index: int) -> str:
+        return f"workers {_pick(slots, preferred, index)}"
+
     today = settings.planning_date
 
     def days_ago(days: int) -> str:
@@ -1166,6 +1179,11 @@ def _examples(settings: Settings) -> dict[str, list[dict[str, str]]]:
             slot("sun_morning", 24): "12",
             slot("wed_afternoon", 9): "6",
             slot("fri_afternoon", 17): "6",
+            workers("sat_morning", 20): "6",
+            workers("sat_afternoon", 21): "6",
+            workers("sun_morning", 24): "4",
+            workers("wed_afternoon", 9): "2",
+            workers("fri_afternoon", 17): "2",
         },
         {
             "id": "P-0002",
@@ -1185,6 +1203,11 @@ def _examples(settings: Settings) -> dict[str, list[dict[str, str]]]:
             slot("wed_evening", 10): "10",
             slot("thu_evening", 14): "10",
             slot("sat_afternoon", 21): "14",
+            workers("mon_evening", 2): "3",
+            workers("tue_evening", 6): "3",
+            workers("wed_evening", 10): "3",
+            workers("thu_evening", 14): "3",
+            workers("sat_afternoon", 21): "4",
         },
         {
             "id": "P-0003",

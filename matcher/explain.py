@@ -28,7 +28,7 @@ import numpy as np
 
 from matcher.greedy import night_ledger
 from matcher.model import Instance
-from matcher.problem.day import DayProblem, IntArray
+from matcher.problem.day import DayProblem, IntArray, column_label
 from matcher.problem.nights import NightProblem
 from matcher.result import Explanation, NightsResult, Placement, Reassess, ShortNights, Unplaced
 from matcher.rules.catalogue import ReasonCode
@@ -174,7 +174,7 @@ def _all_full(problem: DayProblem, k: int, pairs: range, residual: np.ndarray) -
             f"budget ran out before it was proven whether they can be placed: not proven, "
             f"a larger effort may still place this child.",
         )
-    full = ", ".join(instance.settings.time_slots[s].label for s, _ in short_at.most_common(3))
+    full = ", ".join(column_label(problem, c) for c, _ in short_at.most_common(3))
     district = instance.district_name(
         instance.referrals[int(problem.referral_idx[k])].home_district
     )

@@ -1193,9 +1193,18 @@ def _add_staff_hours(
     # Unbiased rounding to half hours: a sliver of 0.1 h becomes 0.5 h one time in five,
     # so the totals keep their calibrated ratio however small each provider's share is.
     hours = np.minimum(np.floor(2 * hours + round_u) / 2, 168.0)
+    # Workers on shift: a shift of 3 to 4.5 hours (by provider), at least one worker where
+    # there are hours. Derived, not drawn, so the rest of the county stays as it was.
+    shift = 3.0 + 0.5 * (np.arange(m) % 4)
+    workers = np.where(hours > 0, np.maximum(1, np.ceil(hours / shift[:, None])), 0)
     for p in range(m):
         if offers[p, day_lots].any():
             data[p]["staff_hours"] = dict(zip(slot_ids, hours[p].tolist(), strict=True))
+            data[p]["workers"] = {
+                slot: int(n)
+                for slot, n in zip(slot_ids, workers[p].tolist(), strict=True)
+                if hours[p, slot_ids.index(slot)] > 0
+            }
     return planted
 
 
@@ -1401,6 +1410,7 @@ def _cover_existing_placements(
     slot_ids = [s.id for s in settings.time_slots]
     home_lots = {LOTS.index(lot) for lot in HOME_LOTS}
     committed = np.zeros((len(provs.data), len(slot_ids)), dtype=np.float64)
+    sixths = np.zeros((len(provs.data), len(slot_ids)), dtype=np.int64)
     for i, p in enumerate(current):
         lot = int(refs.lot[i])
         if p is None or lot == _L3:
@@ -1412,11 +1422,15 @@ def _cover_existing_placements(
             trip = 2 * minutes / 60 * _workers_per_visit()[ratio]
         asked = refs.hours[i] > 0
         committed[p] += np.where(asked, refs.hours[i] * _staff_per_child()[ratio] + trip, 0.0)
+        sixths[p] += np.where(asked, round(6 * _staff_per_child()[ratio]), 0)
     for p in np.flatnonzero(committed.sum(axis=1) > 0).tolist():
         offered = provs.data[p].setdefault("staff_hours", {})
+        workers = provs.data[p].setdefault("workers", {})
         for s, need in enumerate(committed[p].tolist()):
             if need > offered.get(slot_ids[s], 0.0):
                 offered[slot_ids[s]] = min(168.0, math.ceil(2 * need - 1e-9) / 2)
+            if slot_ids[s] in workers:
+                workers[slot_ids[s]] = max(workers[slot_ids[s]], math.ceil(sixths[p, s] / 6))
 
 
 def generate_document(

@@ -92,6 +92,11 @@ class StaffRatio(StrEnum):
         """Staff-hours one hour of this child's care takes (a 2:1 hour is two staff-hours)."""
         return STAFF_PER_CHILD[self]
 
+    @property
+    def sixths(self) -> int:
+        """Workers this child takes at once, in sixths of a worker (1:3 two, 2:1 twelve)."""
+        return round(6 * STAFF_PER_CHILD[self])
+
 
 STAFF_PER_CHILD: dict[StaffRatio, float] = {
     StaffRatio.GROUP_1_3: 1 / 3,
@@ -293,6 +298,8 @@ Money = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False, description=
 Hours = Annotated[float, Strict(), Field(ge=0, le=168, allow_inf_nan=False)]
 #: A provider's staff-hours in one weekly slot: many workers, so more than a week's hours.
 StaffHours = Annotated[float, Strict(), Field(ge=0, le=100_000, allow_inf_nan=False)]
+#: Workers a provider has on shift at once in one weekly slot.
+Workers = Annotated[int, Strict(), Field(ge=0, le=10_000)]
 
 
 def repeated(ids: list[str]) -> list[str]:
@@ -514,6 +521,13 @@ class Provider(Record):
         default_factory=dict,
         description="Weekly staff-hours offered in each time slot (existing placements use some).",
     )
+    workers: dict[str, Workers] = Field(
+        default_factory=dict,
+        description="Workers on shift in each time slot: the most staff with children at the "
+        "same time. A 1:1 child takes one for the slot, a 2:1 child two, a 1:2 or 1:3 group "
+        "child a half or a third. A slot with staff-hours but no figure here is limited by "
+        "its staff-hours alone.",
+    )
     units: list[OvernightUnit] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -534,6 +548,13 @@ class Provider(Record):
         twice = repeated([u.id for u in self.units])
         if twice:
             raise ValueError(f"units: {', '.join(map(repr, twice))} listed more than once")
+        idle = sorted(
+            slot for slot, n in self.workers.items() if n == 0 and self.staff_hours.get(slot, 0) > 0
+        )
+        if idle:
+            raise ValueError(
+                f"workers: {', '.join(map(repr, idle))} has staff-hours but no worker on shift"
+            )
         return self
 
     @property
@@ -859,6 +880,7 @@ def _check_cross_references(instance: Instance) -> list[Problem]:
         known([provider.base_district], place_ids, f"{at}.base_district", "district")
         known(provider.districts, council_ids, f"{at}.districts", "council district")
         known(provider.staff_hours, slot_ids, f"{at}.staff_hours", "time slot")
+        known(provider.workers, slot_ids, f"{at}.workers", "time slot")
         for j, unit in enumerate(provider.units):
             unit_ids.append(unit.id)
             known([unit.district], place_ids, f"{at}.units[{j}].district", "district")

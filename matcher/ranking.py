@@ -35,6 +35,7 @@ from matcher.rules.eligibility import (
     exclusions,
     free_bed_nights,
     free_staff_hours,
+    free_workers,
     nearest_usable_unit,
     provider_arrays,
     staff_hours_needed,
@@ -150,6 +151,10 @@ def rank(instance: Instance, referral: Referral | str, top: int | None = None) -
         slots, needed = staff_hours_needed(instance, referral, everyone)
         free = free_staff_hours(instance, referral, slots)
         short = np.any(needed > free + 1e-9, axis=1)
+        # ... and workers at once, where the provider states them.
+        short |= np.any(
+            free_workers(instance, referral, slots) < referral.staff_ratio.sixths, axis=1
+        )
         free_nights = np.zeros(n, dtype=np.float64)
     candidate_idx = np.flatnonzero(excl.eligible & ~short)
 

@@ -37,6 +37,7 @@ from matcher.storage.tables import (
     RegisterState,
     SettingsRow,
     StaffCapacity,
+    WorkerCapacity,
 )
 
 __all__ = [
@@ -81,6 +82,7 @@ class Register:
                 PlacementRow,
                 BedNight,
                 StaffCapacity,
+                WorkerCapacity,
                 ReferralRow,
                 ProviderRow,
                 SettingsRow,

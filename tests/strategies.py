@@ -93,7 +93,14 @@ def providers(draw: st.DrawFn, index: int) -> dict[str, Any]:
         "ratings": draw(ratings()),
         "min_age": min_age,
         "max_age": draw(st.integers(min_age, 25)),
-        "staff_hours": draw(st.dictionaries(st.sampled_from(SLOTS), st.floats(0, 40), max_size=6)),
+        "staff_hours": (
+            hours := draw(st.dictionaries(st.sampled_from(SLOTS), st.floats(0, 40), max_size=6))
+        ),
+        "workers": {
+            slot: draw(st.integers(1, 4))
+            for slot in hours
+            if hours[slot] > 0 and draw(st.booleans())
+        },
         "units": units,
     }
 

@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from fractions import Fraction
 from typing import Any
 
 from hypothesis import given, settings
@@ -18,7 +20,7 @@ from hypothesis import strategies as st
 from matcher.allocate import allocate
 from matcher.check import check
 from matcher.generate import generate
-from matcher.model import Instance
+from matcher.model import Instance, Referral
 from matcher.result import Params, Result, Status
 from matcher.rules.checks import failed_rules
 from matcher.rules.consumption import staff_hours_needed
@@ -55,10 +57,17 @@ def assert_sound(instance: Instance, result: Result) -> None:
         assert "not_placed_in_time" not in codes
 
 
+def workers_at_once(referral: Referral) -> Fraction:
+    staff, children = referral.staff_ratio.value.split(":")
+    return Fraction(int(staff), int(children))
+
+
 def overloaded_by_existing(instance: Instance) -> list[tuple[str, str]]:
-    """Provider slots whose continuing placements alone exceed what the provider offers,
-    computed from the plain-Python rules (not the solver's arrays)."""
+    """Provider slots whose continuing placements alone exceed what the provider offers
+    (staff-hours, or workers at once where stated), computed from the plain-Python rules
+    (not the solver's arrays)."""
     used: dict[tuple[str, str], float] = defaultdict(float)
+    at_once: dict[tuple[str, str], Fraction] = defaultdict(Fraction)
     for referral in instance.referrals:
         current = referral.current_provider_id
         if current is None or referral.service.is_overnight:
@@ -68,10 +77,12 @@ def overloaded_by_existing(instance: Instance) -> list[tuple[str, str]]:
             continue  # no longer eligible: matched afresh, not an existing placement
         for slot, hours in staff_hours_needed(instance, referral, provider).items():
             used[(current, slot)] += hours
+            at_once[(current, slot)] += workers_at_once(referral)
     return [
         cell
         for cell, hours in used.items()
         if hours > instance.provider(cell[0]).staff_hours.get(cell[1], 0.0) + 1e-6
+        or at_once[cell] > instance.provider(cell[0]).workers.get(cell[1], 10**9)
     ]
 
 
@@ -91,12 +102,14 @@ def with_room_for_existing(instance: Instance) -> Instance:
     """The same instance, each provider offering at least what its existing placements take
     in every slot (as the generator guarantees), so keeping them all is feasible."""
     need: dict[tuple[str, str], float] = defaultdict(float)
+    at_once: dict[tuple[str, str], Fraction] = defaultdict(Fraction)
     for referral in instance.referrals:
         current = referral.current_provider_id
         if current is not None and not referral.service.is_overnight:
             needed = staff_hours_needed(instance, referral, instance.provider(current))
             for slot, hours in needed.items():
                 need[(current, slot)] += hours
+                at_once[(current, slot)] += workers_at_once(referral)
     providers = []
     for provider in instance.providers:
         doc = provider.model_dump()
@@ -105,6 +118,9 @@ def with_room_for_existing(instance: Instance) -> Instance:
                 # A little over the exact sum: the solver rounds each need up to 1/600 h.
                 offered = doc["staff_hours"].get(slot, 0.0)
                 doc["staff_hours"][slot] = max(offered, need[(provider.id, slot)] + 0.1)
+                if slot in doc["workers"]:
+                    enough = math.ceil(at_once[(provider.id, slot)])
+                    doc["workers"][slot] = max(doc["workers"][slot], enough)
         providers.append(doc)
     return rebuilt(instance, providers)
 
@@ -151,7 +167,13 @@ def dense_instances(
                 base_district=draw(st.sampled_from(CENTRAL)),
                 districts=CENTRAL,
                 ratios=draw(st.lists(st.sampled_from(["1:3", "1:2", "1:1", "2:1"]), min_size=1)),
-                staff_hours={slot: draw(quarters) for slot in slots},
+                staff_hours=(hours := {slot: draw(quarters) for slot in slots}),
+                # Workers on shift in some slots: a 2:1 child needs two at once.
+                workers={
+                    slot: draw(st.integers(1, 3))
+                    for slot in slots
+                    if hours[slot] > 0 and draw(st.booleans())
+                },
             )
         )
     ids = [p.id for p in providers]

@@ -24,7 +24,14 @@ from matcher.errors import Conflict
 from matcher.register import idempotency
 from matcher.register.records import create_referral
 from matcher.storage.database import Database, utcnow
-from matcher.storage.tables import AuditRow, BedNight, PlacementRow, StaffCapacity, TokenUse
+from matcher.storage.tables import (
+    AuditRow,
+    BedNight,
+    PlacementRow,
+    StaffCapacity,
+    TokenUse,
+    WorkerCapacity,
+)
 from matcher.store import Register, load_instance
 from tests import factories as f
 from tests.service import ROLES, auth, config, small_instance
@@ -144,6 +151,41 @@ def test_a_provider_sees_and_changes_only_its_own_records(client: TestClient, db
     assert slots["sun_morning"]["remaining_hours"] == 2.5
     assert slots["sat_afternoon"]["offered_hours"] == 0
     assert remaining(db, "P-1", "sun_morning") == 150
+
+
+def test_workers_on_shift_are_booked_like_hours(client: TestClient, db: Database) -> None:
+    # P-1 states one worker on Saturday morning: one 1:1 child at a time, whatever the hours.
+    body = {"staff_hours": {"sat_morning": 20}, "workers": {"sat_morning": 1}}
+    put = client.put("/providers/P-1/capacity", json=body, headers=auth("provider"))
+    assert put.status_code == 200, put.json()
+    slot = next(s for s in put.json()["staff"] if s["slot_id"] == "sat_morning")
+    assert (slot["workers"], slot["remaining_workers"]) == (1, 1)
+    second = {**f.referral(id="R-0100").model_dump(mode="json"), "hours": {"sat_morning": 2}}
+    assert client.post("/referrals", json=second, headers=auth("navigator")).status_code == 201
+    first = client.post(
+        "/placements", json={"referral_id": "R-0001", "provider_id": "P-1"}, headers=auth("admin")
+    )
+    assert first.status_code == 201, first.json()
+    refused = client.post(
+        "/placements", json={"referral_id": "R-0100", "provider_id": "P-1"}, headers=auth("admin")
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "no_capacity"
+    assert "1 worker free at once" in refused.json()["detail"]
+    with db.read() as session:
+        row = session.get(WorkerCapacity, ("P-1", "sat_morning"))
+        assert row is not None and (row.offered, row.remaining) == (6, 0)
+    client.delete(f"/placements/{first.json()['id']}", headers=auth("admin"))
+    again = client.post(
+        "/placements", json={"referral_id": "R-0100", "provider_id": "P-1"}, headers=auth("admin")
+    )
+    assert again.status_code == 201, again.json()
+    # Workers left unstated: hours alone limit the slot again, and the row goes.
+    body = {"staff_hours": {"sat_morning": 20}, "workers": {}}
+    assert (
+        client.put("/providers/P-1/capacity", json=body, headers=auth("admin")).status_code == 200
+    )
+    with db.read() as session:
+        assert session.get(WorkerCapacity, ("P-1", "sat_morning")) is None
 
 
 def test_capacity_of_units_beds_and_open_days(client: TestClient, db: Database) -> None:

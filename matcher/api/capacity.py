@@ -48,7 +48,8 @@ def get_capacity(provider_id: str, found: ServicesDep, who: Reading) -> Capacity
 def put_capacity(
     provider_id: str, body: CapacityIn, found: ServicesDep, who: CapacityWriting
 ) -> CapacityOut:
-    """Replace the provider's staff-hours per slot and its units' beds and open days.
+    """Replace the provider's staff-hours (and, if given, workers on shift) per slot and
+    its units' beds and open days.
 
     What is booked stays booked: capacity below it is refused (409), nothing written.
     """
@@ -61,6 +62,7 @@ def put_capacity(
             provider_id,
             dict(body.staff_hours),
             [(u.unit_id, u.beds, u.solo_rooms, u.open_days) for u in body.units],
+            None if body.workers is None else dict(body.workers),
         )
     return _capacity(found.database, found.register.instance(), provider_id)
 
@@ -69,6 +71,7 @@ def _capacity(database: Database, instance: Instance, provider_id: str) -> Capac
     provider = instance.provider(provider_id)
     with database.read() as session:
         staff = {row.slot_id: row for row in ledger.staff_rows(session, [provider_id])}
+        workers = {row.slot_id: row for row in ledger.worker_rows(session, [provider_id])}
         nights = defaultdict(list)
         for row in ledger.bed_rows(session, [provider_id]):
             nights[row.unit_id].append(
@@ -82,6 +85,10 @@ def _capacity(database: Database, instance: Instance, provider_id: str) -> Capac
                 label=slot.label,
                 offered_hours=round(provider.staff_hours.get(slot.id, 0.0), 4),
                 remaining_hours=round(staff[slot.id].remaining / 60, 4) if slot.id in staff else 0,
+                workers=provider.workers.get(slot.id),
+                remaining_workers=(
+                    round(workers[slot.id].remaining / 6, 4) if slot.id in workers else None
+                ),
             )
             for slot in instance.settings.time_slots
         ],

@@ -27,6 +27,7 @@ from matcher.model import (
     Referral,
     StaffHours,
     Weekday,
+    Workers,
     repeated,
 )
 from matcher.ranking import Ranking
@@ -110,6 +111,11 @@ class CapacityIn(In):
     staff_hours: dict[Identifier, StaffHours] = Field(
         description="Weekly staff-hours offered in each time slot; slots left out offer none."
     )
+    workers: dict[Identifier, Workers] | None = Field(
+        None,
+        description="Workers on shift at once in each time slot (a 2:1 child needs two); "
+        "slots left out are limited by staff-hours alone. Omitted: unchanged.",
+    )
     units: list[UnitCapacityIn] = Field(default_factory=list, max_length=200)
 
     @field_validator("units")
@@ -126,6 +132,10 @@ class SlotCapacityOut(Out):
     label: str
     offered_hours: float
     remaining_hours: float = Field(description="Not used by existing or booked placements.")
+    workers: int | None = Field(None, description="Workers on shift at once, if stated.")
+    remaining_workers: float | None = Field(
+        None, description="Workers free at once (a 1:3 child takes a third), if stated."
+    )
 
 
 class NightOut(Out):

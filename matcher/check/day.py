@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter, defaultdict
+from fractions import Fraction
 
 from matcher.check.violation import Violation
 from matcher.model import Instance, PriorityFactor, Provider, Referral
@@ -27,6 +28,7 @@ def check_day(instance: Instance, result: Result) -> list[Violation]:
     found: list[Violation] = []
     seen: set[str] = set()
     used: dict[tuple[str, str], float] = defaultdict(float)
+    at_once: dict[tuple[str, str], Fraction] = defaultdict(Fraction)
     totals: Counter[str] = Counter({name: 0 for name in LEVELS})
     order = _first_come_weights(instance)
     for placement in result.placements:
@@ -42,9 +44,13 @@ def check_day(instance: Instance, result: Result) -> list[Violation]:
             found.append(Violation("overnight_in_day_allocation", f"{rid} is an overnight stay"))
             continue
         found += _placement_rules(instance, result, placement, referral, provider, used)
+        for slot, hours in referral.hours.items():
+            if hours > 0:
+                at_once[(pid, slot)] += _workers_at_once(referral)
         found += _placement_values(instance, placement, referral, provider, totals)
         totals["waiting_order"] += order[rid]
     found += _capacity(instance, used)
+    found += _workers(instance, at_once)
     found += _continuity(instance, seen)
     found += _accounted_for(instance, result, seen)
     for name in LEVELS:
@@ -173,6 +179,30 @@ def _capacity(instance: Instance, used: dict[tuple[str, str], float]) -> list[Vi
                     "over_capacity",
                     f"{pid} {slot}: placements take {hours:.2f} staff-hours, "
                     f"it offers {offered:.2f}",
+                )
+            )
+    return found
+
+
+def _workers_at_once(referral: Referral) -> Fraction:
+    """Workers a child takes for the slot, read off the ratio staff:children ("2:1" two,
+    "1:3" a third)."""
+    staff, children = referral.staff_ratio.value.split(":")
+    return Fraction(int(staff), int(children))
+
+
+def _workers(instance: Instance, at_once: dict[tuple[str, str], Fraction]) -> list[Violation]:
+    """Where a provider states its workers on shift in a slot: the children placed there
+    take no more workers at once than it has."""
+    found = []
+    for (pid, slot), workers in sorted(at_once.items()):
+        stated = instance.provider(pid).workers.get(slot)
+        if stated is not None and workers > stated:
+            found.append(
+                Violation(
+                    "too_few_workers",
+                    f"{pid} {slot}: placements need {float(workers):.2f} workers at once, "
+                    f"it has {stated} on shift",
                 )
             )
     return found

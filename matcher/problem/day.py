@@ -13,6 +13,14 @@ child), a half hour and a whole minute of travel are exact, so the usual data is
 represented without error; anything else is rounded against the solver (a pair's need
 up, a capacity down), so a solution CP-SAT finds feasible is feasible in exact arithmetic.
 Money is in pence, travel in minutes.
+
+**Capacity columns.** A provider's capacity is a row of columns: one per time slot for
+its staff-hours (columns ``0 … n_slots − 1``, in 1/600 hour), then one per time slot for
+its workers on shift (column ``n_slots + s`` for slot ``s``, in sixths of a worker; see
+:mod:`matcher.rules.consumption`). A pair uses a workers column only where the provider
+states its workers for the slot. Every family, the greedy pass and the searches treat the
+columns alike, as capacity that runs out; only what is said to people tells them apart
+(:func:`column_label`).
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ FloatArray = NDArray[np.float64]
 
 #: Units of staff-hours inside CP-SAT: six seconds, so thirds, halves and minutes are exact.
 SCALE = 600
+#: Units of workers on shift: sixths of a worker (a 1:3 child takes two, 2:1 twelve).
+WORKER_SCALE = 6
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,8 +59,8 @@ class DayProblem:
     use_units: IntArray  # 1/600 hour, rounded up
     pair_cost: IntArray  # pence a week: hours × staff per child × price per staff-hour
     pair_travel: IntArray  # minutes, the provider's base to the child's home district
-    capacity_hours: FloatArray  # providers × slots, exact
-    capacity_units: IntArray  # providers × slots, 1/600 hour, rounded down
+    capacity_hours: FloatArray  # providers × columns: staff-hours, then workers, exact
+    capacity_units: IntArray  # providers × columns, 1/600 hour (rounded down), sixths
     allow_moves: bool
     current_pair: IntArray  # per referral position: the pair of its existing placement, or -1
     crisis: IntArray  # per referral position: 1 if in crisis
@@ -61,6 +71,8 @@ class DayProblem:
     #: Every referral must be placed (the generalized assignment problem); otherwise only
     #: those with an existing placement must be.
     must_place: bool = False
+    #: Time slots: capacity columns from here on are workers on shift (module docstring).
+    n_slots: int = 1
 
     @property
     def source(self) -> Instance:
@@ -78,6 +90,22 @@ class DayProblem:
 
     def uses_of(self, j: int) -> range:
         return range(int(self.use_start[j]), int(self.use_start[j + 1]))
+
+    def is_workers(self, column: int) -> bool:
+        """Whether a capacity column counts workers on shift (else staff-hours)."""
+        return column >= self.n_slots
+
+    def scale(self, column: int) -> int:
+        """A column's units to one staff-hour, or to one worker."""
+        return WORKER_SCALE if self.is_workers(column) else SCALE
+
+
+def column_label(problem: DayProblem, column: int) -> str:
+    """A capacity column in words: "Saturday morning", or "Saturday morning (workers)"."""
+    slots = problem.source.settings.time_slots
+    if problem.is_workers(column):
+        return f"{slots[column - problem.n_slots].label} (workers at once)"
+    return slots[column].label
 
 
 def build_day(instance: Instance, *, allow_moves: bool = False) -> DayProblem:
@@ -103,6 +131,8 @@ def build_day(instance: Instance, *, allow_moves: bool = False) -> DayProblem:
     pair_cost: list[int] = []
     pair_travel: list[int] = []
     current_pair: list[int] = []
+    n_slots = len(settings.time_slots)
+    stated = np.isfinite(arrays.workers)  # providers × slots: workers on shift given
     for k, i in enumerate(referral_idx):
         referral = instance.referrals[i]
         providers = eligible[i]
@@ -127,16 +157,23 @@ def build_day(instance: Instance, *, allow_moves: bool = False) -> DayProblem:
                 pair_travel.append(int(travel[column]))
                 use_slot.extend(slots.tolist())
                 use_hours.extend(needed[column].tolist())
+                # Workers at once, where the provider states them (in workers: exact).
+                counted = slots[stated[p, slots]]
+                use_slot.extend((n_slots + counted).tolist())
+                use_hours.extend([referral.staff_ratio.sixths / WORKER_SCALE] * len(counted))
                 use_start.append(len(use_slot))
         pair_start.append(len(pair_provider))
 
-    capacity = arrays.staff_hours
+    workers = np.where(stated, arrays.workers / WORKER_SCALE, 0.0)
+    capacity = np.hstack([arrays.staff_hours, workers])
+    column_scale = np.array([SCALE] * n_slots + [WORKER_SCALE] * n_slots, dtype=np.float64)
     referrals = [instance.referrals[i] for i in referral_idx]
     planning = settings.planning_date
     waited = np.array(
         [max(0, (planning - r.referral_date).days) for r in referrals], dtype=np.int64
     )
     hours = np.array(use_hours, dtype=np.float64)
+    use_scale = column_scale[np.array(use_slot, dtype=np.int64)] if use_slot else np.zeros(0)
     return DayProblem(
         instance=instance,
         referral_idx=np.array(referral_idx, dtype=np.int64),
@@ -146,11 +183,11 @@ def build_day(instance: Instance, *, allow_moves: bool = False) -> DayProblem:
         use_start=np.array(use_start, dtype=np.int64),
         use_slot=np.array(use_slot, dtype=np.int64),
         use_hours=hours,
-        use_units=np.ceil(hours * SCALE - 1e-9).astype(np.int64),
+        use_units=np.ceil(hours * use_scale - 1e-9).astype(np.int64),
         pair_cost=np.array(pair_cost, dtype=np.int64),
         pair_travel=np.array(pair_travel, dtype=np.int64),
         capacity_hours=capacity,
-        capacity_units=np.floor(capacity * SCALE + 1e-9).astype(np.int64),
+        capacity_units=np.floor(capacity * column_scale[None, :] + 1e-9).astype(np.int64),
         allow_moves=allow_moves,
         current_pair=np.array(current_pair, dtype=np.int64),
         crisis=np.array([PriorityFactor.CRISIS in r.priority for r in referrals], dtype=np.int64),
@@ -163,6 +200,7 @@ def build_day(instance: Instance, *, allow_moves: bool = False) -> DayProblem:
         tiebreak=np.argsort(np.argsort(np.array([r.id for r in referrals], dtype=object))).astype(
             np.int64
         ),
+        n_slots=n_slots,
     )
 
 
@@ -294,5 +332,6 @@ def restrict(problem: DayProblem, positions: IntArray) -> tuple[DayProblem, IntA
         waiting_weight=problem.waiting_weight[positions],
         tiebreak=problem.tiebreak[positions],
         must_place=problem.must_place,
+        n_slots=problem.n_slots,
     )
     return sub, pair_map

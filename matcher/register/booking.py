@@ -31,7 +31,7 @@ from matcher.model import Contract, Instance, OvernightUnit, Provider, Referral,
 from matcher.ranking import WEEKS_PER_MONTH
 from matcher.register.ledger import horizon_nights, needed_minutes
 from matcher.rules.checks import failed_rules
-from matcher.rules.consumption import staff_hours_needed
+from matcher.rules.consumption import staff_hours_needed, workers_in_words, workers_needed
 from matcher.rules.facts import usable_units
 from matcher.rules.nights import (
     MAX_CONSECUTIVE_NIGHTS,
@@ -44,7 +44,13 @@ from matcher.rules.nights import (
 )
 from matcher.rules.nights import specialism_fits as unit_specialism_fits
 from matcher.storage.database import utcnow
-from matcher.storage.tables import BedNight, PlacementRow, ReferralRow, StaffCapacity
+from matcher.storage.tables import (
+    BedNight,
+    PlacementRow,
+    ReferralRow,
+    StaffCapacity,
+    WorkerCapacity,
+)
 
 ACTIVE, RELEASED = "active", "released"
 
@@ -141,7 +147,24 @@ def _take_staff_minutes(
                 f"{provider.id} has fewer than {need / 60:g} staff-hours left in "
                 f"{instance.slot_label(slot)}",
             )
-    return {"staff_minutes": needs}
+    sixths = {slot: n for slot, n in workers_needed(referral).items() if slot in provider.workers}
+    for slot in sorted(sixths):
+        result = session.execute(
+            update(WorkerCapacity)
+            .where(
+                WorkerCapacity.provider_id == provider.id,
+                WorkerCapacity.slot_id == slot,
+                WorkerCapacity.remaining >= sixths[slot],
+            )
+            .values(remaining=WorkerCapacity.remaining - sixths[slot])
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            raise Conflict(
+                "no_capacity",
+                f"{provider.id} has fewer than {workers_in_words(sixths[slot])} free at once "
+                f"in {instance.slot_label(slot)}",
+            )
+    return {"staff_minutes": needs, "worker_sixths": sixths}
 
 
 def _take_bed_nights(
@@ -298,6 +321,22 @@ def release(session: Session, placement_id: str) -> PlacementRow:
                 StaffCapacity.provider_id == placement.provider_id, StaffCapacity.slot_id == slot
             )
             .values(remaining=StaffCapacity.remaining + int(minutes))
+        )
+    for slot, sixths in sorted(taken.get("worker_sixths", {}).items()):
+        # The provider's workers may have changed since: never above what it has now.
+        given_back = WorkerCapacity.remaining + int(sixths)
+        session.execute(
+            update(WorkerCapacity)
+            .where(
+                WorkerCapacity.provider_id == placement.provider_id,
+                WorkerCapacity.slot_id == slot,
+            )
+            .values(
+                remaining=case(
+                    (given_back > WorkerCapacity.offered, WorkerCapacity.offered),
+                    else_=given_back,
+                )
+            )
         )
     for night, beds in sorted(taken.get("bed_nights", {}).items()):
         # The unit's beds may have changed since the booking: a child who had the unit

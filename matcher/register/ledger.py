@@ -3,7 +3,9 @@
 - Day services: a provider's **staff-minutes** in each weekly slot. Staff-hours are
   fractional (a 1:3 hour is a third of a staff-hour, travel is in minutes), so the ledger
   counts whole staff-minutes: what a provider offers is rounded down, what a placement
-  takes is rounded up, and integer arithmetic in SQL never drifts.
+  takes is rounded up, and integer arithmetic in SQL never drifts. Where the provider
+  states its **workers on shift** in a slot, those too, in sixths of a worker (a 2:1
+  child takes twelve, a 1:3 child two; :mod:`matcher.rules.consumption`).
 - Overnight: each unit's **beds on each night** of the planning horizon
   (``settings.planning_date`` for ``horizon_weeks`` weeks); a closed night has 0 beds.
 
@@ -24,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, Problem
 from matcher.model import Instance, OvernightUnit, Provider, Referral, Settings, SoloNeed, Weekday
-from matcher.rules.consumption import staff_hours_needed
+from matcher.rules.consumption import staff_hours_needed, workers_needed
 from matcher.rules.nights import STAFF_SIXTHS
-from matcher.storage.tables import BedNight, PlacementRow, StaffCapacity
+from matcher.storage.tables import BedNight, PlacementRow, StaffCapacity, WorkerCapacity
 
 WEEKDAYS = list(Weekday)
 
@@ -82,10 +84,24 @@ def staff_used_by_existing(
     return used
 
 
+def workers_used_by_existing(
+    instance: Instance, provider: Provider, placed: dict[str, list[Referral]] | None = None
+) -> dict[str, int]:
+    """Sixths of a worker per slot that the provider's existing day placements take."""
+    used = {slot.id: 0 for slot in instance.settings.time_slots}
+    placed = placed_with(instance) if placed is None else placed
+    for referral in placed.get(provider.id, []):
+        if not referral.service.is_overnight:
+            for slot, sixths in workers_needed(referral).items():
+                used[slot] += sixths
+    return used
+
+
 def rebuild(session: Session, instance: Instance) -> None:
     """The whole ledger from the instance, as if nothing had been booked."""
     session.execute(delete(BedNight))
     session.execute(delete(StaffCapacity))
+    session.execute(delete(WorkerCapacity))
     placed = placed_with(instance)
     for provider in instance.providers:
         add_provider(session, instance, provider, placed)
@@ -109,6 +125,16 @@ def add_provider(
             remaining=max(0, minutes - used[slot]),
         )
         for slot, minutes in offered.items()
+    )
+    taken = workers_used_by_existing(instance, provider, placed)
+    session.add_all(
+        WorkerCapacity(
+            provider_id=provider.id,
+            slot_id=slot,
+            offered=6 * workers,
+            remaining=max(0, 6 * workers - taken[slot]),
+        )
+        for slot, workers in sorted(provider.workers.items())
     )
     nights = horizon_nights(instance.settings)
     session.add_all(
@@ -143,12 +169,15 @@ def change_provider(
     # What bookings took, from the placements themselves; existing placements are the
     # register's own (a booking is loaded as one in ``instance``, so it is left out here).
     booked = {slot: 0 for slot in offered}
+    booked_workers = {slot: 0 for slot in offered}
     booked_ids = set()
     for placement in session.scalars(select(PlacementRow).where(PlacementRow.status == "active")):
         booked_ids.add(placement.referral_id)
         if placement.provider_id == before.id:
             for slot, minutes in placement.taken.get("staff_minutes", {}).items():
                 booked[slot] = booked.get(slot, 0) + int(minutes)
+            for slot, sixths in placement.taken.get("worker_sixths", {}).items():
+                booked_workers[slot] = booked_workers.get(slot, 0) + int(sixths)
     placed = {
         provider_id: [r for r in referrals if r.id not in booked_ids]
         for provider_id, referrals in placed_with(instance).items()
@@ -173,6 +202,7 @@ def change_provider(
             )
         else:
             row.offered, row.remaining = minutes, max(0, remaining)
+    problems += _change_workers(session, instance, before, after, placed, booked_workers)
 
     nights = horizon_nights(instance.settings)
     # Who is booked in each unit each night: the night rules must hold with the new capacity.
@@ -234,6 +264,63 @@ def change_provider(
             existing.beds, existing.remaining = beds, 0 if alone else max(0, beds - taken)
     if problems:
         raise Conflict("capacity_below_bookings", problems)
+
+
+def _change_workers(
+    session: Session,
+    instance: Instance,
+    before: Provider,
+    after: Provider,
+    placed: dict[str, list[Referral]],
+    booked: dict[str, int],
+) -> list[Problem]:
+    """The provider's workers on shift per slot after the change, less what existing and
+    booked placements take; a slot no longer stated has no row (no limit)."""
+    problems = []
+    rows = {
+        row.slot_id: row
+        for row in session.scalars(
+            select(WorkerCapacity).where(WorkerCapacity.provider_id == before.id).with_for_update()
+        )
+    }
+    used = workers_used_by_existing(instance, after, placed)
+    for slot, gone in rows.items():
+        if slot not in after.workers:
+            session.delete(gone)
+    for slot, workers in sorted(after.workers.items()):
+        remaining = 6 * workers - used[slot] - booked.get(slot, 0)
+        if remaining < 0 and booked.get(slot, 0) > 0:
+            problems.append(
+                Problem(
+                    f"workers.{slot}",
+                    f"{workers} workers on shift is fewer than the bookings need at once; "
+                    "release placements first",
+                )
+            )
+        row = rows.get(slot)
+        if row is None:
+            session.add(
+                WorkerCapacity(
+                    provider_id=after.id,
+                    slot_id=slot,
+                    offered=6 * workers,
+                    remaining=max(0, remaining),
+                )
+            )
+        else:
+            row.offered, row.remaining = 6 * workers, max(0, remaining)
+    return problems
+
+
+def worker_rows(session: Session, provider_ids: Iterable[str]) -> list[WorkerCapacity]:
+    ids = list(provider_ids)
+    return list(
+        session.scalars(
+            select(WorkerCapacity)
+            .where(WorkerCapacity.provider_id.in_(ids))
+            .order_by(WorkerCapacity.provider_id, WorkerCapacity.slot_id)
+        )
+    )
 
 
 def _night_rules_hold(

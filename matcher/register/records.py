@@ -171,9 +171,11 @@ def set_capacity(
     provider_id: str,
     staff_hours: dict[str, float],
     units: list[tuple[str, int, int | None, list[Weekday] | None]],
+    workers: dict[str, int] | None = None,
 ) -> Provider:
-    """A provider's new capacity: staff-hours per slot, and per unit its beds, solo rooms
-    and open days. Units are those the provider has; what is booked stays booked."""
+    """A provider's new capacity: staff-hours per slot, workers on shift per slot (None
+    keeps them as they are), and per unit its beds, solo rooms and open days. Units are
+    those the provider has; what is booked stays booked."""
     if provider_id not in instance.provider_index:
         raise NotFound(f"no provider {provider_id}")
     before = instance.provider(provider_id)
@@ -199,6 +201,8 @@ def set_capacity(
             raise InputError([Problem(f"units[{j}]", str(exc).splitlines()[-1])]) from None
     after_data = before.model_dump()
     after_data["staff_hours"] = staff_hours
+    if workers is not None:
+        after_data["workers"] = workers
     after_data["units"] = [changed_units[u.id] for u in before.units]
     try:
         after = Provider.model_validate(after_data)

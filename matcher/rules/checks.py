@@ -21,7 +21,7 @@ from matcher.model import (
     break_time_window,
 )
 from matcher.rules.catalogue import ReasonCode
-from matcher.rules.consumption import free_bed_nights, short_slots
+from matcher.rules.consumption import free_bed_nights, short_of_workers, short_slots
 from matcher.rules.explain import Reason, explain
 from matcher.rules.facts import (
     bad_sessions,
@@ -169,10 +169,13 @@ def check_pair(instance: Instance, referral: Referral, provider: Provider) -> li
 
 
 def lacks_capacity(instance: Instance, referral: Referral, provider: Provider) -> bool:
-    """No room now: a requested slot short of staff-hours, or too few bed-nights left."""
+    """No room now: a requested slot short of staff-hours or of workers free at once, or too
+    few bed-nights left."""
     if referral.service.is_overnight:
         return free_bed_nights(instance, referral, provider) < referral.nights_per_month - 1e-9
-    return bool(short_slots(instance, referral, provider))
+    return bool(
+        short_slots(instance, referral, provider) or short_of_workers(instance, referral, provider)
+    )
 
 
 def pair_warnings(instance: Instance, referral: Referral, provider: Provider) -> list[ReasonCode]:

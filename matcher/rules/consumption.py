@@ -12,6 +12,13 @@ A child's care takes ``hours × staff per child`` staff-hours in each slot (a 2:
 two staff-hours, a 1:3 group hour a third). Services delivered where the child lives
 (Day Time, Personal Care, Intensive PBS) also take the workers' travel there and back,
 once per slot per week; group sessions at a venue do not, since the child travels.
+
+Where a provider states its **workers on shift** in a slot (``Provider.workers``), a slot
+is one session period: the children booked in it are cared for at the same time, so each
+takes its workers for the slot (a 1:1 child one, a 2:1 child two at once, a 1:3 group
+child a third), counted in sixths of a worker. Staff-hours alone cannot say this: one
+worker's six hours on a Saturday look like room for a two-hour 2:1 visit, which needs two
+people at once. A slot with no figure is limited by its staff-hours alone.
 """
 
 from __future__ import annotations
@@ -42,6 +49,13 @@ def staff_hours_needed(
     travel = visit_travel_hours(instance, referral, provider)
     per_child = referral.staff_ratio.staff_per_child
     return {slot: hours * per_child + travel for slot, hours in referral.hours.items() if hours > 0}
+
+
+def workers_needed(referral: Referral) -> dict[str, int]:
+    """Workers this placement takes at once in each requested slot, in sixths of a worker."""
+    return {
+        slot: referral.staff_ratio.sixths for slot, hours in referral.hours.items() if hours > 0
+    }
 
 
 def existing_placements(
@@ -93,6 +107,39 @@ def _free_after_all_placements(instance: Instance, provider: Provider) -> dict[s
     return free
 
 
+def free_workers(instance: Instance, referral: Referral, provider: Provider) -> dict[str, int]:
+    """Sixths of a worker per slot the provider has left after its other existing placements,
+    for the slots where it states its workers on shift."""
+    free = dict(_workers_after_all_placements(instance, provider))
+    if _placed_here(referral, provider):
+        for slot, sixths in workers_needed(referral).items():
+            if slot in free:
+                free[slot] += sixths
+    return free
+
+
+def _workers_after_all_placements(instance: Instance, provider: Provider) -> dict[str, int]:
+    cache = instance.cache.setdefault("free_workers", {})
+    free: dict[str, int] | None = cache.get(provider.id)
+    if free is None:
+        free = {slot: 6 * n for slot, n in provider.workers.items()}
+        for placed in existing_placements(instance, provider):
+            if not placed.service.is_overnight:
+                for slot, sixths in workers_needed(placed).items():
+                    if slot in free:
+                        free[slot] -= sixths
+        cache[provider.id] = free
+    return free
+
+
+def workers_in_words(sixths: float) -> str:
+    """Sixths of a worker in words: "2 workers", "1 worker", "a third of a worker"."""
+    if sixths % 6 == 0:
+        n = int(sixths // 6)
+        return f"{n} worker" + ("" if n == 1 else "s")
+    return f"{sixths / 6:.2f} workers"
+
+
 def bed_nights_per_month(unit: OvernightUnit) -> float:
     """A unit's bed-nights in an average month: beds × the share of days it is open."""
     return unit.beds * len(unit.open_days) / 7 * 365 / 12
@@ -123,3 +170,16 @@ def short_slots(
         if need > free + 1e-9:
             short.append((slot, need, free))
     return short
+
+
+def short_of_workers(
+    instance: Instance, referral: Referral, provider: Provider
+) -> list[tuple[str, int, int]]:
+    """Requested slots where the provider has fewer workers free at once than the child
+    needs: (slot, sixths needed, sixths free)."""
+    free = free_workers(instance, referral, provider)
+    return [
+        (slot, need, free[slot])
+        for slot, need in workers_needed(referral).items()
+        if slot in free and need > free[slot]
+    ]

@@ -100,6 +100,7 @@ class ProviderArrays:
     min_age: IntArray
     max_age: IntArray
     staff_hours: FloatArray  # providers × slots: weekly staff-hours free
+    workers: FloatArray  # providers × slots: sixths of a worker on shift (inf: not stated)
     base_place: IntArray  # index of the base district in instance.places
     spot_hourly: FloatArray  # £ per staff-hour off-list; NaN on the framework (fixed rate)
     spot_night: FloatArray  # £ per bed-night off-list; NaN on the framework
@@ -118,6 +119,7 @@ class ProviderArrays:
     # Used by existing placements (referrals whose current provider it is); see
     # matcher.rules.consumption. Filled in right after the arrays above are built.
     committed_hours: FloatArray  # providers × slots
+    committed_workers: FloatArray  # providers × slots, sixths of a worker
     committed_nights: FloatArray  # providers: bed-nights a month
 
 
@@ -139,10 +141,13 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
 
     covers = np.zeros((n, len(places)), dtype=np.bool_)
     staff_hours = np.zeros((n, len(slots)), dtype=np.float64)
+    workers = np.full((n, len(slots)), np.inf, dtype=np.float64)
     for p, provider in enumerate(providers):
         covers[p, [place_index[d] for d in provider.districts]] = True
         for slot, hours in provider.staff_hours.items():
             staff_hours[p, slot_index[slot]] = hours
+        for slot, count in provider.workers.items():
+            workers[p, slot_index[slot]] = 6 * count
     units = [(i, u) for i, p in enumerate(providers) for u in p.units]
 
     arrays = ProviderArrays(
@@ -159,6 +164,7 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
         min_age=np.array([p.min_age for p in providers], dtype=np.int64),
         max_age=np.array([p.max_age for p in providers], dtype=np.int64),
         staff_hours=staff_hours,
+        workers=workers,
         base_place=np.array([place_index[p.base_district] for p in providers], dtype=np.int64),
         spot_hourly=np.array(
             [np.nan if p.spot_hourly_rate is None else p.spot_hourly_rate for p in providers],
@@ -186,6 +192,7 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
             dtype=np.float64,
         ),
         committed_hours=np.zeros((n, len(slots)), dtype=np.float64),
+        committed_workers=np.zeros((n, len(slots)), dtype=np.float64),
         committed_nights=np.zeros(n, dtype=np.float64),
     )
     for referral in instance.referrals:
@@ -197,11 +204,14 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
         else:
             slot_idx, needed = _needed(instance, arrays, referral, np.array([p]))
             arrays.committed_hours[p, slot_idx] += needed[0]
+            arrays.committed_workers[p, slot_idx] += referral.staff_ratio.sixths
     for array in (
         arrays.covers,
         arrays.staff_hours,
+        arrays.workers,
         arrays.travel,
         arrays.committed_hours,
+        arrays.committed_workers,
         arrays.committed_nights,
     ):
         array.setflags(write=False)
@@ -374,6 +384,20 @@ def free_staff_hours(instance: Instance, referral: Referral, slot_idx: IntArray)
     if current >= 0 and not referral.service.is_overnight:
         _, own = _needed(instance, arrays, referral, np.array([current]))
         free[current] += own[0]  # the child's own placement does not count against itself
+    return free
+
+
+def free_workers(instance: Instance, referral: Referral, slot_idx: IntArray) -> FloatArray:
+    """Providers × the given slots: sixths of a worker free at once after the other existing
+    placements (inf where the provider states no workers for the slot).
+
+    Vectorised twin of :func:`matcher.rules.consumption.free_workers`.
+    """
+    arrays = provider_arrays(instance)
+    free = arrays.workers[:, slot_idx] - arrays.committed_workers[:, slot_idx]
+    current = instance.provider_index.get(referral.current_provider_id or "", -1)
+    if current >= 0 and not referral.service.is_overnight:
+        free[current] += referral.staff_ratio.sixths
     return free
 
 

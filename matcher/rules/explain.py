@@ -25,7 +25,12 @@ from matcher.model import (
     break_time_window,
 )
 from matcher.rules.catalogue import ReasonCode
-from matcher.rules.consumption import free_bed_nights, short_slots
+from matcher.rules.consumption import (
+    free_bed_nights,
+    short_of_workers,
+    short_slots,
+    workers_in_words,
+)
 from matcher.rules.facts import (
     BREAK_TIME_HOURS_A_YEAR,
     bad_sessions,
@@ -348,10 +353,19 @@ def _insufficient_capacity(instance: Instance, referral: Referral, provider: Pro
         f"{instance.slot_label(slot)} needs {need:.1f} staff-hours, {free:.1f} free"
         for slot, need, free in short
     ]
+    workers = short_of_workers(instance, referral, provider)
+    parts += [
+        f"{instance.slot_label(slot)} needs {workers_in_words(need)} at once, "
+        f"{workers_in_words(max(0, free))} free"
+        for slot, need, free in workers
+    ]
     return Reason(
         ReasonCode.INSUFFICIENT_CAPACITY,
         f"{provider.name} has no room: {'; '.join(parts)}.",
-        {"short_slots": [slot for slot, _, _ in short]},
+        {
+            "short_slots": sorted({slot for slot, _, _ in short} | {s for s, _, _ in workers}),
+            "short_of_workers": [slot for slot, _, _ in workers],
+        },
     )
 
 

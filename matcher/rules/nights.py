@@ -32,12 +32,7 @@ from matcher.model import (
 MAX_CONSECUTIVE_NIGHTS = 17
 MAX_NIGHTS_A_YEAR = 75
 #: Night staff a child takes, in sixths of a worker (1:3 is two sixths, 2:1 twelve).
-STAFF_SIXTHS = {
-    StaffRatio.ONE_TO_ONE: 6,
-    StaffRatio.TWO_TO_ONE: 12,
-    StaffRatio.GROUP_1_2: 3,
-    StaffRatio.GROUP_1_3: 2,
-}
+STAFF_SIXTHS = {ratio: ratio.sixths for ratio in StaffRatio}
 WEEKDAYS = list(Weekday)
 
 

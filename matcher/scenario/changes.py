@@ -151,6 +151,7 @@ def _open_days(doc: Doc, change: OpenDays, _: np.random.Generator) -> None:
 def _staff_hours(doc: Doc, change: StaffHoursChange, _: np.random.Generator) -> None:
     provider = _provider(doc, change.provider)
     hours: dict[str, float] = provider.setdefault("staff_hours", {})
+    workers: dict[str, int] = provider.setdefault("workers", {})
     slot_ids = {s["id"] for s in doc["settings"]["time_slots"]}
     slots = change.slots if change.slots is not None else list(hours)
     for slot in slots:
@@ -158,8 +159,14 @@ def _staff_hours(doc: Doc, change: StaffHoursChange, _: np.random.Generator) -> 
             raise _Unknown(f"no time slot {slot!r} in the base instance")
         if change.hours is not None:
             hours[slot] = change.hours
-        else:
-            hours[slot] = round(hours.get(slot, 0.0) * (change.scale or 0.0), 4)
+        elif change.scale is not None:
+            hours[slot] = round(hours.get(slot, 0.0) * change.scale, 4)
+            if slot in workers:
+                # As many workers as the hours scaled, and at least one if any hours are left.
+                scaled = round(workers[slot] * change.scale)
+                workers[slot] = max(scaled, 1 if hours[slot] > 0 else 0)
+        if change.workers is not None:
+            workers[slot] = change.workers
 
 
 def _rates(doc: Doc, change: Rates, _: np.random.Generator) -> None:

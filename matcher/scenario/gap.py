@@ -9,9 +9,12 @@ commissioner would buy them); only the children left out may use the additions.
 **Day services.** A candidate is one more staff-hour a week at a provider in a slot,
 for every (provider, slot) a waiting child's eligible placement would use. It costs the
 provider's price of a staff-hour (the fixed rate in force, or its spot rate) for 52
-weeks. Where no provider may take a child (a service or capability missing), "new
-provision" in the child's home district offers everything, at the fixed rate and a
-penny, so that what exists grows first. The model places every waiting child the rules
+weeks. Where the provider states its workers on shift and they run short (a 2:1 child
+needs two at once), one more worker on shift is a candidate too, priced as the shortest
+session a worker is booked for (:data:`WORKER_HOURS_PRICED` staff-hours a week). Where
+no provider may take a child (a service or capability missing), "new provision" in the
+child's home district offers everything, at the fixed rate and a penny, so that what
+exists grows first. The model places every waiting child the rules
 allow at one eligible provider, with each slot's use within what is left plus the hours
 bought, and minimises the cost. Children a rule turns away whatever the capacity
 (living outside the council, too old, ...) are listed apart with their reason.
@@ -47,13 +50,16 @@ from pydantic import BaseModel, Field
 from matcher.constraints import NIGHT_FAMILIES, assignment, capacity, continuity, routine
 from matcher.constraints.nights import NightRoom, NightVars
 from matcher.model import Capability, Instance, Lot, StaffRatio, Weekday
-from matcher.problem.day import SCALE, DayProblem, build_day, restrict
+from matcher.problem.day import DayProblem, build_day, restrict
 from matcher.problem.nights import NightProblem, build_nights
 from matcher.result import Result
+from matcher.rules.facts import SESSION_MIN_HOURS
 from matcher.search import cpsat
 from matcher.solver import Clock
 
 WEEKS_A_YEAR = 52
+#: One more worker on shift costs at least the shortest session they could be booked for.
+WORKER_HOURS_PRICED = SESSION_MIN_HOURS
 WEEKDAY_NAMES = {d: d.value.capitalize() for d in Weekday}
 
 
@@ -65,6 +71,7 @@ class DayAddition(BaseModel):
     services: list[str] = Field(description="Services of the children the hours are for.")
     ratios: list[str]
     hours: int = Field(description="Staff-hours a week to add.")
+    workers: int = Field(0, description="Workers on shift to add in the slot.")
     cost: float = Field(description="£ a year.")
 
 
@@ -348,13 +355,15 @@ class _DayGap:
             else:
                 not_closable.append(Left(referral_id=unplaced.referral_id, reason=code))
 
-    def _price(self, p: int) -> int:
-        """Pence a year for one more staff-hour a week at provider p."""
+    def _price(self, p: int, column: int = 0) -> int:
+        """Pence a year for one more staff-hour a week at provider p (or, for a workers
+        column, one more worker on shift, priced as :data:`WORKER_HOURS_PRICED` hours)."""
         provider = self.instance.providers[p]
         rate = self.instance.settings.hourly_price(provider)
+        hours = WORKER_HOURS_PRICED if self.problem.is_workers(column) else 1
         # New provision costs a penny a year more than the same hours where there is some:
         # the model grows what exists before it asks for something new.
-        return round(rate * 100) * WEEKS_A_YEAR + provider.id.startswith(NEW_DAY)
+        return round(rate * 100 * hours) * WEEKS_A_YEAR + provider.id.startswith(NEW_DAY)
 
     def _model(self, must_place: bool) -> _DayModel:
         """The waiting children's pairs with the day families, against what the placements
@@ -376,9 +385,9 @@ class _DayGap:
                 sub.use_units[uses.start : uses.stop],
             )
         added: dict[tuple[int, int], cp_model.IntVar] = {}
-        for p, s in np.argwhere(need > self.left).tolist():
-            hours = math.ceil((int(need[p, s]) - max(0, int(self.left[p, s]))) / SCALE)
-            added[(p, s)] = model.new_int_var(0, hours, f"add{p}_{s}")
+        for p, c in np.argwhere(need > self.left).tolist():
+            most = math.ceil((int(need[p, c]) - max(0, int(self.left[p, c]))) / sub.scale(c))
+            added[(p, c)] = model.new_int_var(0, most, f"add{p}_{c}")
         capacity.add_rows(model, sub, self.left, added)
         x = [model.get_bool_var_from_proto_index(j) for j in range(len(pair_map))]
         placed = {
@@ -391,7 +400,7 @@ class _DayGap:
         if not self.waiting:
             return [], {}
         day = self._model(must_place=True)
-        day.model.minimize(sum(self._price(p) * var for (p, _s), var in day.added.items()))
+        day.model.minimize(sum(self._price(p, c) * var for (p, c), var in day.added.items()))
         run = search.solve(day.model, budget)
         if run is None:
             return [], {}
@@ -403,25 +412,28 @@ class _DayGap:
                 by_cell[(int(problem.pair_provider[j]), int(problem.use_slot[e]))].append(j)
         slots = self.instance.settings.time_slots
         out = []
-        for (p, s), var in sorted(day.added.items()):
-            hours = run.value(var)
-            if hours == 0:
+        for (p, c), var in sorted(day.added.items()):
+            bought = run.value(var)
+            if bought == 0:
                 continue
             provider = self.instance.providers[p]
             referrals = [
                 problem.source.referrals[int(problem.referral_idx[int(problem.pair_referral[j])])]
-                for j in by_cell[(p, s)]
+                for j in by_cell[(p, c)]
             ]
+            workers = problem.is_workers(c)
+            slot = slots[c - problem.n_slots if workers else c]
             out.append(
                 DayAddition(
                     provider_id=provider.id,
                     district=provider.base_district,
-                    slot_id=slots[s].id,
-                    slot_label=slots[s].label,
+                    slot_id=slot.id,
+                    slot_label=slot.label,
                     services=sorted({r.service.label for r in referrals}),
                     ratios=sorted({r.staff_ratio.value for r in referrals}),
-                    hours=hours,
-                    cost=self._price(p) * hours / 100,
+                    hours=0 if workers else bought,
+                    workers=bought if workers else 0,
+                    cost=self._price(p, c) * bought / 100,
                 )
             )
         assignments = {
@@ -454,9 +466,10 @@ class _DayGap:
         day = self._model(must_place=False)
         model = day.model
         inside = []
-        for (p, _s), var in day.added.items():
+        for (p, c), var in day.added.items():
             if self.instance.providers[p].base_district == district:
-                inside.append(var)
+                # A worker on shift counts as the hours it is priced at.
+                inside.append((round(WORKER_HOURS_PRICED) if day.sub.is_workers(c) else 1) * var)
             else:
                 model.add(var == 0)
         if inside:
@@ -739,6 +752,7 @@ def _lines(instance: Instance, day: list[DayAddition], nights: list[NightAdditio
         group[(a.district, _ratio_class(a.ratios), "weekends" if weekend else "weekdays")].append(a)
     for (district, ratio, when), adds in sorted(group.items()):
         hours = sum(a.hours for a in adds)
+        workers = sum(a.workers for a in adds)
         services = ", ".join(sorted({s for a in adds for s in a.services}))
         parts = sorted({slot_of[a.slot_id].part for a in adds})
         providers = ", ".join(
@@ -750,8 +764,11 @@ def _lines(instance: Instance, day: list[DayAddition], nights: list[NightAdditio
             )
         )
         cost = sum(a.cost for a in adds)
+        what = [f"{hours} staff-hour{'' if hours == 1 else 's'} a week"] if hours else []
+        if workers:
+            what.append(f"{workers} more worker{'' if workers == 1 else 's'} on shift")
         lines.append(
-            f"{hours} staff-hour{'' if hours == 1 else 's'} a week of {ratio} {services} in "
+            f"{' and '.join(what)} of {ratio} {services} in "
             f"{names.get(district, district)} on {when} ({', '.join(parts)}; at {providers}): "
             f"£{cost:,.0f} a year"
         )
@@ -794,6 +811,9 @@ def with_additions(instance: Instance, gap: GapAnalysis) -> Instance:
     for a in gap.day:
         hours = providers[a.provider_id].setdefault("staff_hours", {})
         hours[a.slot_id] = hours.get(a.slot_id, 0) + a.hours
+        if a.workers:
+            workers = providers[a.provider_id].setdefault("workers", {})
+            workers[a.slot_id] = workers.get(a.slot_id, 0) + a.workers
     groups: dict[tuple[str, str, int, int], list[str]] = defaultdict(list)
     for n in gap.nights:
         groups[(n.provider_id, n.unit_id, n.beds, n.solo_rooms)].append(n.weekday)

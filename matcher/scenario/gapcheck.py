@@ -16,7 +16,7 @@ from datetime import date
 from matcher.model import Instance, OvernightUnit, Provider, Referral, SoloNeed, Weekday
 from matcher.result import Result
 from matcher.rules.checks import failed_rules
-from matcher.rules.consumption import staff_hours_needed
+from matcher.rules.consumption import staff_hours_needed, workers_needed
 from matcher.rules.facts import child_ages, fits_band
 from matcher.rules.nights import (
     MAX_CONSECUTIVE_NIGHTS,
@@ -54,17 +54,22 @@ def _day(candidates: Instance, result: Result, gap: GapAnalysis) -> list[str]:
         found.append("the children placed are not those assigned")
     unplaced = {u.referral_id for u in result.unplaced}
     bought: dict[tuple[str, str], float] = defaultdict(float)
+    bought_workers: dict[tuple[str, str], int] = defaultdict(int)
     for addition in gap.day:
-        if addition.hours < 0:
-            found.append(f"{addition.provider_id} {addition.slot_id}: negative hours bought")
+        if addition.hours < 0 or addition.workers < 0:
+            found.append(f"{addition.provider_id} {addition.slot_id}: negative capacity bought")
         bought[(addition.provider_id, addition.slot_id)] += addition.hours
+        bought_workers[(addition.provider_id, addition.slot_id)] += addition.workers
     used: dict[tuple[str, str], float] = defaultdict(float)
+    at_once: dict[tuple[str, str], int] = defaultdict(int)  # sixths of a worker
     for placement in result.placements:
         # From the rules, exactly (a placement states its hours rounded).
         referral = candidates.referral(placement.referral_id)
         provider = candidates.provider(placement.provider_id)
         for slot, hours in staff_hours_needed(candidates, referral, provider).items():
             used[(placement.provider_id, slot)] += hours
+        for slot, sixths in workers_needed(referral).items():
+            at_once[(placement.provider_id, slot)] += sixths
     for child_id, provider_id in gap.assignments.items():
         referral = candidates.referral(child_id)
         provider = candidates.provider(provider_id)
@@ -76,6 +81,15 @@ def _day(candidates: Instance, result: Result, gap: GapAnalysis) -> list[str]:
             found.append(f"{child_id} → {provider_id}: the rules rule it out ({codes})")
         for slot, hours in staff_hours_needed(candidates, referral, provider).items():
             used[(provider_id, slot)] += hours
+        for slot, sixths in workers_needed(referral).items():
+            at_once[(provider_id, slot)] += sixths
+    for (provider_id, slot), sixths in sorted(at_once.items()):
+        stated = candidates.provider(provider_id).workers.get(slot)
+        if stated is not None and sixths > 6 * (stated + bought_workers[(provider_id, slot)]):
+            found.append(
+                f"{provider_id} {slot}: {sixths / 6:g} workers at once, {stated} on shift "
+                f"and {bought_workers[(provider_id, slot)]} bought"
+            )
     for (provider_id, slot), hours in sorted(used.items()):
         offered = candidates.provider(provider_id).staff_hours.get(slot, 0.0)
         if hours > offered + bought[(provider_id, slot)] + 1e-6:

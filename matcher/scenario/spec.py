@@ -117,18 +117,22 @@ class OpenDays(Spec):
 
 class StaffHoursChange(Spec):
     """A provider's weekly staff-hours in some slots (all its slots when `slots` is left
-    out): set to `hours`, or multiplied by `scale`."""
+    out): set to `hours`, or multiplied by `scale` (its workers on shift too, where it
+    states them); and its workers on shift there set to `workers`."""
 
     change: Literal["staff_hours"]
     provider: str
     slots: list[str] | None = None
     hours: Number | None = Field(None, ge=0, le=100_000)
     scale: Number | None = Field(None, ge=0, le=100)
+    workers: Whole | None = Field(None, ge=0, le=10_000)
 
     @model_validator(mode="after")
     def _one(self) -> StaffHoursChange:
-        if (self.hours is None) == (self.scale is None):
-            raise ValueError("give either hours or scale")
+        if self.hours is not None and self.scale is not None:
+            raise ValueError("give either hours or scale, not both")
+        if self.hours is None and self.scale is None and self.workers is None:
+            raise ValueError("give hours, scale or workers")
         return self
 
 

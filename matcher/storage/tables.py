@@ -86,6 +86,21 @@ class StaffCapacity(Base):
     remaining: Mapped[int] = mapped_column(Integer, doc="Staff-minutes not yet taken.")
 
 
+class WorkerCapacity(Base):
+    """Workers a provider has on shift at once in one weekly slot, in sixths of a worker
+    (a 1:3 child takes two, a 2:1 child twelve), and what is left unbooked. Only for the
+    slots where the provider states its workers."""
+
+    __tablename__ = "worker_capacity"
+    __table_args__ = (CheckConstraint("remaining >= 0", name="workers_remaining_not_negative"),)
+    provider_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offered: Mapped[int] = mapped_column(Integer, doc="Sixths of a worker on shift.")
+    remaining: Mapped[int] = mapped_column(Integer, doc="Sixths not yet taken.")
+
+
 class BedNight(Base):
     """One unit's beds on one night of the planning horizon, and how many are unbooked."""
 
