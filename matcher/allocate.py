@@ -27,7 +27,7 @@ import numpy as np
 from matcher.explain import blocked_by_existing, short_of_nights, to_reassess, unplaced_reasons
 from matcher.greedy import greedy, greedy_nights
 from matcher.model import Instance
-from matcher.objective import MOVES, NIGHT_LEVELS, Sense, day_coefficients, night_coefficients
+from matcher.objective import MOVES, PREFERRED_NIGHTS, Sense, day_coefficients, night_coefficients
 from matcher.problem.day import DayProblem, IntArray, build_day, column_label, restrict, split
 from matcher.problem.nights import NightProblem, build_nights
 from matcher.result import (
@@ -342,7 +342,7 @@ def _calendars(problem: NightProblem, chosen: IntArray) -> list[UnitNights]:
 
 def _nights_per_child(problem: NightProblem, chosen: IntArray) -> list[ChildNights]:
     """Nights asked and given per child, and how many fell on preferred nights."""
-    preferred = night_coefficients(problem, NIGHT_LEVELS[2])
+    preferred = night_coefficients(problem, PREFERRED_NIGHTS)
     out = []
     for k, child in enumerate(problem.children):
         mine = chosen[problem.stay_child[chosen] == k]

@@ -26,15 +26,20 @@ Overnight stays (:data:`NIGHT_LEVELS`), each a sum over the chosen stays except 
 
 1. ``crisis_nights`` (max): nights given to children in crisis;
 2. ``priority_nights`` (max): nights given, each weighted 1 + the child's other factors;
-3. ``preferred_nights`` (max): nights on the weekdays the family prefers;
-4. ``routine`` (min): units used plus weekdays used, per child: the same unit and the same
+3. ``fair_shares`` (max): when nights run short, children of equal need share them, the
+   smallest shares first: a child's n-th night of r asked for is worth
+   :func:`matcher.rules.nights.night_worth`, more the smaller the share (n−1)/r the child
+   has before it (not a sum over stays: per-child steps, :mod:`matcher.constraints.fair_shares`);
+4. ``preferred_nights`` (max): nights on the weekdays the family prefers;
+5. ``routine`` (min): units used plus weekdays used, per child: the same unit and the same
    nights of the week from week to week (it matters for children with autism);
-5. ``cost`` (min): pence, the framework night rate or the provider's spot night rate.
+6. ``cost`` (min): pence, the framework night rate or the provider's spot night rate.
 
 *Stages* (:data:`DAY_STAGES`, :data:`NIGHT_STAGES`) group levels that are optimised
 together as one weighted sum: children (or nights) in crisis alone first, which proves in
 a fraction of a second, then crisis and priority (and, overnight, preferred nights)
-together, then each later level on its own. A level's weight is one more than the largest
+together (overnight: crisis and priority, then fair shares and preferred nights), then
+each later level on its own. A level's weight is one more than the largest
 value the levels after it in the stage could reach together (:func:`stage_weights`), so
 one more unit of an earlier level outweighs any change in the later ones: the sum orders
 solutions exactly as the levels do lexicographically. It steers the search better than
@@ -95,17 +100,21 @@ DAY_STAGES: tuple[Stage, ...] = (
 NIGHT_LEVELS: tuple[Level, ...] = (
     Level("crisis_nights", Sense.MAX, "nights given to children in crisis"),
     Level("priority_nights", Sense.MAX, "nights given, weighted 1 + the factors' weights"),
+    Level("fair_shares", Sense.MAX, "nights shared, the smallest shares of nights asked first"),
     Level("preferred_nights", Sense.MAX, "nights on the weekdays the family prefers"),
     Level("routine", Sense.MIN, "units used plus weekdays used, per child"),
     Level("cost", Sense.MIN, "pence over the horizon"),
 )
-ROUTINE = NIGHT_LEVELS[3]
+FAIR_SHARES = NIGHT_LEVELS[2]
+PREFERRED_NIGHTS = NIGHT_LEVELS[3]
+ROUTINE = NIGHT_LEVELS[4]
 
 NIGHT_STAGES: tuple[Stage, ...] = (
     Stage(NIGHT_LEVELS[:1], 0.2),
-    Stage(NIGHT_LEVELS[:3], 0.85),
+    Stage(NIGHT_LEVELS[:2], 0.6),
+    Stage(NIGHT_LEVELS[2:4], 0.7),
     Stage((ROUTINE,), 0.85),
-    Stage(NIGHT_LEVELS[4:], 1.0),
+    Stage(NIGHT_LEVELS[5:], 1.0),
 )
 
 
@@ -132,7 +141,8 @@ def day_coefficients(problem: DayProblem, level: Level) -> IntArray:
 
 
 def night_coefficients(problem: NightProblem, level: Level) -> IntArray:
-    """Each stay's contribution to a linear night ``level`` (not routine) when chosen."""
+    """Each stay's contribution to a night ``level`` that is a sum over stays (not fair
+    shares or routine, which count per child) when chosen."""
     k = problem.stay_child
     match level.name:
         case "crisis_nights":
@@ -156,7 +166,7 @@ def night_coefficients(problem: NightProblem, level: Level) -> IntArray:
                 dtype=np.int64,
             )
             return price[problem.stay_unit]
-    raise ValueError(f"not a linear night objective level: {level.name!r}")
+    raise ValueError(f"not a night level summed over stays: {level.name!r}")
 
 
 def routine(problem: NightProblem, chosen: IntArray) -> int:

@@ -49,6 +49,7 @@ from matcher.greedy import complete, complete_nights
 from matcher.objective import (
     DAY_LEVELS,
     DAY_STAGES,
+    FAIR_SHARES,
     NIGHT_LEVELS,
     NIGHT_STAGES,
     ROUTINE,
@@ -63,6 +64,7 @@ from matcher.objective import (
 from matcher.problem.day import DayProblem, IntArray
 from matcher.problem.nights import NightProblem
 from matcher.result import Params, StopReason
+from matcher.rules.nights import fair_scale, night_worth
 from matcher.search import cpsat, lns, mip, night_lns, relaxation
 from matcher.search.relaxation import Held
 
@@ -192,7 +194,8 @@ class DayStages(Stages):
 
 
 class NightStages(Stages):
-    """An overnight problem for the core: stays, then routine flags, as model variables."""
+    """An overnight problem for the core: stays, then each child's steps of nights (fair
+    shares), routine flags and totals, as model variables."""
 
     levels = NIGHT_LEVELS
     stages = NIGHT_STAGES
@@ -210,10 +213,16 @@ class NightStages(Stages):
         self.owned, self.rivals = _children_variables(problem, self.vars, self.flag_stays)
         n = len(self.model.Proto().variables)
         self._coefficients: dict[str, IntArray] = {}
+        scale = fair_scale(problem.requested.tolist())
         for level in NIGHT_LEVELS:
             coef = np.zeros(n, dtype=np.int64)
             if level is ROUTINE:
                 coef[[flag.Index() for flag in self.vars.routine_flags]] = 1
+            elif level is FAIR_SHARES:
+                for k, steps in self.vars.fair_steps:
+                    asked = int(problem.requested[k])
+                    for n_th, step in enumerate(steps, start=1):
+                        coef[step.Index()] = night_worth(asked, n_th, scale)
             else:
                 coef[: self.n_stays] = night_coefficients(problem, level)
             self._coefficients[level.name] = coef
@@ -224,6 +233,11 @@ class NightStages(Stages):
         out[: self.n_stays] = decisions[: self.n_stays]
         for flag, stays in zip(self.vars.routine_flags, self.flag_stays, strict=True):
             out[flag.Index()] = int(decisions[stays].max())
+        for k, steps in self.vars.fair_steps:
+            mine = self.problem.stays_of(k)
+            given = int(decisions[mine.start : mine.stop].sum())
+            for n_th, step in enumerate(steps, start=1):
+                out[step.Index()] = int(n_th <= given)
         weekday = self.problem.weekday[self.problem.stay_night]
         for k, nights, weekdays in self.vars.child_totals:
             mine = self.problem.stays_of(k)
@@ -236,10 +250,11 @@ class NightStages(Stages):
         return self._coefficients[level.name]
 
     def trivial_bound(self, coef: IntArray, sense: Sense) -> int:
-        """Each child their best nights, as many as they asked for (max), or 0 (min)."""
+        """Each child their best nights, as many as they asked for, and every step of
+        their nights (max); or 0 (min)."""
         if sense is Sense.MIN:
             return 0
-        total = 0
+        total = int(np.maximum(coef[self.n_stays :], 0).sum())
         for k in range(len(self.problem.children)):
             mine = np.sort(coef[self.problem.stays_of(k)])[::-1]
             total += int(mine[: int(self.problem.requested[k])].sum())
@@ -265,12 +280,15 @@ class NightStages(Stages):
 def _children_variables(
     problem: NightProblem, v: NightVars, flag_stays: list[list[int]]
 ) -> tuple[list[IntArray], list[IntArray]]:
-    """Per child: the model variables that are theirs (stays and routine flags), and the
-    children who may use one of their units (themselves included)."""
+    """Per child: the Boolean model variables that are theirs (stays, steps of nights and
+    routine flags), and the children who may use one of their units (themselves
+    included)."""
     n = len(problem.children)
     flags: list[list[int]] = [[] for _ in range(n)]
     for flag, stays in zip(v.routine_flags, flag_stays, strict=True):
         flags[int(problem.stay_child[stays[0]])].append(flag.Index())
+    for k, steps in v.fair_steps:
+        flags[k].extend(step.Index() for step in steps)
     owned = [np.array([*problem.stays_of(k), *flags[k]], dtype=np.int64) for k in range(n)]
     by_unit: dict[int, list[int]] = {}
     for k, units in enumerate(problem.candidate_units):

@@ -65,10 +65,13 @@ def test_a_night_solve_with_the_mip_is_identical_twice_and_with_one_worker() -> 
     first = allocate(instance, params)
     assert check(instance, first) == []
     assert first.overnight is not None
-    # The MIP beside CP-SAT proves who gets nights (crisis, priority, preferred nights).
-    assert [lv.optimal for lv in first.overnight.levels[:3]] == [True, True, True]
+    # The MIP beside CP-SAT proves who gets nights (crisis, priority, fair shares,
+    # preferred nights).
+    levels = {lv.name: lv for lv in first.overnight.levels}
+    who = ("crisis_nights", "priority_nights", "fair_shares", "preferred_nights")
+    assert all(levels[name].optimal for name in who)
     # Routine is not proven: the neighbourhood search ran beside CP-SAT, to its budget.
-    assert not first.overnight.levels[3].optimal
+    assert not levels["routine"].optimal
     assert answer(allocate(instance, params)) == answer(first)
     one = allocate(instance, params.model_copy(update={"workers": 1}))
     assert answer(one).replace('"workers": 1', '"workers": 2') == answer(first)

@@ -250,6 +250,37 @@ def test_the_crisis_child_gets_the_one_bed_first() -> None:
     assert given(result) == {"R-0001": 0, "R-0002": 3}
 
 
+def test_nights_that_run_short_are_shared_fairly() -> None:
+    # One bed on six weekend nights, two children of equal need asking 4 each: not 4 and
+    # 2 (the same nights given, the same priority) but 3 each.
+    result = nights(instance(*two(), units=[unit(beds=1, solo_rooms=0, open_days=WEEKEND)]))
+    assert given(result) == {"R-0001": 3, "R-0002": 3}
+    fair = next(lv for lv in result.levels if lv.name == "fair_shares")
+    assert fair.optimal
+
+
+def test_fair_shares_go_to_the_smallest_share_first() -> None:
+    # A child asking 2 nights and one asking 6, equal need, one bed at weekends.
+    short = f.overnight_referral(nights_per_month=2)
+    long = f.overnight_referral(id="R-0002", nights_per_month=6)
+    assert [round(r.nights_per_month * 28 * 12 / 365) for r in (short, long)] == [2, 6]
+    one_bed = [unit(beds=1, solo_rooms=0, open_days=WEEKEND)]
+    # From the 16th, four nights (20, 21, 27, 28). 2 and 2 leave shares of 1 and 1/3; 1 and
+    # 3 leave 1/2 and 1/2, whose smallest share is larger: 1 and 3.
+    late = [r.model_copy(update={"planned_start_date": date(2026, 11, 16)}) for r in (short, long)]
+    assert given(nights(instance(*late, units=one_bed))) == {"R-0001": 1, "R-0002": 3}
+    # From the 9th, six nights: 2 and 4 (shares 1 and 2/3) beat 1 and 5 (1/2 and 5/6).
+    assert given(nights(instance(short, long, units=one_bed))) == {"R-0001": 2, "R-0002": 4}
+
+
+def test_need_comes_before_fair_shares() -> None:
+    # The same bed and nights, R-0001 with two more priority factors: it gets its 4 first.
+    heavy = f.overnight_referral(priority=["terminally_ill", "multiple_disabilities"])
+    other = f.overnight_referral(id="R-0002")
+    result = nights(instance(heavy, other, units=[unit(beds=1, solo_rooms=0, open_days=WEEKEND)]))
+    assert given(result) == {"R-0001": 4, "R-0002": 2}
+
+
 def test_preferred_nights_are_given_when_there_is_room() -> None:
     child = f.overnight_referral(preferred_nights=["sat"])
     result = nights(instance(child))
@@ -386,3 +417,22 @@ def test_a_home_from_home_carer_keeps_the_same_night_rules() -> None:
         referrals=list(two()),
     )
     assert "unit_registration" in {v.code for v in check_nights(unregistered, result)}
+
+
+@settings(max_examples=300)
+@for_all(st.integers(1, 93), st.integers(1, 93), st.data())
+def test_a_night_is_worth_more_the_smaller_the_share_before_it(
+    r1: int, r2: int, data: st.DataObject
+) -> None:
+    # The fair-shares level's exactness: on the scale of the largest request, a smaller
+    # share before a night always makes it worth strictly more, and equal shares the same.
+    from fractions import Fraction
+
+    from matcher.rules.nights import fair_scale, night_worth
+
+    n1, n2 = data.draw(st.integers(1, r1)), data.draw(st.integers(1, r2))
+    scale = fair_scale([r1, r2, data.draw(st.integers(1, 93))])
+    before1, before2 = Fraction(n1 - 1, r1), Fraction(n2 - 1, r2)
+    w1, w2 = night_worth(r1, n1, scale), night_worth(r2, n2, scale)
+    assert (w1 > w2) == (before1 < before2)
+    assert (w1 == w2) == (before1 == before2)

@@ -29,6 +29,7 @@ MAXIMISED = {
     "waiting_order",
     "crisis_nights",
     "priority_nights",
+    "fair_shares",
     "preferred_nights",
 }
 

@@ -77,9 +77,9 @@ def _overnight(records: list[dict[str, Any]]) -> list[str]:
         "Every level's value, ✓ where proven optimal.",
         "",
         "| scenario | children × beds × weeks | budget (used) | status | nights given / asked "
-        "| crisis | priority | preferred | routine | cost | same under load | total s "
-        "| violations |",
-        "|---|---|--:|---|--:|--:|--:|--:|--:|--:|---|--:|--:|",
+        "| crisis | priority | fair shares | preferred | routine | cost | same under load "
+        "| total s | violations |",
+        "|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|",
     ]
     for r in records:
         levels = r["levels"]
@@ -92,6 +92,7 @@ def _overnight(records: list[dict[str, Any]]) -> list[str]:
                 for name in (
                     "crisis_nights",
                     "priority_nights",
+                    "fair_shares",
                     "preferred_nights",
                     "routine",
                     "cost",

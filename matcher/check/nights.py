@@ -29,6 +29,7 @@ from matcher.model import (
 )
 from matcher.result import NightsResult
 from matcher.rules.checks import failed_rules
+from matcher.rules.nights import fair_scale, fair_shares
 
 #: A night's staff for each ratio, in sixths of a worker.
 SIXTHS = {"1:1": 6, "2:1": 12, "1:2": 3, "1:3": 2}
@@ -154,11 +155,16 @@ def _stay_rules(
     return out
 
 
+def _asked(instance: Instance, child: Referral) -> int:
+    """Nights asked for over the horizon: nights a month × the horizon's months."""
+    weeks = instance.settings.horizon_weeks
+    return max(1, round(child.nights_per_month * weeks * 7 * 12 / 365))
+
+
 def _limits(instance: Instance, child: Referral, nights: dict[date, list[str]]) -> list[Violation]:
     """Per child: nights asked for, 17 consecutive nights, 75 nights a year per setting."""
     out = []
-    weeks = instance.settings.horizon_weeks
-    asked = max(1, round(child.nights_per_month * weeks * 7 * 12 / 365))
+    asked = _asked(instance, child)
     if len(nights) > asked:
         out.append(Violation("too_many_nights", f"{child.id}: {len(nights)} of {asked} asked"))
     run, longest, previous = 0, 0, None
@@ -181,8 +187,13 @@ def _objective(
     provider_of = {u.id: p for p in instance.providers for u in p.units}
     week = list(Weekday)
     value = Counter[str]()
+    # Fair shares: the worth of each night given, on a scale set by every overnight child.
+    overnight = [r for r in instance.referrals if r.service.is_overnight]
+    scale = fair_scale(_asked(instance, r) for r in overnight)
     for child_id, nights in where.items():
         child = referrals[child_id]
+        given = sum(len(ids) for ids in nights.values())
+        value["fair_shares"] += fair_shares(_asked(instance, child), given, scale)
         crisis = PriorityFactor.CRISIS in child.priority
         weight = instance.settings.priority_weight(child)
         units_used, weekdays_used = set(), set()

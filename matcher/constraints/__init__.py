@@ -29,6 +29,7 @@ from matcher.constraints import (
     beds,
     capacity,
     continuity,
+    fair_shares,
     incompatible,
     night_staff,
     nights_asked,
@@ -63,7 +64,8 @@ def day_model(problem: DayProblem) -> cp_model.CpModel:
 
 #: Night families, in the order they are added. The per-child rules come first (cheap,
 #: and they shape the rows the per-night ones overlap with), then the per-unit-night
-#: capacities, then who may share a night, then the routine flags the objective counts.
+#: capacities, then who may share a night, then what the soft levels count: each child's
+#: nights in steps (fair shares) and the routine flags.
 NIGHT_FAMILIES: list[NightFamily] = [
     one_bed_a_night.add,
     nights_asked.add,
@@ -73,5 +75,6 @@ NIGHT_FAMILIES: list[NightFamily] = [
     night_staff.add,
     sharing.add,
     incompatible.add,
+    fair_shares.add,
     routine.add,
 ]

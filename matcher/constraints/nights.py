@@ -31,6 +31,9 @@ class NightVars:
     #: Routine flags: per (child, unit) and per (child, weekday) used, set by the routine
     #: family; their sum is the routine level.
     routine_flags: list[cp_model.IntVar] = field(default_factory=list)
+    #: Per child with stays, set by the fair-shares family: (child, steps), step n true when
+    #: the child has at least n nights.
+    fair_steps: list[tuple[int, list[cp_model.IntVar]]] = field(default_factory=list)
     #: Per child with stays, set by the routine family: (child, nights given, weekdays
     #: used), whole numbers the search can round (a value each follows from the stays).
     child_totals: list[tuple[int, cp_model.IntVar, cp_model.IntVar]] = field(default_factory=list)

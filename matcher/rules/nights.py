@@ -36,6 +36,25 @@ STAFF_SIXTHS = {ratio: ratio.sixths for ratio in StaffRatio}
 WEEKDAYS = list(Weekday)
 
 
+def fair_scale(requested: Iterable[int]) -> int:
+    """The scale of the fair-shares level: the largest number of nights any child asks
+    for, squared. Two shares n/r and n'/r' with r, r' up to R differ by at least 1/R², so
+    on this scale distinct shares get distinct worth (:func:`night_worth`)."""
+    return max([1, *requested]) ** 2
+
+
+def night_worth(requested: int, n: int, scale: int) -> int:
+    """What a child's ``n``-th night (of ``requested``) adds to the fair-shares level: more
+    the smaller the share of their nights the child has before it, ⌈scale·(r−n+1)/r⌉. A
+    child's first night is worth the most; their last the least."""
+    return -((-scale * (requested - n + 1)) // requested)
+
+
+def fair_shares(requested: int, given: int, scale: int) -> int:
+    """A child's contribution to the fair-shares level: the worth of each night given."""
+    return sum(night_worth(requested, n, scale) for n in range(1, min(given, requested) + 1))
+
+
 def night_staff_sixths(unit: OvernightUnit) -> int:
     """A unit's night staff in sixths of a worker (unset: one a bed)."""
     staff = unit.night_staff if unit.night_staff is not None else unit.beds
