@@ -55,3 +55,32 @@ def test_register_round_trip_and_ledger(database_url: str) -> None:
     assert len(beds) == len(horizon_nights(inst.settings))
     assert all(row.remaining == row.beds == 6 for row in beds)
     register.database.dispose()
+
+
+def test_a_capacity_change_from_a_view_loaded_before_a_release_loses_nothing(
+    database_url: str,
+) -> None:
+    # The red team's lost capacity, made deterministic: the service's in-memory register
+    # (bookings loaded as existing placements) was read while a booking was active; the
+    # booking is released and committed; then a capacity change computes the ledger.
+    # Working from the view, it counted the released child as still placed.
+    from matcher.register import ledger
+    from matcher.register.booking import BookingRequest, book, release
+    from matcher.register.records import load_with_bookings, set_capacity
+
+    register = Register(database_url)
+    register.replace(f.instance(providers=[f.provider()], referrals=[f.referral()]))
+    database = register.database
+    with database.write() as session:
+        booked = book(session, register.load(), BookingRequest("R-0001", "P-1"), "nav-1")
+    with database.read() as session:
+        stale = load_with_bookings(session)  # R-0001 placed with P-1
+    with database.write() as session:
+        release(session, booked.id)
+    with database.write() as session:
+        set_capacity(session, stale, "P-1", {"sat_morning": 25.0}, [])
+    with database.read() as session:
+        assert ledger.discrepancies(session, load_with_bookings(session)) == []
+        row = session.get(StaffCapacity, ("P-1", "sat_morning"))
+        assert row is not None and row.remaining == row.offered == 1500
+    database.dispose()

@@ -65,6 +65,16 @@ class BookingRequest:
     nights: list[date] = field(default_factory=list)
 
 
+#: Every writer takes its row locks in this order, each kind sorted by key, so that two
+#: transactions never wait for each other in a circle (PostgreSQL would end one with a
+#: deadlock): the child's referral row; a provider's row; staff-minutes, workers and
+#: bed-nights of the ledger; the placement; the register's version last.
+LOCK_ORDER = ("referrals", "providers", "staff_capacity", "worker_capacity", "bed_nights")
+#: Row locks that let rows referring to the locked one be written meanwhile (PostgreSQL's
+#: FOR NO KEY UPDATE): only documents change, never keys.
+NO_KEY_UPDATE = {"key_share": True}
+
+
 def active_placements(session: Session) -> dict[str, str]:
     """Referral id to provider id, for every active placement."""
     rows = session.execute(
@@ -84,7 +94,7 @@ def book(session: Session, instance: Instance, request: BookingRequest, who: str
         raise NotFound(f"no referral {request.referral_id}")
     # The referral's row is locked (PostgreSQL) so that a change to it cannot commit
     # beside a booking checked against what it was; SQLite's writers queue anyway.
-    session.get(ReferralRow, request.referral_id, with_for_update=True)
+    session.get(ReferralRow, request.referral_id, with_for_update=NO_KEY_UPDATE)
     referral = instance.referral(request.referral_id)
     if request.provider_id not in instance.provider_index:
         raise InputError([Problem("provider_id", "no provider with this id")])
@@ -299,8 +309,16 @@ def _check_shared_nights(
 
 
 def release(session: Session, placement_id: str) -> PlacementRow:
-    """Release a placement and give back exactly what it took. Releasing twice is a no-op."""
-    placement = session.get(PlacementRow, placement_id, with_for_update=True)
+    """Release a placement and give back exactly what it took. Releasing twice is a no-op.
+
+    Locks are taken in the order a booking takes them (:data:`LOCK_ORDER`): the child's
+    referral row first, so a booking and a release for the same child queue there, before
+    either holds any capacity the other needs."""
+    found = session.get(PlacementRow, placement_id)
+    if found is None:
+        raise NotFound(f"no placement {placement_id}")
+    session.get(ReferralRow, found.referral_id, with_for_update=NO_KEY_UPDATE)
+    placement = session.get(PlacementRow, placement_id, with_for_update=True, populate_existing=True)
     if placement is None:
         raise NotFound(f"no placement {placement_id}")
     if placement.status != ACTIVE:

@@ -28,7 +28,13 @@ from matcher.errors import Conflict, Problem
 from matcher.model import Instance, OvernightUnit, Provider, Referral, Settings, SoloNeed, Weekday
 from matcher.rules.consumption import staff_hours_needed, workers_needed
 from matcher.rules.nights import STAFF_SIXTHS
-from matcher.storage.tables import BedNight, PlacementRow, StaffCapacity, WorkerCapacity
+from matcher.storage.tables import (
+    BedNight,
+    PlacementRow,
+    ReferralRow,
+    StaffCapacity,
+    WorkerCapacity,
+)
 
 WEEKDAYS = list(Weekday)
 
@@ -97,6 +103,74 @@ def workers_used_by_existing(
     return used
 
 
+def placements_on_record(session: Session, instance: Instance) -> dict[str, list[Referral]]:
+    """Existing placements by provider id, from the referrals' own records in the
+    register (``current_provider_id`` as stored, not as bookings overlay it)."""
+    by_provider: dict[str, list[Referral]] = {}
+    for row in session.scalars(select(ReferralRow)):
+        provider_id = row.document.get("current_provider_id")
+        if provider_id is not None and row.id in instance.referral_index:
+            referral = instance.referral(row.id).model_copy(
+                update={"current_provider_id": provider_id}
+            )
+            by_provider.setdefault(provider_id, []).append(referral)
+    return by_provider
+
+
+def discrepancies(session: Session, instance: Instance) -> list[str]:
+    """Every ledger row whose remaining capacity is not what the offer, the existing
+    placements and the active bookings leave (empty when the ledger is exact):
+    remaining = max(0, offered − existing − Σ active) for staff-minutes and workers, and
+    each night's beds less the beds booked (all of them for a child who has the unit
+    alone)."""
+    placed = placements_on_record(session, instance)
+    active = list(session.scalars(select(PlacementRow).where(PlacementRow.status == "active")))
+    found = []
+    for row in session.scalars(select(StaffCapacity)):
+        provider = instance.provider(row.provider_id)
+        existing = staff_used_by_existing(instance, provider, placed)[row.slot_id]
+        booked = sum(
+            int(p.taken.get("staff_minutes", {}).get(row.slot_id, 0))
+            for p in active
+            if p.provider_id == row.provider_id
+        )
+        expected = max(0, row.offered - existing - booked)
+        if row.remaining != expected:
+            found.append(
+                f"staff {row.provider_id} {row.slot_id}: {row.remaining} left, expected "
+                f"{expected} ({row.offered} offered, {existing} existing, {booked} booked)"
+            )
+    for worker_row in session.scalars(select(WorkerCapacity)):
+        provider = instance.provider(worker_row.provider_id)
+        existing = workers_used_by_existing(instance, provider, placed)[worker_row.slot_id]
+        booked = sum(
+            int(p.taken.get("worker_sixths", {}).get(worker_row.slot_id, 0))
+            for p in active
+            if p.provider_id == worker_row.provider_id
+        )
+        expected = max(0, worker_row.offered - existing - booked)
+        if worker_row.remaining != expected:
+            found.append(
+                f"workers {worker_row.provider_id} {worker_row.slot_id}: {worker_row.remaining} "
+                f"left, expected {expected}"
+            )
+    taken: dict[tuple[str, date], list[tuple[int, bool]]] = {}
+    for p in active:
+        for night, beds in p.taken.get("bed_nights", {}).items():
+            key = (str(p.taken.get("unit_id")), date.fromisoformat(night))
+            taken.setdefault(key, []).append((int(beds), bool(p.taken.get("alone"))))
+    for bed_row in session.scalars(select(BedNight)):
+        booked_here = taken.get((bed_row.unit_id, bed_row.night), [])
+        alone = any(is_alone for _, is_alone in booked_here)
+        expected = 0 if alone else max(0, bed_row.beds - sum(b for b, _ in booked_here))
+        if bed_row.remaining != expected:
+            found.append(
+                f"beds {bed_row.unit_id} {bed_row.night.isoformat()}: {bed_row.remaining} left, "
+                f"expected {expected}"
+            )
+    return found
+
+
 def rebuild(session: Session, instance: Instance) -> None:
     """The whole ledger from the instance, as if nothing had been booked."""
     session.execute(delete(BedNight))
@@ -163,25 +237,28 @@ def change_provider(
     rows = {
         row.slot_id: row
         for row in session.scalars(
-            select(StaffCapacity).where(StaffCapacity.provider_id == before.id).with_for_update()
+            select(StaffCapacity)
+            .where(StaffCapacity.provider_id == before.id)
+            .order_by(StaffCapacity.slot_id)
+            .with_for_update()
         )
     }
-    # What bookings took, from the placements themselves; existing placements are the
-    # register's own (a booking is loaded as one in ``instance``, so it is left out here).
+    # What bookings took, from the placements themselves, read now that the rows are
+    # locked; existing placements from the referrals' own records, read now too. Never
+    # from ``instance``: the in-memory register holds bookings as existing placements as
+    # they were when it was loaded, and one released since would count as still there.
     booked = {slot: 0 for slot in offered}
     booked_workers = {slot: 0 for slot in offered}
-    booked_ids = set()
-    for placement in session.scalars(select(PlacementRow).where(PlacementRow.status == "active")):
-        booked_ids.add(placement.referral_id)
-        if placement.provider_id == before.id:
-            for slot, minutes in placement.taken.get("staff_minutes", {}).items():
-                booked[slot] = booked.get(slot, 0) + int(minutes)
-            for slot, sixths in placement.taken.get("worker_sixths", {}).items():
-                booked_workers[slot] = booked_workers.get(slot, 0) + int(sixths)
-    placed = {
-        provider_id: [r for r in referrals if r.id not in booked_ids]
-        for provider_id, referrals in placed_with(instance).items()
-    }
+    for placement in session.scalars(
+        select(PlacementRow).where(
+            PlacementRow.status == "active", PlacementRow.provider_id == before.id
+        )
+    ):
+        for slot, minutes in placement.taken.get("staff_minutes", {}).items():
+            booked[slot] = booked.get(slot, 0) + int(minutes)
+        for slot, sixths in placement.taken.get("worker_sixths", {}).items():
+            booked_workers[slot] = booked_workers.get(slot, 0) + int(sixths)
+    placed = placements_on_record(session, instance)
     used_after = staff_used_by_existing(instance, after, placed)
     for slot, minutes in offered.items():
         row = rows.get(slot)
@@ -221,7 +298,10 @@ def change_provider(
     booked_rows = {
         (row.unit_id, row.night): row
         for row in session.scalars(
-            select(BedNight).where(BedNight.provider_id == before.id).with_for_update()
+            select(BedNight)
+            .where(BedNight.provider_id == before.id)
+            .order_by(BedNight.unit_id, BedNight.night)
+            .with_for_update()
         )
     }
     after_units = {u.id for u in after.units}
@@ -280,7 +360,10 @@ def _change_workers(
     rows = {
         row.slot_id: row
         for row in session.scalars(
-            select(WorkerCapacity).where(WorkerCapacity.provider_id == before.id).with_for_update()
+            select(WorkerCapacity)
+            .where(WorkerCapacity.provider_id == before.id)
+            .order_by(WorkerCapacity.slot_id)
+            .with_for_update()
         )
     }
     used = workers_used_by_existing(instance, after, placed)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from matcher.errors import Conflict, InputError, MatcherError, NotFound, Problem
 from matcher.model import Instance, OvernightUnit, Provider, Referral, Weekday
 from matcher.register import ledger
-from matcher.register.booking import active_placements
+from matcher.register.booking import NO_KEY_UPDATE, active_placements
 from matcher.storage.database import Database
 from matcher.storage.tables import PlacementRow, ProviderRow, ReferralRow
 from matcher.store import bump_version, current_version, document, load_instance
@@ -210,7 +210,7 @@ def set_capacity(
         raise InputError([Problem("body", str(exc).splitlines()[-1])]) from None
     providers = [after if p.id == provider_id else p for p in instance.providers]
     changed = _rebuild(instance, providers=providers)
-    row = session.get(ProviderRow, provider_id, with_for_update=True)
+    row = session.get(ProviderRow, provider_id, with_for_update=NO_KEY_UPDATE)
     assert row is not None
     row.document = document(after)
     ledger.change_provider(session, changed, before, after)
@@ -246,7 +246,7 @@ def create_referral(session: Session, instance: Instance, referral: Referral) ->
 
 
 def update_referral(session: Session, instance: Instance, referral: Referral) -> Referral:
-    row = session.get(ReferralRow, referral.id, with_for_update=True)
+    row = session.get(ReferralRow, referral.id, with_for_update=NO_KEY_UPDATE)
     if row is None:
         raise NotFound("no such referral")
     stored = Referral.model_validate(row.document)
