@@ -257,7 +257,8 @@ def test_bad_referrals_get_422_with_field_paths_and_nothing_is_written(
     assert response.json()["detail"][0]["loc"] == ["body", "id"]
     assert "Alice" not in response.text
     assert client.get("/referrals/R-0101", headers=auth("navigator")).status_code == 404
-    assert audit_rows(db, "R-0101") == []
+    # Nothing was written but the record of that look (a miss is audited too).
+    assert audit_rows(db, "R-0101") == [("nav-1", "navigator", "read")]
 
 
 def test_matches_rank_candidates_and_explain_exclusions(client: TestClient, db: Database) -> None:
@@ -544,6 +545,33 @@ def test_an_idempotent_retry_books_once(client: TestClient, db: Database) -> Non
         headers={**auth("admin"), "Idempotency-Key": "booking-42"},
     )
     assert admin.status_code == 201
+
+
+def test_a_replay_after_release_says_released(client: TestClient) -> None:
+    body = {"referral_id": "R-0001", "provider_id": "P-1"}
+    headers = {**auth("navigator"), "Idempotency-Key": "booking-43"}
+    first = client.post("/placements", json=body, headers=headers)
+    assert first.json()["status"] == "active"
+    client.delete(f"/placements/{first.json()['id']}", headers=auth("navigator"))
+    replay = client.post("/placements", json=body, headers=headers)
+    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == first.json()["id"]
+    assert replay.json()["status"] == "released"
+
+
+def test_asking_for_a_child_who_is_not_there_is_audited(client: TestClient, db: Database) -> None:
+    # Probing ids is how someone would learn which children exist: misses are recorded.
+    assert client.get("/referrals/R-7777", headers=auth("navigator")).status_code == 404
+    assert client.post("/referrals/R-7778/matches", headers=auth("admin")).status_code == 404
+    booking = {"referral_id": "R-7779", "provider_id": "P-1"}
+    assert client.post("/placements", json=booking, headers=auth("navigator")).status_code == 404
+    with db.read() as session:
+        rows = session.scalars(select(AuditRow).where(AuditRow.detail == "not found")).all()
+        assert sorted((r.referral_id, r.action, r.subject) for r in rows) == [
+            ("R-7777", "read", "nav-1"),
+            ("R-7778", "match", "adm-1"),
+            ("R-7779", "create", "nav-1"),
+        ]
 
 
 def test_bodies_above_the_limit_get_413(client: TestClient) -> None:

@@ -101,3 +101,42 @@ def test_a_bad_document_is_a_422_naming_the_field_and_queues_nothing(
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(JobRow)) == 0
     engine.dispose()
+
+
+def test_a_scenario_document_cannot_tell_which_children_exist(client: TestClient) -> None:
+    # The red team's probe: add a referral whose id is (R-0001) or is not (R-0404) a child
+    # of the register, or name either as incompatible. Every pair gets the same answer.
+    from tests import factories as f
+
+    def document(ident: str, incompatible: list[str]) -> dict[str, Any]:
+        child = f.referral(id=ident, incompatible_with=incompatible).model_dump(mode="json")
+        return {
+            **DOCUMENT,
+            "variants": [
+                {"name": "more", "changes": [{"change": "add_referrals", "referrals": [child]}]}
+            ],
+        }
+
+    def answer(doc: dict[str, Any]) -> tuple[int, str]:
+        response = client.post("/scenarios", json={"document": doc}, headers=auth("commissioner"))
+        text = json.dumps(response.json().get("detail", ""))
+        return response.status_code, text
+
+    assert answer(document("R-0001", []))[0] == answer(document("R-0404", []))[0] == 202
+    existing, unknown = (
+        answer(document("R-0100", ["R-0003"])),
+        answer(document("R-0100", ["R-0405"])),
+    )
+    assert existing[0] == unknown[0] == 422
+    assert existing[1].replace("R-0003", "X") == unknown[1].replace("R-0405", "X")
+    assert "cannot name its children" in existing[1]
+    # Two children the document adds may be incompatible with each other.
+    pair = [
+        f.referral(id="N-1", incompatible_with=["N-2"]).model_dump(mode="json"),
+        f.referral(id="N-2").model_dump(mode="json"),
+    ]
+    both = {
+        **DOCUMENT,
+        "variants": [{"name": "two", "changes": [{"change": "add_referrals", "referrals": pair}]}],
+    }
+    assert answer(both)[0] == 202

@@ -25,9 +25,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from matcher.storage.database import Database
-from matcher.storage.tables import BedNight, StaffCapacity
+from matcher.storage.tables import AuditRow, BedNight, StaffCapacity
 from matcher.store import Register
 from tests import factories as f
 from tests.databases import database
@@ -171,6 +172,45 @@ def test_twenty_clients_race_for_the_last_bed_night(server: Server) -> None:
         row = session.get(BedNight, ("U-1", date.fromisoformat(NIGHT)))
         assert row is not None and row.beds == 1 and row.remaining == 0
     ledger.dispose()
+
+
+def test_twenty_identical_requests_with_one_key_book_once_and_every_replay_is_audited(
+    server: Server,
+) -> None:
+    # A child of its own, on a night of its own: the races above took the rest.
+    child = f.overnight_referral(id="R-3001").model_dump(mode="json")
+    created = httpx.post(f"{server.url}/referrals", json=child, headers=auth("admin"))
+    assert created.status_code == 201
+    body = {
+        "referral_id": "R-3001",
+        "provider_id": "P-9",
+        "unit_id": "U-1",
+        "nights": ["2026-11-12"],
+    }
+    barrier = threading.Barrier(CLIENTS)
+    answers: list[httpx.Response] = []
+    headers = {**auth("admin"), "Idempotency-Key": "one-key"}
+
+    def post() -> None:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
+            client.get("/health")
+            barrier.wait()
+            answers.append(client.post("/placements", json=body))
+
+    threads = [threading.Thread(target=post) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Counter(a.status_code for a in answers) == Counter({201: CLIENTS})
+    assert len({a.json()["id"] for a in answers}) == 1
+    replayed = [a for a in answers if a.headers.get("Idempotent-Replayed") == "true"]
+    assert len(replayed) == CLIENTS - 1
+    database = Database(server.database_url)
+    with database.read() as session:
+        rows = session.scalars(select(AuditRow).where(AuditRow.referral_id == "R-3001")).all()
+        assert Counter(r.action for r in rows) == Counter({"create": 2, "read": CLIENTS - 1})
+    database.dispose()
 
 
 def test_a_chunked_body_above_the_limit_gets_413(server: Server) -> None:

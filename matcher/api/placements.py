@@ -12,12 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from matcher.api.deps import Navigating, PlacementReading, ServicesDep
 from matcher.api.schemas import PlacementIn, PlacementList, PlacementOut, PlacementQuery
 from matcher.errors import Conflict, NotFound
 from matcher.register import idempotency
-from matcher.register.access import Action, Principal, Role, audit
+from matcher.register.access import Action, Principal, Role, audit, misses_audited
 from matcher.register.booking import BookingRequest, book, release
 from matcher.storage.tables import PlacementRow
 from matcher.store import bump_version
@@ -55,13 +56,16 @@ def post_placement(
     """Book a match: the child with the provider (overnight: a unit on some nights)."""
     print_ = idempotency.fingerprint("POST /placements", body.model_dump_json())
     try:
-        with found.database.write() as session:
+        with (
+            misses_audited(found.database, who, Action.CREATE, body.referral_id),
+            found.database.write() as session,
+        ):
             if key is not None:
                 stored = idempotency.lookup(session, who.subject, key, print_)
                 if stored is not None:
                     # The replayed answer names the child: reading it is audited too.
                     audit(session, who, Action.READ, body.referral_id, "idempotent replay")
-                    return _replay(stored)
+                    return _replay(session, stored)
             instance = found.register.instance(session)
             request = BookingRequest(body.referral_id, body.provider_id, body.unit_id, body.nights)
             placement = book(session, instance, request, who.subject)
@@ -73,19 +77,25 @@ def post_placement(
                     session, who.subject, key, print_, 201, out.model_dump(mode="json")
                 )
     except Conflict:
-        # Two retries racing with one key: the first committed, this one collided.
+        # Two retries racing with one key: the first committed, this one collided. Its
+        # answer is replayed, and the replay audited like any other.
         if key is not None:
-            with found.database.read() as session:
+            with found.database.write() as session:
                 stored = idempotency.lookup(session, who.subject, key, print_)
-            if stored is not None:
-                return _replay(stored)
+                if stored is not None:
+                    audit(session, who, Action.READ, body.referral_id, "idempotent replay")
+                    return _replay(session, stored)
         raise
     return out
 
 
-def _replay(stored: idempotency.Stored) -> JSONResponse:
+def _replay(session: Session, stored: idempotency.Stored) -> JSONResponse:
+    """The first answer's status, and the placement it made as it is now (released since,
+    it says so)."""
+    row = session.get(PlacementRow, stored.response.get("id"))
+    content = stored.response if row is None else PlacementOut.of(row).model_dump(mode="json")
     return JSONResponse(
-        stored.response, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+        content, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
     )
 
 

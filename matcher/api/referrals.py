@@ -14,7 +14,7 @@ from matcher.api.schemas import MatchIn, RankingOut, ReferralOut
 from matcher.errors import NotFound
 from matcher.model import Referral
 from matcher.ranking import rank
-from matcher.register.access import Action, audit
+from matcher.register.access import Action, audit, misses_audited
 from matcher.register.records import create_referral, stored_referral, update_referral
 from matcher.storage.tables import PlacementRow
 
@@ -37,7 +37,10 @@ def post_referral(referral: Referral, found: ServicesDep, who: Navigating) -> Re
 
 @router.get("/{referral_id}", response_model=ReferralOut)
 def get_referral(referral_id: str, found: ServicesDep, who: Navigating) -> ReferralOut:
-    with found.database.write() as session:
+    with (
+        misses_audited(found.database, who, Action.READ, referral_id),
+        found.database.write() as session,
+    ):
         referral = stored_referral(session, referral_id)
         placement_id = session.scalar(
             select(PlacementRow.id).where(
@@ -61,7 +64,10 @@ def put_referral(
         from matcher.errors import InputError, Problem
 
         raise InputError([Problem("id", "differs from the referral id in the path")])
-    with found.database.write() as session:
+    with (
+        misses_audited(found.database, who, Action.UPDATE, referral_id),
+        found.database.write() as session,
+    ):
         update_referral(session, found.register.instance(session), referral)
         audit(session, who, Action.UPDATE, referral_id)
     return ReferralOut(referral=referral, placement_id=None)
@@ -77,7 +83,10 @@ def post_matches(
     """Every provider ranked for this child: candidates best first with their score
     broken down, and every excluded provider with the rules that rule it out."""
     # One transaction: the audit row, and the register's version read where it is written.
-    with found.database.write() as session:
+    with (
+        misses_audited(found.database, who, Action.MATCH, referral_id),
+        found.database.write() as session,
+    ):
         instance = found.register.instance(session)
         if referral_id not in instance.referral_index:
             raise NotFound("no such referral")

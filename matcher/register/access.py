@@ -20,6 +20,8 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -28,9 +30,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.orm import Session
 
-from matcher.errors import InputError, MatcherError
+from matcher.errors import InputError, MatcherError, NotFound
 from matcher.model import problems_from_validation
-from matcher.storage.database import utcnow
+from matcher.storage.database import Database, utcnow
 from matcher.storage.tables import AuditRow, TokenUse
 
 #: Last-use times are written at most this often per token: one request in a burst
@@ -183,6 +185,21 @@ def touch(session: Session, hashed: str, subject: str, now: datetime) -> None:
         )
 
 
+@contextmanager
+def misses_audited(
+    database: Database, who: Principal, action: Action, referral_id: str
+) -> Iterator[None]:
+    """Audit a request for a child's record that finds none, as well as one that does:
+    asking for ids that do not exist is how someone would probe which children do. The
+    failed request's transaction is rolled back, so the row is written in one of its own."""
+    try:
+        yield
+    except NotFound:
+        with database.write() as session:
+            audit(session, who, action, referral_id, "not found")
+        raise
+
+
 def audit(
     session: Session, who: Principal, action: Action, referral_id: str, detail: str = ""
 ) -> None:
@@ -193,7 +210,7 @@ def audit(
             subject=who.subject,
             role=who.role.value,
             action=action.value,
-            referral_id=referral_id,
+            referral_id=referral_id[:40],
             detail=detail[:200],
         )
     )

@@ -318,7 +318,9 @@ def release(session: Session, placement_id: str) -> PlacementRow:
     if found is None:
         raise NotFound(f"no placement {placement_id}")
     session.get(ReferralRow, found.referral_id, with_for_update=NO_KEY_UPDATE)
-    placement = session.get(PlacementRow, placement_id, with_for_update=True, populate_existing=True)
+    placement = session.get(
+        PlacementRow, placement_id, with_for_update=True, populate_existing=True
+    )
     if placement is None:
         raise NotFound(f"no placement {placement_id}")
     if placement.status != ACTIVE:

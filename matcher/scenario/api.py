@@ -32,7 +32,9 @@ def check_document(
     except InputError as exc:
         problems = [Problem(f"document.{p.location}", p.message) for p in exc.problems]
         raise InputError(problems) from None
-    return scenario, build_variants(scenario, base, where="document.variants")
+    # The register's children are not the commissioner's to know: added referrals get
+    # ids of their own, whatever exists (matcher.scenario.changes.apply_variant).
+    return scenario, build_variants(scenario, base, where="document.variants", hidden=True)
 
 
 #: The capacity gap analysis's fields that name children.

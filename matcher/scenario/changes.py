@@ -8,6 +8,7 @@ to that does not exist.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -43,11 +44,14 @@ class _Unknown(Exception):
 
 
 def apply_variant(
-    base: Instance, variant: Variant, *, seed: int = 0, where: str = ""
+    base: Instance, variant: Variant, *, seed: int = 0, where: str = "", hidden: bool = False
 ) -> tuple[Instance, float | None]:
     """The base with the variant's changes, validated, and the variant's budget (if any).
 
-    ``where`` is the variant's place in the scenario file, for error messages.
+    ``where`` is the variant's place in the scenario file, for error messages. ``hidden``:
+    the base's children are not the author's to know (a commissioner's document run on
+    the register), so nothing in the answer may depend on which ids exist: see
+    :func:`_add_referrals`.
     """
     doc = instance_document(base)
     budget: float | None = None
@@ -56,6 +60,8 @@ def apply_variant(
         try:
             if isinstance(change, Budget):
                 budget = change.amount
+            elif isinstance(change, AddReferrals) and hidden:
+                _add_referrals_hidden(doc, change, j)
             else:
                 _APPLY[type(change)](doc, change, _rng(seed, variant.name, j))
         except _Unknown as exc:
@@ -64,9 +70,23 @@ def apply_variant(
         return Instance.build(doc), budget
     except MatcherError as exc:
         problems = [
-            Problem(f"{where}: the changed instance, {p.location}", p.message) for p in exc.problems
+            Problem(f"{where}: the changed instance, {_said(p.location, hidden)}", p.message)
+            for p in exc.problems
         ]
         raise InputError(problems) from None
+
+
+_A_REFERRAL = re.compile(r"referrals\[\d+\] \([^)]*\)")
+
+
+def _said(location: str, hidden: bool) -> str:
+    """A problem's place in the changed instance; with ``hidden``, never naming a child of
+    the register (only the children the document adds, under their new ids)."""
+    if not hidden:
+        return location
+    return _A_REFERRAL.sub(
+        lambda m: m.group(0) if "(ADDED-" in m.group(0) else "a child of the register", location
+    )
 
 
 def _rng(seed: int, name: str, index: int) -> np.random.Generator:
@@ -99,9 +119,14 @@ def _add_provider(doc: Doc, change: AddProvider, _: np.random.Generator) -> None
 
 
 def _remove_provider(doc: Doc, change: RemoveProvider, _: np.random.Generator) -> None:
-    _provider(doc, change.provider)
+    gone = {u["id"] for u in _provider(doc, change.provider).get("units", [])}
     doc["providers"] = [p for p in doc["providers"] if p["id"] != change.provider]
     for referral in doc["referrals"]:
+        if gone & set(referral.get("nights_used", {})):
+            # Nights had in a unit that is gone count towards no limit any more.
+            referral["nights_used"] = {
+                u: n for u, n in referral["nights_used"].items() if u not in gone
+            }
         if referral.get("current_provider_id") == change.provider:
             # Back on the waiting list: the allocation looks for a new place.
             referral.pop("current_provider_id")
@@ -263,6 +288,36 @@ def _add_referrals(doc: Doc, change: AddReferrals, _: np.random.Generator) -> No
         if referral.id in taken:
             raise _Unknown(f"referral {referral.id!r} is already in the base instance")
         doc["referrals"].append(referral.model_dump(mode="json", exclude_defaults=True))
+
+
+def _add_referrals_hidden(doc: Doc, change: AddReferrals, index: int) -> None:
+    """Added referrals on a register whose children the author may not see: each gets a
+    new id that no child has (its id in the document is only a label), and may be named
+    incompatible with another child the same change adds, never with anyone else. The
+    same document gets the same answer whichever children exist."""
+    taken = {r["id"] for r in doc["referrals"]}
+    labels = [r.id for r in change.referrals]
+    if len(set(labels)) != len(labels):
+        raise _Unknown("a referral is listed twice")
+    new_ids: dict[str, str] = {}
+    n = 0
+    for label in labels:
+        n += 1
+        while (new := f"ADDED-{index + 1}-{n}") in taken:
+            n += 1
+        new_ids[label] = new
+    for referral in change.referrals:
+        outside = [c for c in referral.incompatible_with if c not in new_ids]
+        if outside:
+            raise _Unknown(
+                f"{referral.id}: incompatible_with may name only children this change adds; "
+                "a scenario on the register cannot name its children"
+            )
+        added = referral.model_dump(mode="json", exclude_defaults=True)
+        added["id"] = new_ids[referral.id]
+        if referral.incompatible_with:
+            added["incompatible_with"] = [new_ids[c] for c in referral.incompatible_with]
+        doc["referrals"].append(added)
 
 
 def _rating(doc: Doc, change: RatingChange, _: np.random.Generator) -> None:

@@ -39,14 +39,18 @@ Progress = Callable[[str, int, int], None]
 
 
 def build_variants(
-    scenario: Scenario, base: Instance, where: str = "variants"
+    scenario: Scenario, base: Instance, where: str = "variants", *, hidden: bool = False
 ) -> list[tuple[Variant, Instance, float | None]]:
     """Every variant's instance and budget, validated; raises InputError on the first
-    variant that is wrong, naming it."""
+    variant that is wrong, naming it. ``hidden``: see :func:`apply_variant`."""
     out = []
     for i, variant in enumerate(scenario.variants):
         instance, budget = apply_variant(
-            base, variant, seed=scenario.solver.seed, where=f"{where}[{i}] ({variant.name})"
+            base,
+            variant,
+            seed=scenario.solver.seed,
+            where=f"{where}[{i}] ({variant.name})",
+            hidden=hidden,
         )
         out.append((variant, instance, budget if budget is not None else scenario.budget))
     return out
