@@ -124,6 +124,8 @@ def test_health_needs_no_token(client: TestClient) -> None:
     assert body == {
         "status": "ok",
         "database": "sqlite",
+        "writable": True,
+        "problem": None,
         "worker": True,
     }
 

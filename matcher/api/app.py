@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -27,6 +28,7 @@ from matcher.register.access import AuthError
 from matcher.register.jobs import Worker
 from matcher.register.records import RegisterView
 from matcher.storage.database import Database
+from matcher.storage.faults import RETRY_AFTER, RegisterBusy, classify
 from matcher.storage.migrate import upgrade
 
 #: Responses any authenticated endpoint may give, documented once for every route.
@@ -37,6 +39,11 @@ COMMON_RESPONSES: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorOut, "description": "No such record, or not one you may see."},
     413: {"model": ErrorOut, "description": "The request body is too large."},
     422: {"model": ValidationErrorOut, "description": "Bad input, with each field's path."},
+    503: {
+        "model": ErrorOut,
+        "description": "The register is busy, read-only or unreachable just now: retry "
+        "after the seconds in Retry-After (code: busy, read_only or unavailable).",
+    },
 }
 
 
@@ -113,6 +120,18 @@ def _handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(RegisterBusy)
+    async def database_fault(request: Request, exc: Exception) -> JSONResponse:
+        fault = classify(exc)
+        if fault is None:
+            raise exc  # a fault of the service's own: the access log answers 500
+        return JSONResponse(
+            {"detail": fault.message, "code": fault.kind.value},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER)},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DBAPIError
 
 from matcher.api.config import ServiceConfig
 from matcher.register.access import (
@@ -26,6 +27,7 @@ from matcher.register.access import (
 from matcher.register.jobs import Worker
 from matcher.register.records import RegisterView
 from matcher.storage.database import Database, utcnow
+from matcher.storage.faults import FaultKind, RegisterBusy, classify
 
 
 @dataclass
@@ -68,7 +70,7 @@ async def principal(
     now = utcnow()
     idle = timedelta(minutes=found.config.idle_minutes)
     seen = found.checked.get(hashed)
-    if seen is not None and timedelta(0) <= now - seen < min(TOUCH_EVERY, idle):
+    if seen is not None and timedelta(0) <= now - seen < min(TOUCH_EVERY, idle / 2):
         return who
     await run_in_threadpool(_check_and_touch, found.database, hashed, who, idle, now)
     found.checked[hashed] = now
@@ -81,9 +83,16 @@ def _check_and_touch(
     with database.read() as session:
         used = last_use(session, hashed)
     check_idle(used, idle, now)
-    if needs_touch(used, now):
-        with database.write() as session:
-            touch(session, hashed, who.subject, now)
+    if needs_touch(used, now, idle):
+        try:
+            with database.write() as session:
+                touch(session, hashed, who.subject, now)
+        except (DBAPIError, RegisterBusy) as exc:
+            # Recording the use is kept up when it can be: a busy or read-only register
+            # must not stop people reading it. A fault of another kind is raised.
+            fault = classify(exc)
+            if fault is None or fault.kind is FaultKind.UNAVAILABLE:
+                raise
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]

@@ -1,23 +1,40 @@
-"""GET /health: the service answers, its database answers, its worker runs."""
+"""GET /health: the service answers, its database answers and can be written, its worker
+runs. Answered within a second or so, whatever the database is doing."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import text
+from fastapi.responses import JSONResponse
 
 from matcher.api.deps import ServicesDep
 from matcher.api.schemas import HealthOut
+from matcher.storage.faults import RETRY_AFTER, FaultKind
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=HealthOut)
-def health(found: ServicesDep) -> HealthOut:
-    """Whether the service, its database and its job worker are up. No token needed."""
-    with found.database.read() as session:
-        session.execute(text("SELECT 1"))
-    return HealthOut(
-        status="ok",
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "The database cannot be reached."}},
+)
+def health(found: ServicesDep) -> HealthOut | JSONResponse:
+    """Whether the service, its database and its job worker are up, and whether the
+    register can be written (``degraded`` when it is busy or read-only: reading works).
+    No token needed."""
+    state = found.database.probe()
+    out = HealthOut(
+        status="ok" if state is None else "degraded",
         database=found.database.engine.dialect.name,
+        writable=state is None,
+        problem=None if state is None else state.kind.value,
         worker=found.worker.alive,
     )
+    if state is not None and state.kind is FaultKind.UNAVAILABLE:
+        out = out.model_copy(update={"status": "unavailable"})
+        return JSONResponse(
+            out.model_dump(mode="json"),
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER)},
+        )
+    return out

@@ -73,8 +73,10 @@ class ValidationErrorOut(Out):
 
 
 class HealthOut(Out):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded", "unavailable"]
     database: str = Field(description="sqlite or postgresql.")
+    writable: bool = Field(description="A change to the register could be written now.")
+    problem: str | None = Field(None, description="busy, read_only or unavailable.")
     worker: bool = Field(description="The job worker process is running.")
 
 

@@ -158,8 +158,11 @@ def check_idle(last_used: datetime | None, idle: timedelta, now: datetime) -> No
         )
 
 
-def needs_touch(last_used: datetime | None, now: datetime) -> bool:
-    return last_used is None or now - last_used >= TOUCH_EVERY
+def needs_touch(last_used: datetime | None, now: datetime, idle: timedelta) -> bool:
+    """Whether to record this use: at most every :data:`TOUCH_EVERY`, and at least twice
+    within the idle time-out (a time-out of seconds would otherwise expire a token on its
+    second use, its first use never having been recorded again)."""
+    return last_used is None or now - last_used >= min(TOUCH_EVERY, idle / 2)
 
 
 def touch(session: Session, hashed: str, subject: str, now: datetime) -> None:

@@ -26,10 +26,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from matcher.errors import NotFound
 from matcher.storage.database import Database, utcnow
+from matcher.storage.faults import RegisterBusy, classify
 from matcher.storage.tables import JobRow
 
 log = logging.getLogger("matcher.jobs")
@@ -190,7 +192,16 @@ class Worker:
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_warm_up,
         )
-        # Jobs queued before a restart are run now; jobs that were running are lost.
+        # Jobs queued before a restart are run now; jobs that were running are lost. A
+        # register that cannot be written just now (read-only, busy) is left as it is.
+        try:
+            self._recover()
+        except (DBAPIError, RegisterBusy) as exc:
+            if classify(exc) is None:
+                raise
+            log.warning("jobs not recovered at start: the register is %s", classify(exc))
+
+    def _recover(self) -> None:
         with self.database.write() as session:
             session.execute(
                 update(JobRow)

@@ -9,6 +9,11 @@ plain ``BEGIN`` and, in WAL mode, never wait for writers.
 PostgreSQL runs at READ COMMITTED: a conditional ``UPDATE`` that finds its row locked
 waits for the other transaction and then re-checks its ``WHERE`` on the committed row,
 which is what the capacity ledger relies on.
+
+No wait is unbounded (:mod:`matcher.storage.faults`): a writer waits
+:data:`~matcher.storage.faults.WAIT_SECONDS` for SQLite's lock or a PostgreSQL row lock,
+a statement runs at most :data:`STATEMENT_SECONDS`, and a transaction left idle is
+ended by the server.
 """
 
 from __future__ import annotations
@@ -16,22 +21,26 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from matcher.errors import InputError
+from matcher.storage.faults import WAIT_SECONDS, Fault, FaultKind, RegisterBusy, classify
 
 DEFAULT_URL = "sqlite:///.matcher/register.sqlite"
 #: Seconds a SQLite writer waits for the lock before giving up.
-SQLITE_BUSY_SECONDS = 30
+SQLITE_BUSY_SECONDS = WAIT_SECONDS
+#: Seconds a PostgreSQL statement may run, and a transaction stay idle, before the server
+#: ends it.
+STATEMENT_SECONDS = 60
 
 
 def database_url() -> str:
@@ -63,9 +72,25 @@ def make_engine(url: str) -> Engine:
     except ArgumentError as exc:
         raise InputError(f"cannot open the register at {url}: not a database URL ({exc})") from None
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(
-            url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+        engine = create_engine(
+            url,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            pool_timeout=WAIT_SECONDS,
+            hide_parameters=True,
         )
+
+        @event.listens_for(engine, "connect")
+        def _limits(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+            # Bounded waits for every session of the service (faults.py).
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = '{WAIT_SECONDS}s'")
+                cursor.execute(f"SET statement_timeout = '{STATEMENT_SECONDS}s'")
+                cursor.execute(f"SET idle_in_transaction_session_timeout = '{STATEMENT_SECONDS}s'")
+            dbapi_connection.commit()
+
+        return engine
 
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -92,6 +117,16 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+class _NoLock:
+    """PostgreSQL's writers queue in the server, not in the process."""
+
+    def acquire(self, timeout: float = -1) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
 class Database:
     """One database: an engine, and sessions for reading and for writing."""
 
@@ -99,9 +134,7 @@ class Database:
         self.url = normalise_url(url or database_url())
         self.engine = make_engine(self.url)
         self._writer = self.engine.execution_options(write=True)
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.Lock() if self.is_sqlite else nullcontext()
-        )
+        self._write_lock = threading.Lock() if self.is_sqlite else _NoLock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -122,12 +155,36 @@ class Database:
         100 ms, so twenty threads contending for its lock would see long, random waits;
         a lock in the process hands it on at once. Other processes still queue in SQLite.
         """
-        with (
-            self._write_lock,
-            Session(self._writer, expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            yield session
+        if not self._write_lock.acquire(timeout=SQLITE_BUSY_SECONDS):
+            raise RegisterBusy("this process's writers queued too long")
+        try:
+            with Session(self._writer, expire_on_commit=False) as session, session.begin():
+                yield session
+        finally:
+            self._write_lock.release()
+
+    def probe(self) -> Fault | None:
+        """Whether the register can be written now: a write that changes nothing, rolled
+        back, waiting at most half a second for a lock. None if it can."""
+        try:
+            with self.engine.connect() as connection:
+                if self.is_sqlite:
+                    connection.exec_driver_sql("PRAGMA busy_timeout=500")
+                else:
+                    connection.exec_driver_sql("SET LOCAL lock_timeout = '500ms'")
+                try:
+                    connection.exec_driver_sql(
+                        "UPDATE register_state SET version = version WHERE id = -1"
+                    )
+                finally:
+                    connection.rollback()
+                    if self.is_sqlite:
+                        connection.exec_driver_sql(
+                            f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}"
+                        )
+        except DBAPIError as exc:
+            return classify(exc) or Fault(FaultKind.UNAVAILABLE, str(type(exc).__name__))
+        return None
 
     def dispose(self) -> None:
         self.engine.dispose()
