@@ -598,6 +598,24 @@ def test_an_idle_token_times_out(
         session.execute(delete(TokenUse))
 
 
+def test_a_time_out_of_seconds_keeps_a_token_in_use_alive(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # An idle time-out of 6 s: a token used every 4 s stays alive (its use is recorded at
+    # least twice within the time-out), and dies after 7 s unused.
+    url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    Register(url).replace(small_instance())
+    clock = [utcnow()]
+    monkeypatch.setattr("matcher.api.deps.utcnow", lambda: clock[0])
+    app = create_app(config(url, idle_minutes=0.1, start_worker=False))
+    with TestClient(app) as quick:
+        for _ in range(6):
+            assert quick.get("/providers", headers=auth("navigator")).status_code == 200
+            clock[0] += timedelta(seconds=4)
+        clock[0] += timedelta(seconds=3)
+        assert quick.get("/providers", headers=auth("navigator")).status_code == 401
+
+
 def test_providers_are_added_one_by_one_and_from_csv(
     client: TestClient, db: Database, tmp_path: Path
 ) -> None:
