@@ -296,3 +296,108 @@ def test_killed_mid_storm_every_acknowledged_booking_survives(
             assert c.get("/health").json()["status"] == "ok"
     finally:
         again.stop()
+
+
+# ----- the job worker: stopped when cancelled, and with the server -------------------------------
+
+
+def children_of(pid: int) -> set[int]:
+    """The server's job worker processes: children of ``pid`` started by multiprocessing
+    (not its resource tracker), and not zombies."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        worker = b"spawn_main" in command and b"resource_tracker" not in command
+        if int(fields[1]) == pid and fields[0] != "Z" and worker:
+            found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def solving(pid: int) -> bool:
+    """Whether the process is alive and busy: more than a fifth of a second of CPU in
+    the next second (a worker waiting for its next job uses none)."""
+
+    def ticks() -> int | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return None if fields[0] == "Z" else int(fields[11]) + int(fields[12])
+
+    before = ticks()
+    time.sleep(1.0)
+    after = ticks()
+    return before is not None and after is not None and after - before > 20
+
+
+def until(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return bool(condition())
+
+
+def test_a_cancelled_job_stops_its_solve_and_the_worker_dies_with_the_server(
+    tmp_path: Path,
+) -> None:
+    from matcher.generate import generate
+
+    url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    register = Register(url)
+    register.replace(generate(2000, 200, seed=3))  # a solve of minutes at this budget
+    register.database.dispose()
+    server = start_server(url, tmp_path)
+    long = {"budget": 500, "workers": 1}
+    try:
+        with client(server, "admin") as c:
+            job = c.post("/allocations", json=long).json()
+            assert until(
+                lambda: c.get(f"/allocations/{job['id']}").json()["status"] == "running", 60
+            )
+            [worker] = children_of(server.process.pid)
+            assert until(lambda: solving(worker), 30)
+            cancelled = c.delete(f"/allocations/{job['id']}")
+            assert cancelled.json()["status"] == "cancelled"
+            # The solve stops: its worker process is stopped, or gives the job up itself.
+            assert until(lambda: not solving(worker), 10), "the cancelled solve ran on"
+            time.sleep(2)
+            assert c.get(f"/allocations/{job['id']}").json()["status"] == "cancelled"
+            # A new worker takes the next job to its end.
+            quick = c.post("/allocations", json={"budget": 0.5, "workers": 1}).json()
+            assert until(
+                lambda: c.get(f"/allocations/{quick['id']}").json()["status"] == "done", 120
+            )
+            again = c.post("/allocations", json=long).json()
+            assert until(
+                lambda: c.get(f"/allocations/{again['id']}").json()["status"] == "running", 60
+            )
+            [worker] = children_of(server.process.pid)
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait()
+        assert until(lambda: not alive(worker), 10), "the worker outlived the server"
+    finally:
+        server.stop()
+    # Restarted, the service declares the job it was running dead.
+    restarted = start_server(url, tmp_path)
+    try:
+        with client(restarted, "admin") as c:
+            state = c.get(f"/allocations/{again['id']}").json()
+            assert state["status"] == "failed" and "stopped" in state["error"]
+    finally:
+        restarted.stop()

@@ -1,25 +1,33 @@
 """Allocations: the waiting list allocated by CP-SAT, as a job in the worker process.
 
-``POST /allocations`` answers 202 at once with the job; ``GET /allocations/{id}`` gives its
-status, progress and, once done, the allocation (the same Result ``matcher allocate``
-writes). The solve never runs in the server process.
+``POST /allocations`` answers 202 at once with the job (429 when its maker, or their role,
+has as many jobs queued or running as allowed); ``GET /allocations/{id}`` gives its
+status, place in the queue, progress and, once done, the allocation (the same Result
+``matcher allocate`` writes); ``DELETE /allocations/{id}`` cancels it. The solve never
+runs in the server process.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, status
 
-from matcher.api.deps import Planning, ServicesDep
+from matcher.api.deps import Planning, ServicesDep, own_job
 from matcher.api.schemas import AllocationIn, AllocationJobOut, referral_ids
 from matcher.register import jobs
 from matcher.register.access import Action, Role, audit
 
 router = APIRouter(prefix="/allocations", tags=["allocations"])
 
+TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {"description": "As many jobs queued or running as allowed; see Retry-After."}
+}
 
-@router.post("", response_model=AllocationJobOut, status_code=status.HTTP_202_ACCEPTED)
+
+@router.post(
+    "", response_model=AllocationJobOut, status_code=status.HTTP_202_ACCEPTED, responses=TOO_MANY
+)
 def post_allocation(
     found: ServicesDep,
     who: Planning,
@@ -28,9 +36,17 @@ def post_allocation(
     """Queue an allocation of the register's waiting list."""
     params = body or AllocationIn()
     with found.database.write() as session:
-        job = jobs.create(session, jobs.JobKind.ALLOCATION, params.model_dump(), who.subject)
+        job = jobs.create(
+            session,
+            jobs.JobKind.ALLOCATION,
+            params.model_dump(),
+            who.subject,
+            who.role.value,
+            found.config.job_limits,
+        )
+        out = AllocationJobOut.of(job, position=jobs.position(session, job))
     found.worker.submit(job.id)
-    return AllocationJobOut.of(job)
+    return out
 
 
 @router.get("/{job_id}", response_model=AllocationJobOut)
@@ -40,8 +56,21 @@ def get_allocation(job_id: str, found: ServicesDep, who: Planning) -> Allocation
     figures_only = who.role is Role.COMMISSIONER
     with found.database.write() as session:
         job = jobs.get(session, jobs.JobKind.ALLOCATION, job_id)
-        out = AllocationJobOut.of(job, figures_only=figures_only)
+        out = AllocationJobOut.of(
+            job, figures_only=figures_only, position=jobs.position(session, job)
+        )
         if out.result is not None and not figures_only:
             for referral_id in sorted(referral_ids(out.result)):
                 audit(session, who, Action.READ, referral_id, f"allocation {job_id}")
+    return out
+
+
+@router.delete("/{job_id}", response_model=AllocationJobOut)
+def delete_allocation(job_id: str, found: ServicesDep, who: Planning) -> AllocationJobOut:
+    """Cancel the job, queued or running (its solve is stopped). Its maker or an
+    administrator only; an ended job is left as it is."""
+    with found.database.write() as session:
+        job = own_job(jobs.get(session, jobs.JobKind.ALLOCATION, job_id), who)
+        out = AllocationJobOut.of(jobs.cancel(session, job, who.subject), figures_only=True)
+    found.worker.submit(job_id)
     return out

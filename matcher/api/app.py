@@ -25,7 +25,7 @@ from matcher.api.schemas import ErrorOut, ValidationErrorOut
 from matcher.errors import Conflict, InputError, MatcherError, NotFound
 from matcher.model import STRICT_MESSAGES
 from matcher.register.access import AuthError
-from matcher.register.jobs import Worker
+from matcher.register.jobs import TOO_MANY_RETRY_AFTER, TooManyJobs, Worker
 from matcher.register.records import RegisterView
 from matcher.storage.database import Database
 from matcher.storage.faults import RETRY_AFTER, RegisterBusy, classify
@@ -120,6 +120,14 @@ def _handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(TooManyJobs)
+    async def too_many(request: Request, exc: TooManyJobs) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.render(), "code": "too_many_jobs"},
+            status_code=429,
+            headers={"Retry-After": str(TOO_MANY_RETRY_AFTER)},
+        )
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(RegisterBusy)

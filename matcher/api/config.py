@@ -7,6 +7,8 @@
 | ``MATCHER_TOKENS_FILE`` | path of the token file | ``.matcher/tokens.json`` |
 | ``MATCHER_TOKEN_IDLE_MINUTES`` | a token unused this long is refused | 30 |
 | ``MATCHER_MAX_BODY_BYTES`` | larger request bodies get 413 | 1000000 |
+| ``MATCHER_JOBS_PER_USER`` | allocations and scenarios one person may have queued or running | 3 |
+| ``MATCHER_JOBS_PER_ROLE`` | the same, for everyone of one role together | 10 |
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from matcher.errors import InputError
 from matcher.register.access import Principal, load_tokens, parse_tokens
+from matcher.register.jobs import JobLimits
 from matcher.storage.database import database_url
 
 DEFAULT_TOKENS_FILE = Path(".matcher/tokens.json")
@@ -29,6 +32,7 @@ class ServiceConfig:
     idle_minutes: float = 30.0
     max_body_bytes: int = 1_000_000
     start_worker: bool = True
+    job_limits: JobLimits = field(default_factory=JobLimits)
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
@@ -39,6 +43,10 @@ class ServiceConfig:
             tokens=tokens,
             idle_minutes=_number("MATCHER_TOKEN_IDLE_MINUTES", 30.0),
             max_body_bytes=int(_number("MATCHER_MAX_BODY_BYTES", 1_000_000)),
+            job_limits=JobLimits(
+                per_user=int(_number("MATCHER_JOBS_PER_USER", JobLimits.per_user)),
+                per_role=int(_number("MATCHER_JOBS_PER_ROLE", JobLimits.per_role)),
+            ),
         )
 
 

@@ -28,6 +28,7 @@ from matcher.register.jobs import Worker
 from matcher.register.records import RegisterView
 from matcher.storage.database import Database, utcnow
 from matcher.storage.faults import FaultKind, RegisterBusy, classify
+from matcher.storage.tables import JobRow
 
 
 @dataclass
@@ -121,6 +122,15 @@ Planning = Annotated[Principal, Depends(allow(Role.NAVIGATOR, Role.COMMISSIONER,
 Commissioning = Annotated[Principal, Depends(allow(Role.COMMISSIONER, Role.ADMIN))]
 PlacementReading = Annotated[Principal, Depends(allow(Role.NAVIGATOR, Role.PROVIDER, Role.ADMIN))]
 CapacityWriting = Annotated[Principal, Depends(allow(Role.PROVIDER, Role.ADMIN))]
+
+
+def own_job(job: JobRow, who: Principal) -> JobRow:
+    """The job, if ``who`` made it or is an administrator (403 otherwise)."""
+    if who.role is not Role.ADMIN and job.created_by != who.subject:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "only the job's maker or an administrator may cancel it"
+        )
+    return job
 
 
 def may_see_provider(who: Principal, provider_id: str) -> bool:

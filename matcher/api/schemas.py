@@ -295,7 +295,10 @@ class ScenarioIn(In):
 class JobOut(Out):
     id: str
     kind: str
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    position: int | None = Field(
+        None, description="While queued: its place in the queue (1: it runs next)."
+    )
     progress: float = Field(ge=0, le=1)
     created_at: UtcDateTime
     started_at: UtcDateTime | None
@@ -303,11 +306,12 @@ class JobOut(Out):
     error: str | None
 
     @staticmethod
-    def fields(row: JobRow) -> dict[str, object]:
+    def fields(row: JobRow, position: int | None = None) -> dict[str, object]:
         return {
             "id": row.id,
             "kind": row.kind,
             "status": row.status,
+            "position": position,
             "progress": row.progress,
             "created_at": row.created_at,
             "started_at": row.started_at,
@@ -325,12 +329,14 @@ class AllocationJobOut(JobOut):
     )
 
     @classmethod
-    def of(cls, row: JobRow, *, figures_only: bool = False) -> AllocationJobOut:
+    def of(
+        cls, row: JobRow, *, figures_only: bool = False, position: int | None = None
+    ) -> AllocationJobOut:
         result = Result.model_validate(row.result) if row.result is not None else None
         if result is not None and figures_only:
             result = without_children(result)
         return cls.model_validate(
-            {**cls.fields(row), "result": result, "figures_only": figures_only}
+            {**cls.fields(row, position), "result": result, "figures_only": figures_only}
         )
 
 
@@ -365,5 +371,5 @@ class ScenarioJobOut(JobOut):
     result: JsonValue = Field(None, description="The scenario engine's summary, once done.")
 
     @classmethod
-    def of(cls, row: JobRow) -> ScenarioJobOut:
-        return cls.model_validate({**cls.fields(row), "result": row.result})
+    def of(cls, row: JobRow, position: int | None = None) -> ScenarioJobOut:
+        return cls.model_validate({**cls.fields(row, position), "result": row.result})

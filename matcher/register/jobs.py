@@ -1,35 +1,50 @@
-"""Long solves as jobs: a row in the database, run by one long-lived worker process.
+"""Long solves as jobs: a row in the database, run one at a time by a worker process.
 
 A job has a kind (``allocation``, ``scenario``), a JSON payload, a status (queued,
-running, done, failed), a progress between 0 and 1, and a JSON result. The service
-creates the row and hands its id to :class:`Worker`, a process pool of one process
-started with the service (``spawn``, so it shares nothing with the server's threads)
-whose initializer imports OR-Tools once: a job never pays that again, and the server's
-event loop never runs a solve. The worker writes status, progress and result to the
-database, so any server process can answer for any job, and a job outlives the request
-that made it.
+running, done, failed, cancelled), a progress between 0 and 1, and a JSON result. The
+queue is the table itself: jobs run in the order they were made.
 
-Kinds map to runners below; each runner gets the database, the payload, and a progress
-callback, and returns a JSON-able result.
+**Bounded.** Each person may have :attr:`JobLimits.per_user` jobs queued or running, and
+each role :attr:`JobLimits.per_role`; past that a new one is refused (HTTP 429) until one
+ends. A queued job knows its place in the queue; its maker (or an administrator) may
+cancel it, queued or running.
+
+**One worker, owned by the server.** :class:`Worker` runs a dispatcher thread in the
+server and one worker process (``spawn``: it shares nothing with the server's threads;
+it imports OR-Tools once). The dispatcher takes the next queued job, hands it to the
+worker process and watches it: a job cancelled meanwhile has its worker process killed
+and a new one started; so has one whose worker dies. The worker process dies with the
+server, however the server ends (Linux's parent-death signal, and a watchdog that sees
+its parent gone), so no solve outlives the service.
+
+**Fenced.** A job is claimed by one run (a random ``runner`` id written with ``running``);
+every later write of that run (progress, result, failure) happens only while the row
+still says ``running`` with that runner. A run the service has declared dead (restarted,
+cancelled) can therefore never overwrite the job's record.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from enum import StrEnum
+from multiprocessing.connection import Connection
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from matcher.errors import NotFound
+from matcher.errors import MatcherError, NotFound
 from matcher.storage.database import Database, utcnow
 from matcher.storage.faults import RegisterBusy, classify
 from matcher.storage.tables import JobRow
@@ -44,6 +59,10 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 
 class JobKind(StrEnum):
@@ -51,7 +70,51 @@ class JobKind(StrEnum):
     SCENARIO = "scenario"
 
 
-def create(session: Session, kind: JobKind, payload: dict[str, Any], who: str) -> JobRow:
+@dataclass(frozen=True)
+class JobLimits:
+    """Jobs queued or running at once: per person, and per role."""
+
+    per_user: int = 3
+    per_role: int = 10
+
+
+class TooManyJobs(MatcherError):
+    """A person or a role has as many jobs queued or running as allowed (HTTP 429)."""
+
+
+#: Seconds a client refused for too many jobs is asked to wait.
+TOO_MANY_RETRY_AFTER = 30
+
+
+def create(
+    session: Session,
+    kind: JobKind,
+    payload: dict[str, Any],
+    who: str,
+    role: str,
+    limits: JobLimits,
+) -> JobRow:
+    """Queue a job, unless its maker or their role has as many active ones as allowed."""
+    mine = session.scalar(
+        select(func.count())
+        .select_from(JobRow)
+        .where(JobRow.created_by == who, JobRow.status.in_(ACTIVE))
+    )
+    if (mine or 0) >= limits.per_user:
+        raise TooManyJobs(
+            f"you have {mine} jobs queued or running, the most allowed; wait for one to "
+            "end, or cancel one"
+        )
+    theirs = session.scalar(
+        select(func.count())
+        .select_from(JobRow)
+        .where(JobRow.role == role, JobRow.status.in_(ACTIVE))
+    )
+    if (theirs or 0) >= limits.per_role:
+        raise TooManyJobs(
+            f"the {role} role has {theirs} jobs queued or running, the most allowed; "
+            "try again when one has ended"
+        )
     job = JobRow(
         id=str(uuid.uuid4()),
         kind=kind.value,
@@ -61,6 +124,7 @@ def create(session: Session, kind: JobKind, payload: dict[str, Any], who: str) -
         result=None,
         error=None,
         created_by=who,
+        role=role,
         created_at=utcnow(),
     )
     session.add(job)
@@ -71,6 +135,37 @@ def get(session: Session, kind: JobKind, job_id: str) -> JobRow:
     job = session.get(JobRow, job_id)
     if job is None or job.kind != kind.value:
         raise NotFound(f"no {kind.value} job {job_id}")
+    return job
+
+
+def position(session: Session, job: JobRow) -> int | None:
+    """A queued job's place in the queue (1: it runs next), or None if it is not queued."""
+    if job.status != JobStatus.QUEUED.value:
+        return None
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(JobRow)
+        .where(
+            JobRow.status == JobStatus.QUEUED.value,
+            (JobRow.created_at < job.created_at)
+            | (and_(JobRow.created_at == job.created_at, JobRow.id < job.id)),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def cancel(session: Session, job: JobRow, who: str) -> JobRow:
+    """Cancel a queued or running job (its worker stops it); an ended job is left as it is."""
+    session.execute(
+        update(JobRow)
+        .where(JobRow.id == job.id, JobRow.status.in_(ACTIVE))
+        .values(
+            status=JobStatus.CANCELLED.value,
+            error=f"cancelled by {who}",
+            finished_at=utcnow(),
+        )
+    )
+    session.refresh(job)
     return job
 
 
@@ -107,23 +202,27 @@ RUNNERS: dict[str, Callable[[Database, dict[str, Any], Progress], Any]] = {
     JobKind.SCENARIO.value: _scenario,
 }
 
-_databases: dict[str, Database] = {}
+
+class _NotOurs(Exception):
+    """The job's record no longer belongs to this run (cancelled, or declared dead)."""
 
 
-def _database(url: str) -> Database:
-    if url not in _databases:
-        _databases[url] = Database(url)
-    return _databases[url]
+def _fenced(job_id: str, runner: str) -> Any:
+    return and_(
+        JobRow.id == job_id, JobRow.runner == runner, JobRow.status == JobStatus.RUNNING.value
+    )
 
 
-def run(url: str, job_id: str) -> str:
-    """Run one job to the end, recording everything in the database; returns its status."""
-    database = _database(url)
+def run(database: Database, job_id: str, runner: str) -> str:
+    """Run one job to the end as ``runner``, recording everything in the database; returns
+    its status ("skipped" if it was not queued any more)."""
     with database.write() as session:
         started = session.execute(
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.status == JobStatus.QUEUED.value)
-            .values(status=JobStatus.RUNNING.value, started_at=utcnow(), progress=0.0)
+            .values(
+                status=JobStatus.RUNNING.value, runner=runner, started_at=utcnow(), progress=0.0
+            )
         )
         if getattr(started, "rowcount", 0) != 1:
             return "skipped"
@@ -140,107 +239,231 @@ def run(url: str, job_id: str) -> str:
             return
         last[0] = now
         with database.write() as session:
-            session.execute(
+            changed = session.execute(
                 update(JobRow)
-                .where(JobRow.id == job_id)
+                .where(_fenced(job_id, runner))
                 .values(progress=max(0.0, min(1.0, float(fraction))))
             )
+            if getattr(changed, "rowcount", 0) != 1:
+                raise _NotOurs(job_id)
 
     try:
         result = RUNNERS[kind](database, payload, progress)
+    except _NotOurs:
+        return "abandoned"
     except Exception as exc:  # a job's failure is recorded, never lost with the worker
         # Only the kind of error: messages from deep in a solve could quote input data.
-        finish(database, job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: the job failed")
+        finish(database, job_id, runner, JobStatus.FAILED, error=f"{type(exc).__name__}")
         log.warning("job %s (%s) failed: %s", job_id, kind, type(exc).__name__)
         return JobStatus.FAILED.value
-    finish(database, job_id, JobStatus.DONE, result=result)
+    finish(database, job_id, runner, JobStatus.DONE, result=result)
     return JobStatus.DONE.value
 
 
 def finish(
     database: Database,
     job_id: str,
+    runner: str | None,
     status: JobStatus,
     *,
     result: Any = None,
     error: str | None = None,
-) -> None:
+) -> bool:
+    """End a running job, if it is still ``runner``'s (None: whoever's run it is); whether
+    it was."""
+    values: dict[str, Any] = {"status": status.value, "finished_at": utcnow()}
+    if status is JobStatus.DONE:
+        values.update(progress=1.0, result=result)
+    else:
+        values.update(error=error)
+    condition = (
+        _fenced(job_id, runner)
+        if runner is not None
+        else and_(JobRow.id == job_id, JobRow.status == JobStatus.RUNNING.value)
+    )
     with database.write() as session:
-        values: dict[str, Any] = {"status": status.value, "finished_at": utcnow()}
-        if status is JobStatus.DONE:
-            values.update(progress=1.0, result=result)
-        else:
-            values.update(error=error)
-        session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+        changed = session.execute(update(JobRow).where(condition).values(**values))
+        return getattr(changed, "rowcount", 0) == 1
 
 
-def _warm_up() -> None:
-    """The worker's initializer: pay for importing OR-Tools and the solver once."""
-    import matcher.allocate  # noqa: F401  (imports ortools)
+# ----- the worker process ------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """End this process when the server ends, even by SIGKILL: Linux's parent-death
+    signal, and, anywhere, a watchdog thread that sees the parent gone."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the signal was set
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watchdog").start()
+
+
+def _work(url: str, inbox: Connection) -> None:
+    """The worker process: job ids in, statuses out, until the pipe closes."""
+    _die_with_parent()
+    import matcher.allocate  # noqa: F401  (imports ortools once)
+
+    database = Database(url)
+    while True:
+        try:
+            job_id, runner = inbox.recv()
+        except (EOFError, OSError):
+            return
+        inbox.send(run(database, job_id, runner))
 
 
 class Worker:
-    """One long-lived worker process that runs jobs one after another."""
+    """The dispatcher thread and its worker process: one job at a time, in queue order."""
+
+    #: Seconds between looks at the queue when nothing wakes the dispatcher, and at a
+    #: running job's record (cancelled?).
+    POLL = 0.5
 
     def __init__(self, database: Database):
         self.database = database
-        self._pool: ProcessPoolExecutor | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._pipe: Connection | None = None
+        self.running: str | None = None  # the job the worker process has now
 
     def start(self) -> None:
-        self._pool = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_warm_up,
-        )
-        # Jobs queued before a restart are run now; jobs that were running are lost. A
-        # register that cannot be written just now (read-only, busy) is left as it is.
+        # Jobs that were running when the service stopped are lost; queued ones run now.
         try:
-            self._recover()
+            with self.database.write() as session:
+                session.execute(
+                    update(JobRow)
+                    .where(JobRow.status == JobStatus.RUNNING.value)
+                    .values(
+                        status=JobStatus.FAILED.value,
+                        error="the service stopped while this job was running",
+                        finished_at=utcnow(),
+                    )
+                )
         except (DBAPIError, RegisterBusy) as exc:
             if classify(exc) is None:
                 raise
             log.warning("jobs not recovered at start: the register is %s", classify(exc))
-
-    def _recover(self) -> None:
-        with self.database.write() as session:
-            session.execute(
-                update(JobRow)
-                .where(JobRow.status == JobStatus.RUNNING.value)
-                .values(
-                    status=JobStatus.FAILED.value,
-                    error="the service stopped while this job was running",
-                    finished_at=utcnow(),
-                )
-            )
-            queued = list(
-                session.scalars(select(JobRow.id).where(JobRow.status == JobStatus.QUEUED.value))
-            )
-        for job_id in queued:
-            self.submit(job_id)
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._dispatch, daemon=True, name="jobs")
+        self._thread.start()
 
     def submit(self, job_id: str) -> None:
-        """Run the job in the worker; without a worker it stays queued until one starts."""
-        if self._pool is None:
-            return
-        try:
-            future = self._pool.submit(run, self.database.url, job_id)
-        except BrokenProcessPool:
-            self.start()  # the worker died (out of memory, killed): start a new one
-            assert self._pool is not None
-            future = self._pool.submit(run, self.database.url, job_id)
-        future.add_done_callback(lambda done: self._after(job_id, done))
-
-    def _after(self, job_id: str, future: Future[str]) -> None:
-        exc = future.exception()
-        if exc is not None:
-            log.warning("worker lost job %s: %s", job_id, type(exc).__name__)
-            finish(self.database, job_id, JobStatus.FAILED, error="the worker process failed")
+        """A job was queued: look at the queue now."""
+        self._wake.set()
 
     @property
     def alive(self) -> bool:
-        return self._pool is not None
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Stop the dispatcher and the worker process; a job it was running is failed."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._kill()
+
+    # -- the dispatcher ---------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                job_id = self._next()
+            except (DBAPIError, RegisterBusy) as exc:
+                log.warning("job queue unreadable: %s", type(exc).__name__)
+                job_id = None
+            if job_id is None:
+                self._wake.wait(timeout=2.0)
+                self._wake.clear()
+                continue
+            self._run(job_id)
+
+    def _next(self) -> str | None:
+        with self.database.read() as session:
+            return session.scalar(
+                select(JobRow.id)
+                .where(JobRow.status == JobStatus.QUEUED.value)
+                .order_by(JobRow.created_at, JobRow.id)
+                .limit(1)
+            )
+
+    def _run(self, job_id: str) -> None:
+        pipe = self._ensure_process()
+        runner = str(uuid.uuid4())
+        self.running = job_id
+        pipe.send((job_id, runner))
+        try:
+            while not pipe.poll(self.POLL):
+                if self._stopping.is_set():
+                    self._kill()
+                    finish(
+                        self.database,
+                        job_id,
+                        runner,
+                        JobStatus.FAILED,
+                        error="the service stopped while this job was running",
+                    )
+                    return
+                if not self._still_ours(job_id, runner):
+                    log.info("job %s is no longer this run's: its worker is stopped", job_id)
+                    self._kill()  # cancelled (or declared dead): stop the solve now
+                    return
+                if self._process is not None and not self._process.is_alive():
+                    break
+            try:
+                pipe.recv()
+            except (EOFError, OSError):
+                # The worker process died under the job (out of memory, killed).
+                self._kill()
+                finish(self.database, job_id, runner, JobStatus.FAILED, error="the worker failed")
+        finally:
+            self.running = None
+
+    def _still_ours(self, job_id: str, runner: str) -> bool:
+        try:
+            with self.database.read() as session:
+                row = session.get(JobRow, job_id)
+                if row is None:
+                    return False
+                if row.runner is None:
+                    return True  # not claimed yet: the worker claims it, or skips it
+                return row.status == JobStatus.RUNNING.value and row.runner == runner
+        except (DBAPIError, RegisterBusy) as exc:
+            log.warning("job %s: its record is unreadable (%s)", job_id, type(exc).__name__)
+            return True  # cannot tell just now: let it run
+
+    def _ensure_process(self) -> Connection:
+        if self._process is None or not self._process.is_alive() or self._pipe is None:
+            self._kill()
+            context = multiprocessing.get_context("spawn")
+            here, there = context.Pipe()
+            self._process = context.Process(
+                target=_work, args=(self.database.url, there), daemon=True, name="jobs-worker"
+            )
+            self._process.start()
+            there.close()
+            self._pipe = here
+        return self._pipe
+
+    def _kill(self) -> None:
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join(timeout=10)
+            self._process = None

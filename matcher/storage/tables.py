@@ -162,7 +162,7 @@ class IdempotencyKey(Base):
 
 
 class JobRow(Base):
-    """A long solve run by the worker process: queued, running, done or failed."""
+    """A long solve run by the worker process: queued, running, done, failed or cancelled."""
 
     __tablename__ = "jobs"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -172,7 +172,11 @@ class JobRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_by: Mapped[str] = mapped_column(String(128))
+    created_by: Mapped[str] = mapped_column(String(128), index=True)
+    role: Mapped[str | None] = mapped_column(String(32), nullable=True, doc="The maker's role.")
+    runner: Mapped[str | None] = mapped_column(
+        String(36), nullable=True, doc="The run that claimed it: only it may write it."
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime)
     started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
