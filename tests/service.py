@@ -39,7 +39,13 @@ def auth(role: str) -> dict[str, str]:
 
 
 def config(url: str, **changes: Any) -> ServiceConfig:
-    return ServiceConfig(database_url=url, tokens=principals(), **changes)
+    """The service over ``url``, planning from the factories' date (the nights tests book
+    are in its horizon) unless a test changes it."""
+    return ServiceConfig(
+        database_url=url,
+        tokens=principals(),
+        **({"planning_date": f.PLANNING_DATE} | changes),
+    )
 
 
 def small_instance() -> Instance:

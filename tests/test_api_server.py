@@ -75,7 +75,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(database_url: str, folder: Path, max_body: int = 100_000) -> Server:
+def start_server(
+    database_url: str,
+    folder: Path,
+    max_body: int = 100_000,
+    planning_date: str | None = f.PLANNING_DATE.isoformat(),
+) -> Server:
+    """``matcher serve`` on a free port; planning from the factories' date unless
+    ``planning_date`` is None (then today)."""
     port = free_port()
     log = folder / "server.log"
     env = {
@@ -83,6 +90,8 @@ def start_server(database_url: str, folder: Path, max_body: int = 100_000) -> Se
         "MATCHER_TOKENS": json.dumps({"tokens": list(TOKENS.values())}),
         "MATCHER_MAX_BODY_BYTES": str(max_body),
     }
+    if planning_date is not None:
+        env["MATCHER_PLANNING_DATE"] = planning_date
     env.pop("DATABASE_URL", None)
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -276,3 +285,48 @@ def test_a_planted_child_id_never_reaches_the_logs(
     # ... and the child's id is in none of it.
     assert "PLANTED" not in log
     assert "90210" not in log
+
+
+def test_overnight_stays_are_booked_end_to_end_from_todays_date(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # No planning date configured: the service plans from today, whatever the date in the
+    # register's settings (the factories' 2026-11-02), so the nights move on with it.
+    from datetime import timedelta
+
+    from matcher.storage.database import utcnow
+
+    folder = tmp_path_factory.mktemp("today")
+    url = f"sqlite:///{folder / 'register.sqlite'}"
+    register = Register(url)
+    register.replace(race_instance())  # one unit, one bed
+    register.database.dispose()
+    server = start_server(url, folder, planning_date=None)
+    today = utcnow().date()
+    try:
+        with httpx.Client(base_url=server.url, headers=auth("navigator"), timeout=30) as c:
+            ranked = c.post("/referrals/R-2000/matches").json()
+            [candidate] = ranked["candidates"]
+            [unit] = candidate["units"]
+            assert (candidate["provider_id"], unit["unit_id"]) == ("P-9", "U-1")
+            nights = [date.fromisoformat(n) for n in unit["nights"]]
+            assert nights and today <= min(nights) and max(nights) < today + timedelta(weeks=4)
+            chosen = [n.isoformat() for n in nights[:2]]
+            body = {"referral_id": "R-2000", "provider_id": "P-9", "unit_id": "U-1"}
+            booked = c.post("/placements", json=body | {"nights": chosen})
+            assert booked.status_code == 201, booked.json()
+            # The bed is taken on those nights: another child is offered the others only.
+            other = c.post("/referrals/R-2001/matches").json()["candidates"][0]["units"][0]
+            assert set(other["nights"]) == {n.isoformat() for n in nights[2:]}
+            taken = c.post(
+                "/placements",
+                json=body | {"referral_id": "R-2001", "nights": chosen[:1]},
+            )
+            assert taken.status_code == 409 and taken.json()["code"] == "no_capacity"
+            # A night already past is not bookable.
+            past = (today - timedelta(days=1)).isoformat()
+            late = c.post("/placements", json=body | {"referral_id": "R-2001", "nights": [past]})
+            assert late.status_code == 422
+            assert late.json()["detail"][0]["msg"] == "outside the planning horizon"
+    finally:
+        server.stop()

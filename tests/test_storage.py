@@ -84,3 +84,23 @@ def test_a_capacity_change_from_a_view_loaded_before_a_release_loses_nothing(
         row = session.get(StaffCapacity, ("P-1", "sat_morning"))
         assert row is not None and row.remaining == row.offered == 1500
     database.dispose()
+
+
+def test_the_ledger_rolls_on_with_the_planning_date_once(database_url: str) -> None:
+    from datetime import timedelta
+
+    from matcher.register import ledger
+    from matcher.register.records import load_with_bookings, on_date
+
+    register = Register(database_url)
+    register.replace(f.instance(providers=[f.overnight_provider()], referrals=[f.referral()]))
+    later = f.PLANNING_DATE + timedelta(days=10)
+    with register.database.write() as session:
+        moved = on_date(register.load(), later)
+        assert ledger.roll(session, moved) == 10  # ten new nights of its one unit
+        assert ledger.roll(session, moved) == 0  # and only once
+    with register.database.read() as session:
+        nights = {row.night for row in session.scalars(select(BedNight))}
+        assert set(horizon_nights(moved.settings)) <= nights
+        assert ledger.discrepancies(session, load_with_bookings(session, later)) == []
+    register.database.dispose()

@@ -39,7 +39,7 @@ def post_allocation(
         job = jobs.create(
             session,
             jobs.JobKind.ALLOCATION,
-            params.model_dump(),
+            params.model_dump() | {jobs.PLANNING_DATE: found.register.planning_date().isoformat()},
             who.subject,
             who.role.value,
             found.config.job_limits,

@@ -57,7 +57,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         worker = Worker(database)
         if config.start_worker:
             worker.start()
-        app.state.services = Services(config, database, RegisterView(database), worker)
+        view = RegisterView(database, config.planning_date_now)
+        app.state.services = Services(config, database, view, worker)
         try:
             yield
         finally:

@@ -9,18 +9,20 @@
 | ``MATCHER_MAX_BODY_BYTES`` | larger request bodies get 413 | 1000000 |
 | ``MATCHER_JOBS_PER_USER`` | allocations and scenarios one person may have queued or running | 3 |
 | ``MATCHER_JOBS_PER_ROLE`` | the same, for everyone of one role together | 10 |
+| ``MATCHER_PLANNING_DATE`` | the date plans run from (YYYY-MM-DD) | today |
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from matcher.errors import InputError
 from matcher.register.access import Principal, load_tokens, parse_tokens
 from matcher.register.jobs import JobLimits
-from matcher.storage.database import database_url
+from matcher.storage.database import database_url, utcnow
 
 DEFAULT_TOKENS_FILE = Path(".matcher/tokens.json")
 
@@ -33,6 +35,11 @@ class ServiceConfig:
     max_body_bytes: int = 1_000_000
     start_worker: bool = True
     job_limits: JobLimits = field(default_factory=JobLimits)
+    #: The date plans run from (the bookable nights start there); None: today (UTC).
+    planning_date: date | None = None
+
+    def planning_date_now(self) -> date:
+        return self.planning_date or utcnow().date()
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
@@ -43,6 +50,7 @@ class ServiceConfig:
             tokens=tokens,
             idle_minutes=_number("MATCHER_TOKEN_IDLE_MINUTES", 30.0),
             max_body_bytes=int(_number("MATCHER_MAX_BODY_BYTES", 1_000_000)),
+            planning_date=_date("MATCHER_PLANNING_DATE"),
             job_limits=JobLimits(
                 per_user=int(_number("MATCHER_JOBS_PER_USER", JobLimits.per_user)),
                 per_role=int(_number("MATCHER_JOBS_PER_ROLE", JobLimits.per_role)),
@@ -52,6 +60,16 @@ class ServiceConfig:
 
 def tokens_file() -> Path:
     return Path(os.environ.get("MATCHER_TOKENS_FILE") or DEFAULT_TOKENS_FILE)
+
+
+def _date(name: str) -> date | None:
+    text = os.environ.get(name)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{name}: expected a date, YYYY-MM-DD") from None
 
 
 def _number(name: str, default: float) -> float:

@@ -43,6 +43,10 @@ class Services:
 
 async def services(request: Request) -> Services:
     found: Services = request.app.state.services
+    if found.register.new_day:
+        # The planning date moved on: the ledger gets the new nights before any request
+        # reads or books them (once a day, off the event loop).
+        await run_in_threadpool(found.register.roll_if_new_day)
     return found
 
 

@@ -4,17 +4,18 @@ written to the audit trail, in the same transaction as the write."""
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Body, Response, status
 from sqlalchemy import select
 
-from matcher.api.deps import Navigating, ServicesDep
+from matcher.api.deps import Navigating, Services, ServicesDep
 from matcher.api.schemas import MatchIn, RankingOut, ReferralOut
 from matcher.errors import NotFound
-from matcher.model import Referral
+from matcher.model import Instance, Referral
 from matcher.ranking import rank
 from matcher.register.access import Action, audit, misses_audited
+from matcher.register.booking import bookable_nights
 from matcher.register.records import create_referral, stored_referral, update_referral
 from matcher.storage.tables import PlacementRow
 
@@ -95,8 +96,27 @@ def post_matches(
     # A ranking is a function of the register's version: the same question at the same
     # version has the same answer, so its JSON is kept (RegisterView drops it on change).
     content = found.register.answer(
-        instance,
-        ("matches", referral_id, top),
-        lambda: json.dumps(rank(instance, referral_id, top=top).to_dict()).encode(),
+        instance, ("matches", referral_id, top), lambda: _matches(found, instance, referral_id, top)
     )
     return Response(content, media_type="application/json")
+
+
+def _matches(found: Services, instance: Instance, referral_id: str, top: int | None) -> bytes:
+    """The ranking as JSON; for an overnight child, each candidate with the units and the
+    nights that could be booked for the child now (from the ledger)."""
+    data = rank(instance, referral_id, top=top).to_dict()
+    referral = instance.referral(referral_id)
+    if referral.service.is_overnight:
+        with found.database.read() as session:
+            for candidate in cast(list[dict[str, object]], data["candidates"]):
+                provider = instance.provider(str(candidate["provider_id"]))
+                candidate["units"] = [
+                    {
+                        "unit_id": b.unit_id,
+                        "unit_name": b.unit_name,
+                        "nights": [night.isoformat() for night in b.nights],
+                        "nights_left_this_year": b.nights_left_this_year,
+                    }
+                    for b in bookable_nights(session, instance, referral, provider)
+                ]
+    return json.dumps(data).encode()

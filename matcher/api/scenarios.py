@@ -31,7 +31,10 @@ def post_scenario(body: ScenarioIn, found: ServicesDep, who: Commissioning) -> S
         job = jobs.create(
             session,
             jobs.JobKind.SCENARIO,
-            {"document": body.document},
+            {
+                "document": body.document,
+                jobs.PLANNING_DATE: found.register.planning_date().isoformat(),
+            },
             who.subject,
             who.role.value,
             found.config.job_limits,

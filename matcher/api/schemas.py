@@ -187,6 +187,13 @@ class ScorePartOut(Out):
     detail: str
 
 
+class BookableOut(Out):
+    unit_id: str
+    unit_name: str
+    nights: list[date] = Field(description="Nights that could be booked for the child now.")
+    nights_left_this_year: int = Field(description="Before the 75-night limit in the unit.")
+
+
 class CandidateOut(Out):
     provider_id: str
     provider_name: str
@@ -196,6 +203,11 @@ class CandidateOut(Out):
     travel_minutes: float
     breakdown: list[ScorePartOut]
     warnings: list[ReasonOut]
+    units: list[BookableOut] = Field(
+        default_factory=list,
+        description="Overnight: the provider's units that suit the child, with the nights "
+        "free for them now (POST /placements books some of them).",
+    )
 
 
 class ExcludedOut(Out):

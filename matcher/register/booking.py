@@ -191,7 +191,6 @@ def _take_bed_nights(
         raise InputError([Problem("unit_id", f"{provider.id} has no unit with this id")])
     if not request.nights:
         raise InputError([Problem("nights", "an overnight booking names at least one night")])
-    horizon = set(horizon_nights(instance.settings))
     problems: list[Problem] = []
     if len(set(request.nights)) != len(request.nights):
         problems.append(Problem("nights", "a night is listed twice"))
@@ -208,29 +207,15 @@ def _take_bed_nights(
         problems.append(
             Problem("nights", f"a stay longer than {MAX_CONSECUTIVE_NIGHTS} nights in a row")
         )
-    end = last_night(referral)
     for i, night in enumerate(request.nights):
-        if night not in horizon:
-            problems.append(Problem(f"nights[{i}]", "outside the planning horizon"))
-        elif night < referral.planned_start_date:
-            problems.append(Problem(f"nights[{i}]", "before the referral's planned start"))
-        elif end is not None and night > end:
-            problems.append(Problem(f"nights[{i}]", "after the service ends at 18"))
-        elif unit is not None and not (
-            in_band_on(referral, unit.min_age, unit.max_age, night)
-            and in_band_on(referral, provider.min_age, provider.max_age, night)
-        ):
-            problems.append(
-                Problem(f"nights[{i}]", "the child has outgrown the unit's age band by then")
-            )
+        wrong = night_problem(instance, referral, provider, unit, night)
+        if wrong is not None:
+            problems.append(Problem(f"nights[{i}]", wrong))
     if problems:
         raise InputError(problems)
-    if unit not in usable_units(instance, referral, provider) or not unit_specialism_fits(
-        unit, referral
-    ):
-        raise Conflict("unit_not_suitable", f"unit {unit.id} does not suit this child")
-    if referral.solo is SoloNeed.SOLO_ROOM and unit.solo_rooms == 0:
-        raise Conflict("unit_not_suitable", f"unit {unit.id} has no solo room")
+    unsuitable = unit_problem(instance, referral, provider, unit)
+    if unsuitable is not None:
+        raise Conflict("unit_not_suitable", unsuitable)
     if referral.nights_used.get(unit.id, 0) + len(request.nights) > MAX_NIGHTS_A_YEAR:
         raise Conflict(
             "night_limit", f"more than {MAX_NIGHTS_A_YEAR} nights a year in unit {unit.id}"
@@ -263,6 +248,81 @@ def _take_bed_nights(
     return {"unit_id": unit.id, "bed_nights": taken, "alone": alone}
 
 
+def night_problem(
+    instance: Instance, referral: Referral, provider: Provider, unit: OvernightUnit, night: date
+) -> str | None:
+    """Why the child may not have ``night`` in ``unit`` whoever else is there, or None:
+    the planning horizon, the planned start, the 18th birthday, the age bands."""
+    nights = horizon_nights(instance.settings)
+    if not nights[0] <= night <= nights[-1]:
+        return "outside the planning horizon"
+    if night < referral.planned_start_date:
+        return "before the referral's planned start"
+    end = last_night(referral)
+    if end is not None and night > end:
+        return "after the service ends at 18"
+    if not (
+        in_band_on(referral, unit.min_age, unit.max_age, night)
+        and in_band_on(referral, provider.min_age, provider.max_age, night)
+    ):
+        return "the child has outgrown the unit's age band by then"
+    return None
+
+
+def unit_problem(
+    instance: Instance, referral: Referral, provider: Provider, unit: OvernightUnit
+) -> str | None:
+    """Why the unit does not suit the child at all, or None."""
+    if unit not in usable_units(instance, referral, provider) or not unit_specialism_fits(
+        unit, referral
+    ):
+        return f"unit {unit.id} does not suit this child"
+    if referral.solo is SoloNeed.SOLO_ROOM and unit.solo_rooms == 0:
+        return f"unit {unit.id} has no solo room"
+    return None
+
+
+@dataclass(frozen=True)
+class Bookable:
+    """A unit a child could be booked into now, and the nights free for them there."""
+
+    unit_id: str
+    unit_name: str
+    nights: list[date]
+    nights_left_this_year: int  # before the 75-night limit in this unit
+
+
+def bookable_nights(
+    session: Session, instance: Instance, referral: Referral, provider: Provider
+) -> list[Bookable]:
+    """Every unit of the provider that suits the child, with the nights that could be
+    booked for them now: in the horizon and every rule of a night, a bed free on the
+    ledger (every bed, for a child who must be alone), and nothing in the unit that night
+    that rules them out (a child alone, an incompatible child, no solo room or night staff
+    left). What a booking of those nights would check, read without taking anything."""
+    out = []
+    for unit in provider.units:
+        if unit_problem(instance, referral, provider, unit) is not None:
+            continue
+        left = MAX_NIGHTS_A_YEAR - referral.nights_used.get(unit.id, 0)
+        rows = session.scalars(
+            select(BedNight).where(BedNight.unit_id == unit.id).order_by(BedNight.night)
+        )
+        alone = referral.solo is SoloNeed.UNIT_ALONE
+        free = [
+            row.night
+            for row in rows
+            if row.beds > 0
+            and (row.remaining == row.beds if alone else row.remaining >= 1)
+            and night_problem(instance, referral, provider, unit, row.night) is None
+        ]
+        blocked = shared_night_blockers(session, instance, referral, unit, set(free))
+        nights = [night for night in free if night not in blocked]
+        if nights and left > 0:
+            out.append(Bookable(unit.id, unit.name, nights, left))
+    return out
+
+
 def _check_shared_nights(
     session: Session, instance: Instance, referral: Referral, unit: OvernightUnit, nights: set[str]
 ) -> None:
@@ -272,6 +332,22 @@ def _check_shared_nights(
     Checked after the bed-night rows are updated: those rows stay locked until commit, so
     a racing booking for any of the same nights waits, and then sees this one's placement.
     """
+    blocked = shared_night_blockers(
+        session, instance, referral, unit, {date.fromisoformat(n) for n in nights}
+    )
+    if blocked:
+        night = min(blocked)
+        code, message = blocked[night]
+        raise Conflict(code, message)
+
+
+def shared_night_blockers(
+    session: Session, instance: Instance, referral: Referral, unit: OvernightUnit, nights: set[date]
+) -> dict[date, tuple[str, str]]:
+    """The nights of ``nights`` that the children already booked in the unit rule out for
+    this child, each with a conflict code and a sentence."""
+    wanted = {night.isoformat(): night for night in nights}
+    blocked: dict[date, tuple[str, str]] = {}
     others = session.scalars(
         select(PlacementRow).where(
             PlacementRow.status == ACTIVE,
@@ -280,32 +356,39 @@ def _check_shared_nights(
         )
     )
     staff = unit.night_staff if unit.night_staff is not None else unit.beds
-    solo = {night: int(referral.solo is SoloNeed.SOLO_ROOM) for night in nights}
-    sixths = {night: STAFF_SIXTHS[referral.staff_ratio] for night in nights}
+    solo = {night: int(referral.solo is SoloNeed.SOLO_ROOM) for night in wanted}
+    sixths = {night: STAFF_SIXTHS[referral.staff_ratio] for night in wanted}
     for other in others:
-        shared = nights & set(other.taken.get("bed_nights", {}))
+        shared = set(wanted) & set(other.taken.get("bed_nights", {}))
         if not shared or other.referral_id not in instance.referral_index:
             continue
         child = instance.referral(other.referral_id)
         if child.solo is SoloNeed.UNIT_ALONE:
             # Its bed-night rows are at 0 already; this holds even if the beds changed since.
-            raise Conflict("no_capacity", f"unit {unit.id} is booked for a child alone then")
-        if (
+            why = ("no_capacity", f"unit {unit.id} is booked for a child alone then")
+        elif (
             other.referral_id in referral.incompatible_with
             or referral.id in child.incompatible_with
         ):
-            raise Conflict(
+            why = (
                 "incompatible_children",
                 f"a child who must not stay the same night is booked in {unit.id} then",
             )
+        else:
+            why = None
         for night in shared:
+            if why is not None:
+                blocked.setdefault(wanted[night], why)
             solo[night] += int(child.solo is SoloNeed.SOLO_ROOM)
             sixths[night] += STAFF_SIXTHS[child.staff_ratio]
-    for night in sorted(nights):
+    for night in sorted(wanted):
         if solo[night] > unit.solo_rooms:
-            raise Conflict("no_capacity", f"unit {unit.id} has no solo room left on {night}")
+            why = ("no_capacity", f"unit {unit.id} has no solo room left on {night}")
+            blocked.setdefault(wanted[night], why)
         if sixths[night] > 6 * staff:
-            raise Conflict("no_capacity", f"unit {unit.id} has too few night staff left on {night}")
+            why = ("no_capacity", f"unit {unit.id} has too few night staff left on {night}")
+            blocked.setdefault(wanted[night], why)
+    return blocked
 
 
 def release(session: Session, placement_id: str) -> PlacementRow:

@@ -36,6 +36,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from multiprocessing.connection import Connection
 from typing import Any
@@ -172,18 +173,27 @@ def cancel(session: Session, job: JobRow, who: str) -> JobRow:
 # ----- runners (in the worker process) -----------------------------------------------
 
 
+#: A job's payload names the date its plans run from: the service's planning date when
+#: it was made (today, unless the service is configured with one).
+PLANNING_DATE = "planning_date"
+
+
+def _planned_from(payload: dict[str, Any]) -> date | None:
+    text = payload.get(PLANNING_DATE)
+    return date.fromisoformat(text) if text else None
+
+
 def _allocation(database: Database, payload: dict[str, Any], progress: Progress) -> Any:
     from matcher.allocate import allocate
     from matcher.register.records import load_with_bookings
     from matcher.result import Params
 
     with database.read() as session:
-        instance = load_with_bookings(session)
+        instance = load_with_bookings(session, _planned_from(payload))
     progress(0.05)
+    params = Params.model_validate({k: v for k, v in payload.items() if k != PLANNING_DATE})
     # The overnight part reports the share of the budget it used; the day part ends it.
-    result = allocate(
-        instance, Params.model_validate(payload), lambda share: progress(0.05 + 0.9 * share)
-    )
+    result = allocate(instance, params, lambda share: progress(0.05 + 0.9 * share))
     return result.model_dump(mode="json")
 
 
@@ -193,7 +203,7 @@ def _scenario(database: Database, payload: dict[str, Any], progress: Progress) -
 
     # The variants change the register as it is, bookings included.
     with database.read() as session:
-        instance = load_with_bookings(session)
+        instance = load_with_bookings(session, _planned_from(payload))
     return run_document(payload["document"], progress, base=instance)
 
 

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, Problem
@@ -169,6 +171,40 @@ def discrepancies(session: Session, instance: Instance) -> list[str]:
                 f"expected {expected}"
             )
     return found
+
+
+def roll(session: Session, instance: Instance) -> int:
+    """Bed-night rows for every night of the horizon from the instance's planning date
+    that has none yet (the planning date moved on): all of a unit's beds on the nights it
+    is open, none booked. Safe when two processes roll at once (a night already there is
+    left as it is). Returns the rows added."""
+    nights = horizon_nights(instance.settings)
+    have = {
+        (unit_id, night)
+        for unit_id, night in session.execute(
+            select(BedNight.unit_id, BedNight.night).where(
+                BedNight.night >= nights[0], BedNight.night <= nights[-1]
+            )
+        )
+    }
+    rows = [
+        {
+            "unit_id": unit.id,
+            "night": night,
+            "provider_id": provider.id,
+            "beds": beds_on(unit, night),
+            "remaining": beds_on(unit, night),
+        }
+        for provider in instance.providers
+        for unit in provider.units
+        for night in nights
+        if (unit.id, night) not in have
+    ]
+    if rows:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(insert(BedNight).values(rows).on_conflict_do_nothing())
+    return len(rows)
 
 
 def rebuild(session: Session, instance: Instance) -> None:

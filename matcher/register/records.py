@@ -13,6 +13,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,7 +24,7 @@ from matcher.errors import Conflict, InputError, MatcherError, NotFound, Problem
 from matcher.model import Instance, OvernightUnit, Provider, Referral, Weekday
 from matcher.register import ledger
 from matcher.register.booking import NO_KEY_UPDATE, active_placements
-from matcher.storage.database import Database
+from matcher.storage.database import Database, utcnow
 from matcher.storage.tables import PlacementRow, ProviderRow, ReferralRow
 from matcher.store import bump_version, current_version, document, load_instance
 
@@ -32,14 +33,23 @@ ANSWERS_KEPT = 5000
 
 
 class RegisterView:
-    """The register held in memory, reloaded when another request or process changed it."""
+    """The register held in memory, reloaded when another request or process changed it,
+    or when the planning date moved on.
 
-    def __init__(self, database: Database):
+    The planning date is the service's (``planning_date()``: today, unless the service is
+    configured with a date), not the one stored with the register's settings: the nights
+    that can be booked run from it, so they move on with the calendar. When it moves, the
+    ledger is given the nights that came into the horizon (:func:`ledger.roll`).
+    """
+
+    def __init__(self, database: Database, planning_date: Callable[[], date] | None = None):
         self.database = database
+        self.planning_date = planning_date or (lambda: utcnow().date())
         self._lock = threading.Lock()
-        # The version and the instance loaded at it, as one value: read together, never
-        # one from one reload and the other from the next.
-        self._current: tuple[int, Instance] | None = None
+        # The version, the date and the instance loaded at them, as one value: read
+        # together, never one from one reload and the other from the next.
+        self._current: tuple[tuple[int, date], Instance] | None = None
+        self._rolled: date | None = None
         self._answers: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
 
     def answer(
@@ -67,36 +77,68 @@ class RegisterView:
         With ``session``, the version is read in that transaction (a writer holding
         SQLite's lock sees exactly what it will change).
         """
+        today = self.planning_date()
+        if session is None:
+            self.roll_if_new_day()
         if session is not None:
             version = current_version(session)
         else:
             with self.database.read() as reading:
                 version = current_version(reading)
         current = self._current
-        if current is not None and current[0] == version:
+        if current is not None and current[0] == (version, today):
             return current[1]
         with self._lock:
             current = self._current
-            if current is not None and current[0] == version:
+            if current is not None and current[0] == (version, today):
                 return current[1]
             if session is not None:
-                loaded = load_with_bookings(session)
+                loaded = load_with_bookings(session, today)
             else:
                 with self.database.read() as reading:
                     version = current_version(reading)
-                    loaded = load_with_bookings(reading)
-            loaded.cache["register_version"] = version
-            self._current = (version, loaded)
+                    loaded = load_with_bookings(reading, today)
+            loaded.cache["register_version"] = (version, today)
+            self._current = ((version, today), loaded)
             self._answers.clear()
             return loaded
 
+    @property
+    def new_day(self) -> bool:
+        """Whether the planning date moved on since the ledger was last rolled."""
+        return self._rolled != self.planning_date()
 
-def load_with_bookings(session: Session) -> Instance:
-    """The register as an instance, its bookings loaded as existing placements."""
+    def roll_if_new_day(self) -> None:
+        """Give the ledger the nights from the planning date over the horizon, once a day,
+        in a transaction of its own (call it before opening one)."""
+        today = self.planning_date()
+        if self._rolled == today:
+            return
+        with self.database.write() as session:
+            loaded = load_instance(session)
+            if loaded is not None:
+                ledger.roll(session, on_date(loaded, today))
+        self._rolled = today
+
+
+def load_with_bookings(session: Session, planning_date: date | None = None) -> Instance:
+    """The register as an instance, its bookings loaded as existing placements; planned
+    from ``planning_date`` if given (else from the date in its settings)."""
     instance = load_instance(session, overlay=active_placements(session))
     if instance is None:
         raise NotFound("the register is empty: load an instance or import providers first")
-    return instance
+    return instance if planning_date is None else on_date(instance, planning_date)
+
+
+def on_date(instance: Instance, planning_date: date) -> Instance:
+    """The instance planned from ``planning_date`` (every rule that reads the date reads
+    it from the settings)."""
+    if instance.settings.planning_date == planning_date:
+        return instance
+    settings = instance.settings.model_copy(update={"planning_date": planning_date})
+    return Instance.build(
+        {"settings": settings, "providers": instance.providers, "referrals": instance.referrals}
+    )
 
 
 # ----- providers --------------------------------------------------------------------------
