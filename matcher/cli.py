@@ -89,7 +89,8 @@ def import_csv(
     out: Annotated[Path, typer.Option(help="Instance file to write (.json or .yaml).")],
     units: Annotated[Path | None, typer.Option(help="Overnight units CSV.")] = None,
     settings: Annotated[
-        Path | None, typer.Option(help="Settings (JSON/YAML); default: Lancashire.")
+        Path | None,
+        typer.Option(help="Settings (JSON/YAML): only the fields that differ from Lancashire's."),
     ] = None,
 ) -> None:
     """Turn a provider register CSV and a referral list CSV into an instance file."""
@@ -97,7 +98,7 @@ def import_csv(
     from matcher.csvio import import_csv as read_csv
     from matcher.io import load_settings, save_instance
 
-    council = load_settings(settings) if settings else lancashire.settings()
+    council = load_settings(settings, lancashire.settings()) if settings else lancashire.settings()
     loaded = read_csv(providers, referrals, council, units_csv=units)
     save_instance(loaded, out)
     console.print(
@@ -501,6 +502,47 @@ def scenario_report(
 
     for path in write_report(folder):
         console.print(f"wrote {path}")
+
+
+@app.command()
+def load(
+    instance: Annotated[
+        Path | None, typer.Argument(help="Instance file (JSON/YAML); or give the CSV files.")
+    ] = None,
+    providers: Annotated[Path | None, typer.Option(help="Provider register CSV.")] = None,
+    referrals: Annotated[Path | None, typer.Option(help="Referral list CSV.")] = None,
+    units: Annotated[Path | None, typer.Option(help="Overnight units CSV.")] = None,
+    settings: Annotated[
+        Path | None,
+        typer.Option(
+            help="Settings (JSON/YAML): only the fields that differ from the instance's, or "
+            "for CSV files from Lancashire's (e.g. planning_date, night_rate)."
+        ),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(help="Register URL (default: $DATABASE_URL, else .matcher/register.sqlite)."),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Replace what the register holds (its bookings go too).")
+    ] = False,
+) -> None:
+    """Put a council's own county into the register that matcher serve serves."""
+    from matcher.register.load import load_county
+
+    loaded, url = load_county(
+        instance=instance,
+        providers=providers,
+        referrals=referrals,
+        units=units,
+        settings=settings,
+        database=database,
+        replace=replace,
+    )
+    console.print(
+        f"loaded {len(loaded.providers)} providers and {len(loaded.referrals)} referrals "
+        f"into {url} (planning date {loaded.settings.planning_date})"
+    )
 
 
 @app.command()

@@ -68,12 +68,18 @@ def load_instance(path: str | Path) -> Instance:
         raise exc.with_source(str(path)) from None
 
 
-def load_settings(path: str | Path) -> Settings:
-    """Read a council's settings (the ``settings`` block of an instance) from JSON or YAML."""
+def load_settings(path: str | Path, defaults: Settings | None = None) -> Settings:
+    """Read a council's settings (the ``settings`` block of an instance) from JSON or YAML.
+
+    With ``defaults``, the file need give only the fields that differ: each field it gives
+    replaces the default's whole (give ``districts`` and you give ``travel_minutes`` too).
+    """
     path = Path(path)
     data = read_document(path)
     if isinstance(data, dict) and "settings" in data:
         data = data["settings"]  # a whole instance file also names its settings
+    if defaults is not None and isinstance(data, dict):
+        data = defaults.model_dump(mode="json") | data
     try:
         settings = Settings.model_validate(data)
         # The cross-references (travel between every pair of places, unique ids) are the

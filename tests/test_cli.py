@@ -274,3 +274,49 @@ def test_allocate_says_how_many_nights_a_short_child_was_given(tmp_path: Path) -
         child = short[row["referral_id"]]
         assert f"{child['allocated']} of {child['requested']}" in table.stdout
     assert result["overnight"]["short"]
+
+
+def test_load_puts_a_councils_own_county_in_the_register(tmp_path: Path) -> None:
+    # From CSV files with a settings file that gives only what differs from the defaults.
+    from matcher.store import Register
+
+    assert run("template", tmp_path / "csv").returncode == 0
+    (tmp_path / "settings.yaml").write_text("planning_date: 2027-01-04\nnight_rate: 480\n")
+    url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    args = [
+        "load",
+        "--providers",
+        tmp_path / "csv" / "providers.csv",
+        "--referrals",
+        tmp_path / "csv" / "referrals.csv",
+        "--units",
+        tmp_path / "csv" / "units.csv",
+        "--settings",
+        tmp_path / "settings.yaml",
+        "--database",
+        url,
+    ]
+    first = run(*args)
+    assert first.returncode == 0, first.stderr
+    assert "planning date 2027-01-04" in first.stdout
+    register = Register(url)
+    loaded = register.load()
+    assert loaded.settings.night_rate == 480
+    assert loaded.settings.council == "Lancashire County Council"  # the rest: the defaults
+    assert [p.id for p in loaded.providers][:1] == ["P-0001"]
+    register.database.dispose()
+    # A register that holds a county is replaced only when asked.
+    again = run(*args)
+    assert again.returncode == 2 and "--replace" in again.stderr
+    instance = small_instance(tmp_path)
+    replaced = run("load", instance, "--database", url, "--replace")
+    assert replaced.returncode == 0, replaced.stderr
+    register = Register(url)
+    assert [p.id for p in register.load().providers] == ["P-1", "P-2", "P-3"]
+    register.database.dispose()
+    # A settings file with a mistake names the file and the field; nothing is loaded.
+    (tmp_path / "bad.yaml").write_text("night_rate: lots\n")
+    bad = run("load", instance, "--database", url, "--replace", "--settings", tmp_path / "bad.yaml")
+    assert bad.returncode == 2 and "bad.yaml" in bad.stderr and "night_rate" in bad.stderr
+    both = run("load", instance, "--providers", tmp_path / "csv" / "providers.csv")
+    assert both.returncode == 2 and "not both" in both.stderr
