@@ -20,6 +20,7 @@ from starlette.routing import Match
 from matcher.api import allocations, capacity, health, placements, providers, referrals, scenarios
 from matcher.api.config import ServiceConfig
 from matcher.api.deps import Services
+from matcher.api.docs import add_docs
 from matcher.api.middleware import AccessLog, BodyLimit
 from matcher.api.schemas import ErrorOut, ValidationErrorOut
 from matcher.errors import Conflict, InputError, MatcherError, NotFound
@@ -71,7 +72,10 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         responses=COMMON_RESPONSES,
+        docs_url=None,  # served from the app's own assets (matcher.api.docs)
+        redoc_url=None,
     )
+    add_docs(app)
     for module in (health, providers, capacity, referrals, placements, allocations, scenarios):
         app.include_router(module.router)
     _handlers(app)
