@@ -36,7 +36,7 @@ import numpy as np
 
 from matcher.generate import generate
 from matcher.provenance import commit, machine
-from matcher.store import Register
+from matcher.register.store import Register
 
 
 def free_port() -> int:

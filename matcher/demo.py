@@ -16,8 +16,8 @@ from rich.console import Console
 from matcher.io import load_instance
 from matcher.model import Instance, Lot, Referral, StaffRatio
 from matcher.ranking import rank
+from matcher.register.store import Register
 from matcher.render import print_ranking
-from matcher.store import Register
 
 Pick = Callable[[Referral], bool]
 

@@ -41,8 +41,7 @@ from matcher.rules.eligibility import (
     staff_hours_needed,
 )
 from matcher.rules.explain import Reason, explain
-
-WEEKS_PER_MONTH = 52 / 12
+from matcher.rules.facts import WEEKS_PER_MONTH
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,10 @@ from matcher.api.app import create_app
 from matcher.csvio import write_templates
 from matcher.errors import Conflict
 from matcher.register import idempotency
+from matcher.register.database import Database, utcnow
 from matcher.register.records import create_referral
-from matcher.storage.database import Database, utcnow
-from matcher.storage.tables import (
+from matcher.register.store import Register, load_instance
+from matcher.register.tables import (
     AuditRow,
     BedNight,
     PlacementRow,
@@ -32,7 +33,6 @@ from matcher.storage.tables import (
     TokenUse,
     WorkerCapacity,
 )
-from matcher.store import Register, load_instance
 from tests import factories as f
 from tests.service import ROLES, auth, config, small_instance
 

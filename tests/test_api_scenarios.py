@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from matcher.api.app import create_app
-from matcher.storage.tables import JobRow
-from matcher.store import Register
+from matcher.register.store import Register
+from matcher.register.tables import JobRow
 from tests.service import auth, config, small_instance
 
 #: Two variants of the register: as it is, and with both day providers suspended.

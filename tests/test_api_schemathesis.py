@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from matcher.api.app import create_app
-from matcher.store import Register
+from matcher.register.store import Register
 from tests.service import ROLES, auth, config, small_instance
 
 _folder = Path(tempfile.mkdtemp(prefix="matcher-schemathesis-"))

@@ -27,9 +27,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from matcher.storage.database import Database
-from matcher.storage.tables import AuditRow, BedNight, StaffCapacity
-from matcher.store import Register
+from matcher.register.database import Database
+from matcher.register.store import Register
+from matcher.register.tables import AuditRow, BedNight, StaffCapacity
 from tests import factories as f
 from tests.databases import database
 from tests.service import TOKENS, auth
@@ -294,7 +294,7 @@ def test_overnight_stays_are_booked_end_to_end_from_todays_date(
     # register's settings (the factories' 2026-11-02), so the nights move on with it.
     from datetime import timedelta
 
-    from matcher.storage.database import utcnow
+    from matcher.register.database import utcnow
 
     folder = tmp_path_factory.mktemp("today")
     url = f"sqlite:///{folder / 'register.sqlite'}"

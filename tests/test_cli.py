@@ -278,7 +278,7 @@ def test_allocate_says_how_many_nights_a_short_child_was_given(tmp_path: Path) -
 
 def test_load_puts_a_councils_own_county_in_the_register(tmp_path: Path) -> None:
     # From CSV files with a settings file that gives only what differs from the defaults.
-    from matcher.store import Register
+    from matcher.register.store import Register
 
     assert run("template", tmp_path / "csv").returncode == 0
     (tmp_path / "settings.yaml").write_text("planning_date: 2027-01-04\nnight_rate: 480\n")

@@ -28,11 +28,11 @@ import psycopg
 import pytest
 
 from matcher.register import ledger
+from matcher.register.database import Database
+from matcher.register.faults import WAIT_SECONDS
 from matcher.register.records import load_with_bookings
-from matcher.storage.database import Database
-from matcher.storage.faults import WAIT_SECONDS
-from matcher.storage.tables import PlacementRow
-from matcher.store import Register
+from matcher.register.store import Register
+from matcher.register.tables import PlacementRow
 from tests import factories as f
 from tests.databases import POSTGRES_URL, database, postgres_schema
 from tests.service import auth

@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 
 from matcher.api.app import create_app
 from matcher.register import jobs
+from matcher.register.database import Database
 from matcher.register.jobs import JobKind, JobLimits, JobStatus
-from matcher.storage.database import Database
-from matcher.storage.tables import JobRow
-from matcher.store import Register
+from matcher.register.store import Register
+from matcher.register.tables import JobRow
 from tests.service import auth, config, small_instance
 
 

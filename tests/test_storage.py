@@ -7,11 +7,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 
+from matcher.register.database import Database
 from matcher.register.ledger import horizon_nights, needed_minutes, offered_minutes
-from matcher.storage.database import Database
-from matcher.storage.migrate import downgrade, upgrade
-from matcher.storage.tables import Base, BedNight, StaffCapacity
-from matcher.store import Register
+from matcher.register.migrate import downgrade, upgrade
+from matcher.register.store import Register
+from matcher.register.tables import Base, BedNight, StaffCapacity
 from tests import factories as f
 
 

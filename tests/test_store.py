@@ -8,7 +8,7 @@ import pytest
 
 from matcher.errors import InputError
 from matcher.model import Instance
-from matcher.store import Register
+from matcher.register.store import Register
 from tests import factories as f
 
 

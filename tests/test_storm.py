@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from matcher.register import ledger
+from matcher.register.database import Database
 from matcher.register.records import load_with_bookings
-from matcher.storage.database import Database
-from matcher.store import Register
+from matcher.register.store import Register
 from tests import factories as f
 from tests.databases import database
 from tests.test_api_server import Server, start_server

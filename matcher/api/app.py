@@ -26,11 +26,11 @@ from matcher.api.schemas import ErrorOut, ValidationErrorOut
 from matcher.errors import Conflict, InputError, MatcherError, NotFound
 from matcher.model import STRICT_MESSAGES
 from matcher.register.access import AuthError
+from matcher.register.database import Database
+from matcher.register.faults import RETRY_AFTER, RegisterBusy, classify
 from matcher.register.jobs import TOO_MANY_RETRY_AFTER, TooManyJobs, Worker
+from matcher.register.migrate import upgrade
 from matcher.register.records import RegisterView
-from matcher.storage.database import Database
-from matcher.storage.faults import RETRY_AFTER, RegisterBusy, classify
-from matcher.storage.migrate import upgrade
 
 #: Responses any authenticated endpoint may give, documented once for every route.
 COMMON_RESPONSES: dict[int | str, dict[str, object]] = {

@@ -19,8 +19,8 @@ from matcher.errors import NotFound
 from matcher.model import Instance
 from matcher.register import ledger
 from matcher.register.access import Principal
+from matcher.register.database import Database
 from matcher.register.records import set_capacity
-from matcher.storage.database import Database
 
 router = APIRouter(prefix="/providers/{provider_id}/capacity", tags=["capacity"])
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from matcher.errors import InputError
 from matcher.register.access import Principal, load_tokens, parse_tokens
+from matcher.register.database import database_url, utcnow
 from matcher.register.jobs import JobLimits
-from matcher.storage.database import database_url, utcnow
 
 DEFAULT_TOKENS_FILE = Path(".matcher/tokens.json")
 

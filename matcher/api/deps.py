@@ -24,11 +24,11 @@ from matcher.register.access import (
     token_hash,
     touch,
 )
+from matcher.register.database import Database, utcnow
+from matcher.register.faults import FaultKind, RegisterBusy, classify
 from matcher.register.jobs import Worker
 from matcher.register.records import RegisterView
-from matcher.storage.database import Database, utcnow
-from matcher.storage.faults import FaultKind, RegisterBusy, classify
-from matcher.storage.tables import JobRow
+from matcher.register.tables import JobRow
 
 
 @dataclass

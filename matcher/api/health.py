@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from matcher.api.deps import ServicesDep
 from matcher.api.schemas import HealthOut
-from matcher.storage.faults import RETRY_AFTER, FaultKind
+from matcher.register.faults import RETRY_AFTER, FaultKind
 
 router = APIRouter(tags=["health"])
 

@@ -20,8 +20,8 @@ from matcher.errors import Conflict, NotFound
 from matcher.register import idempotency
 from matcher.register.access import Action, Principal, Role, audit, misses_audited
 from matcher.register.booking import BookingRequest, book, release
-from matcher.storage.tables import PlacementRow
-from matcher.store import bump_version
+from matcher.register.store import bump_version
+from matcher.register.tables import PlacementRow
 
 router = APIRouter(prefix="/placements", tags=["placements"])
 

@@ -17,7 +17,7 @@ from matcher.ranking import rank
 from matcher.register.access import Action, audit, misses_audited
 from matcher.register.booking import bookable_nights
 from matcher.register.records import create_referral, stored_referral, update_referral
-from matcher.storage.tables import PlacementRow
+from matcher.register.tables import PlacementRow
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
 

@@ -16,8 +16,8 @@ from rich.console import Console
 
 from matcher.api.config import ServiceConfig, tokens_file
 from matcher.register.access import write_demo_tokens
-from matcher.storage.database import database_url
-from matcher.store import Register
+from matcher.register.database import database_url
+from matcher.register.store import Register
 
 
 def seed_if_empty(register: Register, console: Console) -> None:

@@ -31,8 +31,8 @@ from matcher.model import (
     repeated,
 )
 from matcher.ranking import Ranking
+from matcher.register.tables import JobRow, PlacementRow
 from matcher.result import Effort, Result
-from matcher.storage.tables import JobRow, PlacementRow
 
 
 def _utc(moment: datetime) -> datetime:

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 
 from matcher.errors import InputError, MatcherError, NotFound
 from matcher.model import problems_from_validation
-from matcher.storage.database import Database, utcnow
-from matcher.storage.tables import AuditRow, TokenUse
+from matcher.register.database import Database, utcnow
+from matcher.register.tables import AuditRow, TokenUse
 
 #: Last-use times are written at most this often per token: one request in a burst
 #: writes, the others only read (the time-out is counted in minutes).

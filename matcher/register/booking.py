@@ -28,11 +28,18 @@ from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, NotFound, Problem
 from matcher.model import Contract, Instance, OvernightUnit, Provider, Referral, SoloNeed
-from matcher.ranking import WEEKS_PER_MONTH
+from matcher.register.database import utcnow
 from matcher.register.ledger import horizon_nights, needed_minutes
+from matcher.register.tables import (
+    BedNight,
+    PlacementRow,
+    ReferralRow,
+    StaffCapacity,
+    WorkerCapacity,
+)
 from matcher.rules.checks import failed_rules
 from matcher.rules.consumption import staff_hours_needed, workers_in_words, workers_needed
-from matcher.rules.facts import usable_units
+from matcher.rules.facts import WEEKS_PER_MONTH, usable_units
 from matcher.rules.nights import (
     MAX_CONSECUTIVE_NIGHTS,
     MAX_NIGHTS_A_YEAR,
@@ -43,14 +50,6 @@ from matcher.rules.nights import (
     requested_nights,
 )
 from matcher.rules.nights import specialism_fits as unit_specialism_fits
-from matcher.storage.database import utcnow
-from matcher.storage.tables import (
-    BedNight,
-    PlacementRow,
-    ReferralRow,
-    StaffCapacity,
-    WorkerCapacity,
-)
 
 ACTIVE, RELEASED = "active", "released"
 

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, Problem
-from matcher.storage.database import utcnow
-from matcher.storage.tables import IdempotencyKey
+from matcher.register.database import utcnow
+from matcher.register.tables import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 

@@ -46,9 +46,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from matcher.errors import MatcherError, NotFound
-from matcher.storage.database import Database, utcnow
-from matcher.storage.faults import RegisterBusy, classify
-from matcher.storage.tables import JobRow
+from matcher.register.database import Database, utcnow
+from matcher.register.faults import RegisterBusy, classify
+from matcher.register.tables import JobRow
 
 log = logging.getLogger("matcher.jobs")
 

@@ -28,15 +28,15 @@ from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, Problem
 from matcher.model import Instance, OvernightUnit, Provider, Referral, Settings, SoloNeed, Weekday
-from matcher.rules.consumption import staff_hours_needed, workers_needed
-from matcher.rules.nights import STAFF_SIXTHS
-from matcher.storage.tables import (
+from matcher.register.tables import (
     BedNight,
     PlacementRow,
     ReferralRow,
     StaffCapacity,
     WorkerCapacity,
 )
+from matcher.rules.consumption import staff_hours_needed, workers_needed
+from matcher.rules.nights import STAFF_SIXTHS
 
 WEEKDAYS = list(Weekday)
 

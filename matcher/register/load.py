@@ -57,7 +57,7 @@ def load_county(
     """Read the county and put it in the register (in one transaction). A register that
     already holds a county is replaced only with ``replace``. Returns the county and the
     register's URL."""
-    from matcher.store import Register
+    from matcher.register.store import Register
 
     county = read_county(
         instance=instance, providers=providers, referrals=referrals, units=units, settings=settings

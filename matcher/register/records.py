@@ -24,9 +24,9 @@ from matcher.errors import Conflict, InputError, MatcherError, NotFound, Problem
 from matcher.model import Instance, OvernightUnit, Provider, Referral, Weekday
 from matcher.register import ledger
 from matcher.register.booking import NO_KEY_UPDATE, active_placements
-from matcher.storage.database import Database, utcnow
-from matcher.storage.tables import PlacementRow, ProviderRow, ReferralRow
-from matcher.store import bump_version, current_version, document, load_instance
+from matcher.register.database import Database, utcnow
+from matcher.register.store import bump_version, current_version, document, load_instance
+from matcher.register.tables import PlacementRow, ProviderRow, ReferralRow
 
 #: Answers (serialised rankings) kept per process: a county's every referral, twice over.
 ANSWERS_KEPT = 5000

@@ -37,6 +37,8 @@ SESSION_MIN_HOURS = 2.0
 SCHOOL_DAY_SESSION_MAX_HOURS = 3.0
 #: The days a weekly slot is taken to fall on a school day (the plan is of term-time weeks).
 SCHOOL_DAYS = frozenset({Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI})
+#: Weeks in an average month: a plan of nights a month, priced or ranked by the week.
+WEEKS_PER_MONTH = 52 / 12
 
 
 def child_ages(instance: Instance, referral: Referral) -> tuple[int, int]:

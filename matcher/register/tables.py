@@ -1,7 +1,7 @@
 """Every table of the register, as SQLAlchemy 2 declarative models.
 
 The schema itself is created and changed by the Alembic migrations in
-``matcher/storage/migrations/versions`` (never by ``create_all``), so a register written
+``matcher/register/migrations/versions`` (never by ``create_all``), so a register written
 by an older version is upgraded in place. A test holds these models and the migrations
 equal.
 

@@ -1,7 +1,7 @@
 """Alembic, configured in code: no alembic.ini, the scripts ship inside the package.
 
 :func:`upgrade` brings any register to the newest schema; it is what the register, the
-service and the tests call. ``python -m matcher.storage.migrate [URL]`` does the same by hand.
+service and the tests call. ``python -m matcher.register.migrate [URL]`` does the same by hand.
 """
 
 from __future__ import annotations
@@ -34,6 +34,6 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - a maintenance entry point
-    from matcher.storage.database import Database
+    from matcher.register.database import Database
 
     upgrade(Database(sys.argv[1] if len(sys.argv) > 1 else None).engine)

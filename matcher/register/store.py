@@ -7,7 +7,7 @@ that bookings take from (:mod:`matcher.register.ledger`). Loading it back goes t
 cross-reference. Replacing the register's contents happens in one transaction: a failure
 leaves the previous contents in place.
 
-The schema is made and upgraded by the Alembic migrations in :mod:`matcher.storage`.
+The schema is made and upgraded by the Alembic migrations in :mod:`matcher.register.migrate`.
 
 The URL comes from ``DATABASE_URL``; without it, ``sqlite:///.matcher/register.sqlite``
 in the current directory (the embedded default: no server to install).
@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 from matcher.errors import InputError
 from matcher.model import Instance
 from matcher.register import ledger
-from matcher.storage.database import DEFAULT_URL, Database, database_url
-from matcher.storage.migrate import upgrade
-from matcher.storage.tables import (
+from matcher.register.database import DEFAULT_URL, Database, database_url
+from matcher.register.migrate import upgrade
+from matcher.register.tables import (
     Base,
     BedNight,
     IdempotencyKey,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Engine
 
-from matcher.storage.tables import Base
+from matcher.register.tables import Base
 
 config = context.config
 engine: Engine = config.attributes["engine"]

@@ -10,8 +10,8 @@ PostgreSQL runs at READ COMMITTED: a conditional ``UPDATE`` that finds its row l
 waits for the other transaction and then re-checks its ``WHERE`` on the committed row,
 which is what the capacity ledger relies on.
 
-No wait is unbounded (:mod:`matcher.storage.faults`): a writer waits
-:data:`~matcher.storage.faults.WAIT_SECONDS` for SQLite's lock or a PostgreSQL row lock,
+No wait is unbounded (:mod:`matcher.register.faults`): a writer waits
+:data:`~matcher.register.faults.WAIT_SECONDS` for SQLite's lock or a PostgreSQL row lock,
 a statement runs at most :data:`STATEMENT_SECONDS`, and a transaction left idle is
 ended by the server.
 """
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from matcher.errors import InputError
-from matcher.storage.faults import WAIT_SECONDS, Fault, FaultKind, RegisterBusy, classify
+from matcher.register.faults import WAIT_SECONDS, Fault, FaultKind, RegisterBusy, classify
 
 DEFAULT_URL = "sqlite:///.matcher/register.sqlite"
 #: Seconds a SQLite writer waits for the lock before giving up.

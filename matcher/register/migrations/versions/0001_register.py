@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-05-01
 
-The three document tables (settings, providers, referrals) are those ``matcher.store``
+The three document tables (settings, providers, referrals) are those ``matcher.register.store``
 created before migrations existed; a register written then is adopted as it is.
 """
 
