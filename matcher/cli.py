@@ -215,9 +215,11 @@ def allocate(
 ) -> None:
     """Allocate the waiting list: day referrals to staff-hours, overnight to bed-nights."""
     from matcher.allocate import allocate as allocate_all
-    from matcher.io import load_instance, write_text_atomic
+    from matcher.io import load_instance, writable_file, write_text_atomic
     from matcher.render import print_result
 
+    if out is not None:
+        writable_file(out)  # before the solve, not after
     loaded = load_instance(instance)
     params = _params(effort, budget, time_limit, workers, allow_moves=allow_moves)
     result = allocate_all(loaded, params)
@@ -307,8 +309,11 @@ def bench(
     from matcher.bench.suites import GAP_DIR, select, tasks
     from matcher.errors import InputError
     from matcher.errors import Problem as Issue
-    from matcher.io import read_document, write_text_atomic
+    from matcher.io import read_document, writable_file, write_text_atomic
 
+    if out is not None:
+        writable_file(out)
+        writable_file(out.with_suffix(".md"))
     if profile not in ("quick", "full"):
         raise InputError([Issue("--profile", f"{profile!r} is not a profile: quick or full")])
     if only and not select(tasks(profile, gap_dir or GAP_DIR), only):
@@ -452,11 +457,12 @@ def scenario_run(
     results and their report (report.html, summary.md, CSV files) into a folder."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from matcher.io import writable_folder
     from matcher.scenario.runner import default_jobs, prepare, run_variants, write_results
 
     scenario, base_path, variants = prepare(file)
     jobs = jobs or default_jobs(scenario)
-    folder = out or Path("results") / file.stem
+    folder = writable_folder(out or Path("results") / file.stem)  # before the solves
     console.print(
         f"{scenario.name}: {len(variants)} variants, {jobs} at a time, each with "
         f"{scenario.solver.params().deterministic_budget:g} deterministic seconds "

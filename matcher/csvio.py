@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -727,12 +728,23 @@ class _Sheet:
         return [*self.problems, *(p for row in self.rows for p in row.problems)]
 
 
+#: Rows a sheet may have: a region (tens of thousands of children, thousands of
+#: providers) several times over. A longer file is refused at once, before it is read
+#: whole: reading a million rows would take minutes and gigabytes.
+MAX_ROWS = 200_000
+
+
 def _read_sheet(path: Path, columns: list[Column]) -> _Sheet:
     sheet = _Sheet(path.name, columns)
     try:
         # utf-8-sig drops the byte-order mark Excel puts at the start of "CSV UTF-8".
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            lines = list(csv.reader(handle))
+            lines = list(islice(csv.reader(handle), MAX_ROWS + 2))
+            if len(lines) > MAX_ROWS + 1:
+                return _unreadable(
+                    sheet,
+                    f"has more than {MAX_ROWS:,} rows; split it into smaller files",
+                )
     except FileNotFoundError:
         return _unreadable(sheet, f"file not found: {path}")
     except UnicodeDecodeError:

@@ -109,6 +109,31 @@ def save_instance(instance: Instance, path: str | Path) -> None:
     write_text_atomic(path, render(instance_document(instance), _format_of(path)))
 
 
+def writable_file(path: Path) -> Path:
+    """``path`` if a file can be written there, checked before any work that ends in
+    writing it: not a folder, and not under a file."""
+    if path.is_dir():
+        raise InputError(Problem(str(path), "is a folder: give a file name"))
+    _no_file_above(path)
+    return path
+
+
+def writable_folder(path: Path) -> Path:
+    """``path`` if a folder of results can be written there, checked before any work."""
+    if path.exists() and not path.is_dir():
+        raise InputError(Problem(str(path), "exists and is not a folder: give a folder"))
+    _no_file_above(path)
+    return path
+
+
+def _no_file_above(path: Path) -> None:
+    for parent in path.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(Problem(str(path), f"{parent} is a file, not a folder"))
+            return
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file, so a failure leaves nothing behind."""
     if path.is_dir():

@@ -320,3 +320,19 @@ def test_load_puts_a_councils_own_county_in_the_register(tmp_path: Path) -> None
     assert bad.returncode == 2 and "bad.yaml" in bad.stderr and "night_rate" in bad.stderr
     both = run("load", instance, "--providers", tmp_path / "csv" / "providers.csv")
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_a_wrong_out_is_refused_before_any_solve(tmp_path: Path) -> None:
+    # A file where a folder is wanted (or the other way round) is said at once, not after
+    # minutes of solving.
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    scenario = (
+        Path(__file__).resolve().parents[1] / "scenarios" / "northamptonshire-6-or-7-days.yaml"
+    )
+    run_it = run("scenario", "run", scenario, "--out", a_file)
+    assert run_it.returncode == 2 and "exists and is not a folder" in run_it.stderr
+    assert "solved" not in run_it.stdout
+    allocate = run("allocate", small_instance(tmp_path), "--out", a_file / "result.json")
+    assert allocate.returncode == 2 and "is a file, not a folder" in allocate.stderr
+    assert "Placed" not in allocate.stdout and "placed" not in allocate.stdout

@@ -509,3 +509,15 @@ def test_a_units_setting_is_read_and_checked(files: dict[str, Path]) -> None:
     assert problem.startswith(
         "units.csv, row 3, column 'setting': 'caravan' is not a known setting"
     )
+
+
+def test_a_sheet_too_long_is_refused_at_once(
+    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The red team's million-row file took minutes and gigabytes; past the limit a sheet
+    # is refused before it is read whole, naming the file. (The limit is lowered here.)
+    import matcher.csvio as csvio
+
+    monkeypatch.setattr(csvio, "MAX_ROWS", 2)
+    with pytest.raises(InputError, match=r"referrals\.csv: has more than 2 rows; split it"):
+        import_csv(files["providers"], files["referrals"], SETTINGS, files["units"])

@@ -674,3 +674,18 @@ def test_placements_kept_with_a_suspended_provider_are_flagged_for_the_panel(
     quiet = results_folder(clean, [variant("Clean", 0, BASELINE_CHILDREN)])
     write_report(quiet)
     assert "Some children are kept" not in (quiet / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_scenario_name_is_text_in_summary_md_never_markup(tmp_path: Path) -> None:
+    hostile = "<script>alert(1)</script> [click](javascript:x) *big* | cell"
+    folder = results_folder(
+        tmp_path, [variant("Clean", 0, BASELINE_CHILDREN), variant(hostile, 1, BASELINE_CHILDREN)]
+    )
+    write_report(folder)
+    md = (folder / "summary.md").read_text(encoding="utf-8")
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "[click](" not in md and "\\[click\\]" in md
+    assert "\\*big\\*" in md
+    # In a table the name stays in its own cell.
+    rows = [line for line in md.splitlines() if line.startswith("|") and "click" in line]
+    assert rows and all(" | cell" not in row for row in rows)

@@ -30,6 +30,7 @@ import csv
 import io
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -1207,9 +1208,19 @@ def md_table(table: Table) -> list[str]:
     return [*out, ""]
 
 
+#: Markdown's own characters, each escaped with a backslash where a person's text holds it.
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
+
+
 def _md(text: str) -> str:
-    """Text safe in a markdown table cell: pipes escaped, lines joined."""
-    return "; ".join(text.splitlines()).replace("\\", "\\\\").replace("|", "\\|")
+    """A person's text (a scenario's name, a question) as plain text in markdown: lines
+    joined, markdown's characters escaped (no link, emphasis or heading of its own) and
+    HTML written as text (``<script>`` shows as that)."""
+    flat = "; ".join(text.splitlines())
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    flat = _MARKDOWN.sub(r"\\\1", flat)
+    # A heading, list or quote of its own only at the start of a line.
+    return "\\" + flat if flat[:1] in ("#", "-", "+") else flat
 
 
 def _csv(rows: Iterable[Sequence[object]]) -> str:
