@@ -330,3 +330,30 @@ def test_overnight_stays_are_booked_end_to_end_from_todays_date(
             assert late.json()["detail"][0]["msg"] == "outside the planning horizon"
     finally:
         server.stop()
+
+
+def test_a_half_sent_request_head_is_closed_after_its_deadline(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MATCHER_HEADER_SECONDS", "2")
+    folder = tmp_path_factory.mktemp("slow")
+    url = f"sqlite:///{folder / 'register.sqlite'}"
+    register = Register(url)
+    register.replace(race_instance())
+    register.database.dispose()
+    server = start_server(url, folder)
+    host, port = server.url.removeprefix("http://").split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=30) as connection:
+            connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # and no more
+            started = time.monotonic()
+            assert connection.recv(1024) == b""  # closed by the server ...
+            assert time.monotonic() - started < 10  # ... after its deadline, not never
+        # A whole request in good time is answered as ever, and a kept-alive connection
+        # too, for its next request.
+        with socket.create_connection((host, int(port)), timeout=30) as connection:
+            for _ in range(2):
+                connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        server.stop()

@@ -44,6 +44,7 @@ def serve(host: str, port: int, database: str | None, console: Console) -> None:
     import uvicorn
 
     from matcher.api.app import create_app
+    from matcher.api.protocol import BoundedH11
 
     url = database or database_url()
     register = Register(url)
@@ -64,4 +65,11 @@ def serve(host: str, port: int, database: str | None, console: Console) -> None:
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
     console.print(f"Serving the register at {register.url} on http://{host}:{port} (docs: /docs)")
-    uvicorn.run(create_app(config), host=host, port=port, access_log=False, log_level="info")
+    uvicorn.run(
+        create_app(config),
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="info",
+        http=BoundedH11,  # a request's head has a deadline (matcher.api.protocol)
+    )
