@@ -12,7 +12,7 @@ Why: a child's routine (the same unit and the same nights of the week) is decide
 which nights the others leave free, and CP-SAT's own search on the whole model, on one
 worker, rarely moves several children at once. On Northamptonshire's two units (76
 children, 13 weeks) the routine level stayed at the greedy start's 319 after 8
-deterministic seconds; this search reaches 194 in the same budget (bound 161).
+deterministic seconds; this search reaches 194 in the same budget (bound 183).
 
 Deterministic: the random choices come from a seeded generator, each model from one
 CP-SAT worker with a deterministic limit; the search stops on its budget, on reaching
