@@ -18,7 +18,7 @@ dates, so they are not on the bed-night ledger: only bookings are.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
 from sqlalchemy import delete, select
@@ -119,6 +119,10 @@ def placements_on_record(session: Session, instance: Instance) -> dict[str, list
     return by_provider
 
 
+#: What a provider's existing placements use per slot, in a ledger's units.
+UsedBy = Callable[[Instance, Provider, "dict[str, list[Referral]] | None"], dict[str, int]]
+
+
 def discrepancies(session: Session, instance: Instance) -> list[str]:
     """Every ledger row whose remaining capacity is not what the offer, the existing
     placements and the active bookings leave (empty when the ledger is exact):
@@ -128,34 +132,28 @@ def discrepancies(session: Session, instance: Instance) -> list[str]:
     placed = placements_on_record(session, instance)
     active = list(session.scalars(select(PlacementRow).where(PlacementRow.status == "active")))
     found = []
-    for row in session.scalars(select(StaffCapacity)):
-        provider = instance.provider(row.provider_id)
-        existing = staff_used_by_existing(instance, provider, placed)[row.slot_id]
-        booked = sum(
-            int(p.taken.get("staff_minutes", {}).get(row.slot_id, 0))
-            for p in active
-            if p.provider_id == row.provider_id
-        )
-        expected = max(0, row.offered - existing - booked)
-        if row.remaining != expected:
-            found.append(
-                f"staff {row.provider_id} {row.slot_id}: {row.remaining} left, expected "
-                f"{expected} ({row.offered} offered, {existing} existing, {booked} booked)"
+    # Staff-minutes and workers: per provider and slot, the same arithmetic.
+    slot_ledgers: list[tuple[type[StaffCapacity] | type[WorkerCapacity], str, UsedBy]] = [
+        (StaffCapacity, "staff_minutes", staff_used_by_existing),
+        (WorkerCapacity, "worker_sixths", workers_used_by_existing),
+    ]
+    for table, taken_as, used_by in slot_ledgers:
+        rows: list[StaffCapacity | WorkerCapacity] = list(session.scalars(select(table)))
+        for row in rows:
+            provider = instance.provider(row.provider_id)
+            existing = used_by(instance, provider, placed)[row.slot_id]
+            booked = sum(
+                int(p.taken.get(taken_as, {}).get(row.slot_id, 0))
+                for p in active
+                if p.provider_id == row.provider_id
             )
-    for worker_row in session.scalars(select(WorkerCapacity)):
-        provider = instance.provider(worker_row.provider_id)
-        existing = workers_used_by_existing(instance, provider, placed)[worker_row.slot_id]
-        booked = sum(
-            int(p.taken.get("worker_sixths", {}).get(worker_row.slot_id, 0))
-            for p in active
-            if p.provider_id == worker_row.provider_id
-        )
-        expected = max(0, worker_row.offered - existing - booked)
-        if worker_row.remaining != expected:
-            found.append(
-                f"workers {worker_row.provider_id} {worker_row.slot_id}: {worker_row.remaining} "
-                f"left, expected {expected}"
-            )
+            expected = max(0, row.offered - existing - booked)
+            if row.remaining != expected:
+                found.append(
+                    f"{table.__tablename__} {row.provider_id} {row.slot_id}: {row.remaining} "
+                    f"left, expected {expected} ({row.offered} offered, {existing} existing, "
+                    f"{booked} booked)"
+                )
     taken: dict[tuple[str, date], list[tuple[int, bool]]] = {}
     for p in active:
         for night, beds in p.taken.get("bed_nights", {}).items():
