@@ -21,6 +21,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -143,10 +144,14 @@ def test_a_read_only_register_reads_and_refuses_changes_clearly(kind: str, tmp_p
             read_only = f"sqlite:///file:{tmp_path / 'register.sqlite'}?mode=ro&uri=true"
         else:
             read_only = url + "%20-cdefault_transaction_read_only%3Don"
-        server = start_server(read_only, tmp_path)
+        # A day later than the register was loaded for: the new night cannot be added to the
+        # ledger, and reading goes on all the same.
+        later = (f.PLANNING_DATE + timedelta(days=1)).isoformat()
+        server = start_server(read_only, tmp_path, planning_date=later)
         try:
             with client(server) as c:
                 assert c.get("/providers").status_code == 200
+                assert c.post("/referrals/R-1001/matches").status_code == 503  # audited
                 answer = c.post("/placements", json=booking(0))
                 assert answer.status_code == 503, answer.text
                 assert answer.json()["code"] == "read_only"

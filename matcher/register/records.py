@@ -9,6 +9,7 @@ a referral costs a ranking, not a database load.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -17,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, MatcherError, NotFound, Problem
@@ -25,8 +26,11 @@ from matcher.model import Instance, OvernightUnit, Provider, Referral, Weekday
 from matcher.register import ledger
 from matcher.register.booking import NO_KEY_UPDATE, active_placements
 from matcher.register.database import Database, utcnow
+from matcher.register.faults import RegisterBusy, classify
 from matcher.register.store import bump_version, current_version, document, load_instance
 from matcher.register.tables import PlacementRow, ProviderRow, ReferralRow
+
+log = logging.getLogger("matcher.register")
 
 #: Answers (serialised rankings) kept per process: a county's every referral, twice over.
 ANSWERS_KEPT = 5000
@@ -114,10 +118,18 @@ class RegisterView:
         today = self.planning_date()
         if self._rolled == today:
             return
-        with self.database.write() as session:
-            loaded = load_instance(session)
-            if loaded is not None:
-                ledger.roll(session, on_date(loaded, today))
+        try:
+            with self.database.write() as session:
+                loaded = load_instance(session)
+                if loaded is not None:
+                    ledger.roll(session, on_date(loaded, today))
+        except (DBAPIError, RegisterBusy) as exc:
+            # A register that cannot be written just now still serves reads: the new
+            # nights are added on a later request.
+            if classify(exc) is None:
+                raise
+            log.warning("the ledger was not rolled on to %s: %s", today, classify(exc))
+            return
         self._rolled = today
 
 
