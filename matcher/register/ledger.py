@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -430,14 +431,7 @@ def _change_workers(
 
 
 def worker_rows(session: Session, provider_ids: Iterable[str]) -> list[WorkerCapacity]:
-    ids = list(provider_ids)
-    return list(
-        session.scalars(
-            select(WorkerCapacity)
-            .where(WorkerCapacity.provider_id.in_(ids))
-            .order_by(WorkerCapacity.provider_id, WorkerCapacity.slot_id)
-        )
-    )
+    return _slot_rows(session, WorkerCapacity, provider_ids)
 
 
 def _night_rules_hold(
@@ -467,12 +461,21 @@ def _night_rules_hold(
 
 
 def staff_rows(session: Session, provider_ids: Iterable[str]) -> list[StaffCapacity]:
-    ids = list(provider_ids)
+    return _slot_rows(session, StaffCapacity, provider_ids)
+
+
+SlotRow = TypeVar("SlotRow", StaffCapacity, WorkerCapacity)
+
+
+def _slot_rows(
+    session: Session, table: type[SlotRow], provider_ids: Iterable[str]
+) -> list[SlotRow]:
+    """The providers' rows of a per-slot ledger, by provider and slot."""
     return list(
         session.scalars(
-            select(StaffCapacity)
-            .where(StaffCapacity.provider_id.in_(ids))
-            .order_by(StaffCapacity.provider_id, StaffCapacity.slot_id)
+            select(table)
+            .where(table.provider_id.in_(list(provider_ids)))
+            .order_by(table.provider_id, table.slot_id)
         )
     )
 
