@@ -84,25 +84,34 @@ def staff_used_by_existing(
     instance: Instance, provider: Provider, placed: dict[str, list[Referral]] | None = None
 ) -> dict[str, int]:
     """Staff-minutes per slot that the provider's existing day placements use."""
-    used = {slot.id: 0 for slot in instance.settings.time_slots}
-    placed = placed_with(instance) if placed is None else placed
-    for referral in placed.get(provider.id, []):
-        if not referral.service.is_overnight:
-            for slot, hours in staff_hours_needed(instance, referral, provider).items():
-                used[slot] += needed_minutes(hours)
-    return used
+
+    def minutes(referral: Referral) -> dict[str, int]:
+        needed = staff_hours_needed(instance, referral, provider)
+        return {slot: needed_minutes(hours) for slot, hours in needed.items()}
+
+    return _used_by_existing(instance, provider, placed, minutes)
 
 
 def workers_used_by_existing(
     instance: Instance, provider: Provider, placed: dict[str, list[Referral]] | None = None
 ) -> dict[str, int]:
     """Sixths of a worker per slot that the provider's existing day placements take."""
+    return _used_by_existing(instance, provider, placed, workers_needed)
+
+
+def _used_by_existing(
+    instance: Instance,
+    provider: Provider,
+    placed: dict[str, list[Referral]] | None,
+    need: Callable[[Referral], dict[str, int]],
+) -> dict[str, int]:
+    """Per slot, what the provider's existing day placements take, in a ledger's units."""
     used = {slot.id: 0 for slot in instance.settings.time_slots}
     placed = placed_with(instance) if placed is None else placed
     for referral in placed.get(provider.id, []):
         if not referral.service.is_overnight:
-            for slot, sixths in workers_needed(referral).items():
-                used[slot] += sixths
+            for slot, amount in need(referral).items():
+                used[slot] += amount
     return used
 
 
