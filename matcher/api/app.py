@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.routing import Match
 
 from matcher.api import allocations, capacity, health, placements, providers, referrals, scenarios
@@ -25,6 +26,7 @@ from matcher.api.middleware import AccessLog, BodyLimit
 from matcher.api.schemas import ErrorOut, ValidationErrorOut
 from matcher.errors import Conflict, InputError, MatcherError, NotFound
 from matcher.model import STRICT_MESSAGES
+from matcher.pages import add_pages, error_page
 from matcher.register.access import AuthError
 from matcher.register.database import Database
 from matcher.register.faults import RETRY_AFTER, RegisterBusy, classify
@@ -76,6 +78,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         redoc_url=None,
     )
     add_docs(app)
+    add_pages(app)
     for module in (health, providers, capacity, referrals, placements, allocations, scenarios):
         app.include_router(module.router)
     _handlers(app)
@@ -94,11 +97,17 @@ def _handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        shown = error_page(request, 404, "Not found", "There is nothing here you may see.")
+        if shown is not None:
+            return shown
         return JSONResponse({"detail": exc.render(), "code": "not_found"}, status_code=404)
 
     @app.exception_handler(Conflict)
-    async def conflict(request: Request, exc: Conflict) -> JSONResponse:
+    async def conflict(request: Request, exc: Conflict) -> Response:
+        shown = error_page(request, 409, "That could not be done", exc.render())
+        if shown is not None:
+            return shown
         return JSONResponse({"detail": exc.render(), "code": exc.code}, status_code=409)
 
     @app.exception_handler(InputError)
@@ -114,7 +123,12 @@ def _handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": exc.render(), "code": None}, status_code=422)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        shown = error_page(
+            request, 422, "Something is missing", "The form was incomplete: go back and try again."
+        )
+        if shown is not None:
+            return shown
         # Without the "input" pydantic would echo: a referral's fields are a child's data.
         problems = [
             {
@@ -127,7 +141,12 @@ def _handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": problems}, status_code=422)
 
     @app.exception_handler(TooManyJobs)
-    async def too_many(request: Request, exc: TooManyJobs) -> JSONResponse:
+    async def too_many(request: Request, exc: TooManyJobs) -> Response:
+        shown = error_page(
+            request, 429, "Too many running", exc.render(), retry_after=TOO_MANY_RETRY_AFTER
+        )
+        if shown is not None:
+            return shown
         return JSONResponse(
             {"detail": exc.render(), "code": "too_many_jobs"},
             status_code=429,
@@ -136,10 +155,15 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(RegisterBusy)
-    async def database_fault(request: Request, exc: Exception) -> JSONResponse:
+    async def database_fault(request: Request, exc: Exception) -> Response:
         fault = classify(exc)
         if fault is None:
             raise exc  # a fault of the service's own: the access log answers 500
+        shown = error_page(
+            request, 503, "The register is busy", fault.message, retry_after=RETRY_AFTER
+        )
+        if shown is not None:
+            return shown
         return JSONResponse(
             {"detail": fault.message, "code": fault.kind.value},
             status_code=503,
@@ -147,7 +171,10 @@ def _handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        shown = error_page(request, exc.status_code, "That could not be done", str(exc.detail))
+        if shown is not None:
+            return shown
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             # Starlette names the methods of the first route matching the path only.

@@ -10,11 +10,13 @@
 | ``MATCHER_JOBS_PER_USER`` | allocations and scenarios one person may have queued or running | 3 |
 | ``MATCHER_JOBS_PER_ROLE`` | the same, for everyone of one role together | 10 |
 | ``MATCHER_PLANNING_DATE`` | the date plans run from (YYYY-MM-DD) | today |
+| ``MATCHER_SESSION_SECRET`` | signs the pages' session cookies | new at each start |
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -37,6 +39,8 @@ class ServiceConfig:
     job_limits: JobLimits = field(default_factory=JobLimits)
     #: The date plans run from (the bookable nights start there); None: today (UTC).
     planning_date: date | None = None
+    #: Signs the pages' session cookies.
+    session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     def planning_date_now(self) -> date:
         return self.planning_date or utcnow().date()
@@ -51,6 +55,7 @@ class ServiceConfig:
             idle_minutes=_number("MATCHER_TOKEN_IDLE_MINUTES", 30.0),
             max_body_bytes=int(_number("MATCHER_MAX_BODY_BYTES", 1_000_000)),
             planning_date=_date("MATCHER_PLANNING_DATE"),
+            session_secret=os.environ.get("MATCHER_SESSION_SECRET") or secrets.token_urlsafe(32),
             job_limits=JobLimits(
                 per_user=int(_number("MATCHER_JOBS_PER_USER", JobLimits.per_user)),
                 per_role=int(_number("MATCHER_JOBS_PER_ROLE", JobLimits.per_role)),

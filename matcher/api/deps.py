@@ -68,7 +68,12 @@ async def principal(
     """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthError("send a bearer token: Authorization: Bearer <token>")
-    hashed = token_hash(credentials.credentials)
+    return await signed_in(found, token_hash(credentials.credentials))
+
+
+async def signed_in(found: Services, hashed: str) -> Principal:
+    """The principal of the token whose hash is ``hashed`` (a bearer token's, or the one a
+    page's session was signed in with); AuthError if unknown or timed out."""
     who = found.config.tokens.get(hashed)
     if who is None:
         raise AuthError("this token is not known to the service")

@@ -1,0 +1,89 @@
+"""The administrator's page: providers imported from the council's CSV files, with every
+error by file, row and column on the page, and nothing written on an error."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from starlette.responses import Response
+
+from matcher.api.deps import ServicesDep
+from matcher.csvio import import_providers_csv
+from matcher.errors import Conflict, InputError
+from matcher.pages.render import page
+from matcher.pages.session import AdminPage, CheckedForm, SessionDep
+from matcher.register.records import add_providers
+
+router = APIRouter(include_in_schema=False)
+
+#: The largest CSV file the page accepts.
+MAX_CSV_BYTES = 5_000_000
+
+
+def _providers_page(
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    errors: list[tuple[str, str]] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    instance = found.register.instance()
+    context = {
+        "title": "Providers",
+        "providers": instance.providers,
+        "errors": errors or [],
+        "notice": notice,
+    }
+    return page(request, session, "admin_providers.html", context, status_code=status_code)
+
+
+@router.get("/admin/providers")
+def providers_page(
+    request: Request, found: ServicesDep, session: SessionDep, who: AdminPage
+) -> Response:
+    return _providers_page(request, found, session)
+
+
+@router.post("/admin/providers", dependencies=[CheckedForm])
+async def import_page(
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: AdminPage,
+    providers_csv: Annotated[UploadFile, File()],
+    units_csv: Annotated[UploadFile | None, File()] = None,
+    replace: Annotated[str, Form()] = "",
+) -> Response:
+    """Add (or, ticked, replace) the providers in the CSV files."""
+    with tempfile.TemporaryDirectory() as folder:
+        saved: dict[str, Path] = {}
+        for field, upload in (("providers_csv", providers_csv), ("units_csv", units_csv)):
+            if upload is None or not upload.filename:
+                continue
+            raw = await upload.read(MAX_CSV_BYTES + 1)
+            if len(raw) > MAX_CSV_BYTES:
+                errors = [(field, f"{upload.filename} is larger than 5 MB")]
+                return _providers_page(request, found, session, errors, status_code=413)
+            # The file's own name, so that errors name it as the council knows it.
+            path = Path(folder) / Path(upload.filename).name
+            path.write_bytes(raw)
+            saved[field] = path
+        if "providers_csv" not in saved:
+            errors = [("providers_csv", "Choose the providers CSV file")]
+            return _providers_page(request, found, session, errors, status_code=422)
+        try:
+            with found.database.write() as db:
+                instance = found.register.instance(db)
+                providers = import_providers_csv(
+                    saved["providers_csv"], instance.settings, saved.get("units_csv")
+                )
+                add_providers(db, instance, providers, replace=bool(replace))
+        except (InputError, Conflict) as exc:
+            errors = [("providers_csv", str(p)) for p in exc.problems]
+            return _providers_page(request, found, session, errors, status_code=422)
+    notice = f"Imported {len(providers)} providers."
+    return _providers_page(request, found, session, notice=notice)

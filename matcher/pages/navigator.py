@@ -1,0 +1,358 @@
+"""The navigator's pages: the waiting list, a child's ranked matches, booking a day
+placement or an overnight stay, releasing it, and a printable summary for the family.
+
+Every child shown is read through the register and audited, as the API's reads are: the
+waiting list audits each child on the page it shows, a child's page audits the read and
+the match, and a booking or release is audited with the placement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from starlette.responses import Response
+
+from matcher.api.deps import Services, ServicesDep
+from matcher.api.schemas import PlacementOut
+from matcher.errors import Conflict, InputError, NotFound
+from matcher.model import PRIORITY_LABELS, Instance, Lot, Referral
+from matcher.pages.render import page as render_page
+from matcher.pages.session import CheckedForm, NavigatorPage, PageSession, SessionDep
+from matcher.ranking import Ranking, rank
+from matcher.register.access import Action, Principal, audit, misses_audited
+from matcher.register.booking import BookingRequest, book, bookable_nights, release
+from matcher.register.store import bump_version
+from matcher.register.tables import PlacementRow
+from matcher.rules.explain import NEED_WORDS
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+#: Candidates a child's page offers to book (the ranking has them all).
+SHOWN_CANDIDATES = 10
+SORTS = {
+    "waited": "Waited longest",
+    "priority": "Most priority factors",
+    "district": "District",
+    "lot": "Service",
+}
+STATUSES = {"waiting": "Waiting", "placed": "Placed"}
+
+
+@dataclass(frozen=True)
+class Row:
+    referral: Referral
+    district: str
+    waited_days: int
+    placement: PlacementRow | None
+
+
+def _filters(instance: Instance) -> dict[str, list[tuple[str, str]]]:
+    return {
+        "district": [(d.id, d.name) for d in instance.settings.districts],
+        "lot": [(lot.value, lot.label) for lot in Lot],
+        "priority": [("any", "Any priority factor"), ("none", "No priority factor")]
+        + [(factor.value, label) for factor, label in PRIORITY_LABELS.items()],
+        "status": list(STATUSES.items()),
+        "sort": list(SORTS.items()),
+    }
+
+
+@router.get("/waiting-list")
+def waiting_list(
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: NavigatorPage,
+    district: str = "",
+    lot: str = "",
+    priority: str = "",
+    status: str = "",
+    sort: str = "waited",
+    page: int = 1,
+) -> Response:
+    """The children referred, filtered and sorted; each child on the page is audited."""
+    page_number = max(1, page)
+    with found.database.write() as db:
+        instance = found.register.instance(db)
+        today = found.register.planning_date()
+        placed = {
+            row.referral_id: row
+            for row in db.scalars(select(PlacementRow).where(PlacementRow.status == "active"))
+        }
+        rows = []
+        for referral in instance.referrals:
+            if district and referral.home_district != district:
+                continue
+            if lot and referral.service.value != lot:
+                continue
+            if priority == "any" and not referral.priority:
+                continue
+            if priority == "none" and referral.priority:
+                continue
+            if priority not in ("", "any", "none") and priority not in referral.priority:
+                continue
+            placement = placed.get(referral.id)
+            if status == "waiting" and placement is not None:
+                continue
+            if status == "placed" and placement is None:
+                continue
+            rows.append(
+                Row(
+                    referral,
+                    instance.district_name(referral.home_district),
+                    max(0, (today - referral.referral_date).days),
+                    placement,
+                )
+            )
+        keys = {
+            "waited": lambda r: (-r.waited_days, r.referral.id),
+            "priority": lambda r: (-len(r.referral.priority), -r.waited_days, r.referral.id),
+            "district": lambda r: (r.district, -r.waited_days, r.referral.id),
+            "lot": lambda r: (r.referral.service.value, -r.waited_days, r.referral.id),
+        }
+        rows.sort(key=keys.get(sort, keys["waited"]))
+        pages = max(1, -(-len(rows) // PAGE_SIZE))
+        page_number = min(page_number, pages)
+        shown = rows[(page_number - 1) * PAGE_SIZE : page_number * PAGE_SIZE]
+        for row in shown:
+            audit(db, who, Action.READ, row.referral.id, "waiting list page")
+    query = {"district": district, "lot": lot, "priority": priority, "status": status}
+    context = {
+        "title": "Waiting list",
+        "rows": shown,
+        "total": len(rows),
+        "page_number": page_number,
+        "pages": pages,
+        "filters": _filters(instance),
+        "chosen": query | {"sort": sort},
+        "query": "&".join(f"{k}={v}" for k, v in (query | {"sort": sort}).items() if v),
+        "priority_labels": PRIORITY_LABELS,
+    }
+    return render_page(request, session, "waiting_list.html", context)
+
+
+def _referral_page(
+    request: Request,
+    found: Services,
+    session: PageSession,
+    who: Principal,
+    referral_id: str,
+    errors: list[tuple[str, str]] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    with (
+        misses_audited(found.database, who, Action.MATCH, referral_id),
+        found.database.write() as db,
+    ):
+        instance = found.register.instance(db)
+        if referral_id not in instance.referral_index:
+            raise NotFound("no such referral")
+        referral = instance.referral(referral_id)
+        audit(db, who, Action.MATCH, referral_id, "referral page")
+        active = db.scalar(
+            select(PlacementRow).where(
+                PlacementRow.referral_id == referral_id, PlacementRow.status == "active"
+            )
+        )
+        ranking = rank(instance, referral)
+        candidates = ranking.candidates[:SHOWN_CANDIDATES]
+        units = {}
+        if referral.service.is_overnight and active is None:
+            for candidate in candidates:
+                provider = instance.provider(candidate.provider_id)
+                units[candidate.provider_id] = bookable_nights(db, instance, referral, provider)
+    context = {
+        "title": f"Referral {referral.id}",
+        "referral": referral,
+        "facts": _facts(instance, referral),
+        "placement": None if active is None else _placement(instance, active),
+        "ranking": ranking,
+        "candidates": candidates,
+        "more_candidates": len(ranking.candidates) - len(candidates),
+        "units": units,
+        "misses": _nearest_misses(ranking),
+        "errors": errors or [],
+        "notice": notice,
+    }
+    return render_page(request, session, "referral.html", context, status_code=status_code)
+
+
+def _facts(instance: Instance, referral: Referral) -> list[tuple[str, str]]:
+    """The referral as the navigator reads it: pseudonymous, no date of birth."""
+    facts = [
+        ("Service", referral.service.label),
+        ("Lives in", instance.district_name(referral.home_district)),
+        ("Staffing", referral.staff_ratio.value),
+    ]
+    if referral.service.is_overnight:
+        facts.append(("Nights a month", str(referral.nights_per_month)))
+    else:
+        facts.append(
+            (
+                "Hours",
+                "; ".join(
+                    f"{instance.slot_label(slot)}: {hours:g}"
+                    for slot, hours in referral.hours.items()
+                    if hours > 0
+                ),
+            )
+        )
+    facts += [
+        ("Needs", ", ".join(NEED_WORDS[n] for n in referral.needs) or "None recorded"),
+        (
+            "Priority factors",
+            ", ".join(PRIORITY_LABELS[p] for p in referral.priority) or "None",
+        ),
+        ("Referred on", _day(referral.referral_date)),
+        ("Planned start", _day(referral.planned_start_date)),
+    ]
+    return facts
+
+
+def _day(value: date) -> str:
+    return f"{value.day} {value:%B %Y}"
+
+
+@dataclass(frozen=True)
+class PlacementView:
+    id: str
+    provider: str
+    unit: str | None
+    weekly_cost: float
+    hours: list[tuple[str, float]]
+    nights: list[str]
+
+
+def _placement(instance: Instance, row: PlacementRow) -> PlacementView:
+    out = PlacementOut.of(row)
+    known = row.provider_id in instance.provider_index
+    provider = instance.provider(row.provider_id) if known else None
+    unit = None
+    if provider is not None and row.unit_id is not None:
+        unit = next((u.name for u in provider.units if u.id == row.unit_id), row.unit_id)
+    return PlacementView(
+        id=row.id,
+        provider=provider.name if provider is not None else row.provider_id,
+        unit=unit,
+        weekly_cost=row.weekly_cost,
+        hours=[(instance.slot_label(slot), hours) for slot, hours in out.staff_hours.items()],
+        nights=[_day(night) for night in out.nights],
+    )
+
+
+def _nearest_misses(ranking: Ranking) -> list[tuple[str, list[str]]]:
+    """The excluded providers that fail on the fewest rules, with the reasons in words:
+    the ones a navigator might negotiate with."""
+    excluded = sorted(ranking.excluded, key=lambda e: (len(e.codes), e.provider_name))
+    return [(e.provider_name, [r.message for r in e.reasons]) for e in excluded]
+
+
+@router.get("/waiting-list/{referral_id}")
+def referral_page(
+    referral_id: str,
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: NavigatorPage,
+    booked: str = "",
+    released: str = "",
+) -> Response:
+    notice = None
+    if booked:
+        notice = "Booked. The placement is on the register."
+    elif released:
+        notice = "Released. What the placement took is free again."
+    return _referral_page(request, found, session, who, referral_id, notice=notice)
+
+
+@router.post("/waiting-list/{referral_id}/book", dependencies=[CheckedForm])
+def book_page(
+    referral_id: str,
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: NavigatorPage,
+    provider_id: Annotated[str, Form()],
+    unit_id: Annotated[str | None, Form()] = None,
+    nights: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Book the child with the provider (overnight: the unit and the nights ticked)."""
+    try:
+        chosen = [date.fromisoformat(n) for n in nights or []]
+    except ValueError:
+        chosen = []
+    if unit_id is not None and not chosen:
+        errors = [("", "Choose at least one night to book.")]
+        return _referral_page(request, found, session, who, referral_id, errors, status_code=422)
+    try:
+        with (
+            misses_audited(found.database, who, Action.CREATE, referral_id),
+            found.database.write() as db,
+        ):
+            instance = found.register.instance(db)
+            request_ = BookingRequest(referral_id, provider_id, unit_id or None, chosen)
+            placement = book(db, instance, request_, who.subject)
+            audit(db, who, Action.CREATE, referral_id, f"placement {placement.id}")
+            bump_version(db)
+    except (Conflict, InputError) as exc:
+        errors = [("", exc.render())]
+        return _referral_page(request, found, session, who, referral_id, errors, status_code=409)
+    return RedirectResponse(f"/waiting-list/{referral_id}?booked=1", status_code=303)
+
+
+@router.post("/waiting-list/{referral_id}/release", dependencies=[CheckedForm])
+def release_page(
+    referral_id: str,
+    request: Request,
+    found: ServicesDep,
+    who: NavigatorPage,
+    placement_id: Annotated[str, Form()],
+) -> Response:
+    with found.database.write() as db:
+        row = db.get(PlacementRow, placement_id)
+        if row is None or row.referral_id != referral_id:
+            raise NotFound("no such placement")
+        release(db, placement_id)
+        audit(db, who, Action.DELETE, referral_id, f"placement {placement_id}")
+        bump_version(db)
+    return RedirectResponse(f"/waiting-list/{referral_id}?released=1", status_code=303)
+
+
+@router.get("/waiting-list/{referral_id}/summary")
+def summary_page(
+    referral_id: str,
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: NavigatorPage,
+) -> Response:
+    """What was booked for the child, to print for the family: the provider and the days
+    or nights, nothing about any other child."""
+    with (
+        misses_audited(found.database, who, Action.READ, referral_id),
+        found.database.write() as db,
+    ):
+        instance = found.register.instance(db)
+        if referral_id not in instance.referral_index:
+            raise NotFound("no such referral")
+        referral = instance.referral(referral_id)
+        active = db.scalar(
+            select(PlacementRow).where(
+                PlacementRow.referral_id == referral_id, PlacementRow.status == "active"
+            )
+        )
+        audit(db, who, Action.READ, referral_id, "family summary")
+    context = {
+        "title": f"Short break for {referral.id}",
+        "referral": referral,
+        "placement": None if active is None else _placement(instance, active),
+        "council": instance.settings.council,
+    }
+    return render_page(request, session, "summary.html", context)
