@@ -140,6 +140,8 @@ def portal(
     saved: str = "",
 ) -> Response:
     notice = "Capacity saved. Navigators see it in their matches now." if saved else None
+    if who.role is not Role.PROVIDER and not provider:
+        return RedirectResponse("/admin/providers", status_code=303)  # choose one there
     return _portal(request, found, session, who, _provider_id(who, provider), notice=notice)
 
 

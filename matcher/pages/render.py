@@ -38,13 +38,19 @@ ENV = Environment(
 
 
 def pounds(amount: float) -> str:
-    """Money as people read it: £1,234 (pence only under £100)."""
-    if abs(amount) < 100:
-        return f"£{amount:,.2f}"
+    """Money as people read it: whole pounds, £1,234."""
     return f"£{amount:,.0f}"
 
 
+def pounds_change(amount: float) -> str:
+    """A difference in money: "£1,200 more", "£300 less", "no more"."""
+    if round(amount) == 0:
+        return "no more"
+    return f"{pounds(abs(amount))} {'more' if amount > 0 else 'less'}"
+
+
 ENV.filters["pounds"] = pounds
+ENV.filters["pounds_change"] = pounds_change
 
 #: The pages each role finds in the service navigation.
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {

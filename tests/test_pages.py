@@ -1,0 +1,374 @@
+"""The web pages, through the app (no browser): who may see which page, sessions and CSRF,
+the audit of every child shown, and forms that write nothing when they are wrong.
+
+The same journeys in a real browser, with accessibility checks, are in test_browser.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
+
+from matcher.api.app import create_app
+from matcher.pages.session import COOKIE
+from matcher.register.database import Database
+from matcher.register.store import Register
+from matcher.register.tables import AuditRow, PlacementRow, StaffCapacity
+from tests.service import ROLES, TOKENS, config, small_instance
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('pages') / 'register.sqlite'}"
+    Register(url).replace(small_instance())
+    with TestClient(create_app(config(url)), follow_redirects=False) as client:
+        yield client, url
+
+
+@pytest.fixture
+def client(service: tuple[TestClient, str]) -> TestClient:
+    client, url = service
+    register = Register(url)
+    register.replace(small_instance())
+    with register.database.write() as session:
+        session.execute(delete(AuditRow))
+    register.database.dispose()
+    client.cookies.clear()
+    return client
+
+
+@pytest.fixture
+def db(service: tuple[TestClient, str]) -> Iterator[Database]:
+    database = Database(service[1])
+    yield database
+    database.dispose()
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, role: str) -> None:
+    token = csrf(client.get("/sign-in").text)
+    response = client.post(
+        "/sign-in", data={"token": TOKENS[role]["token"], "csrf_token": token, "next": "/"}
+    )
+    assert response.status_code == 303, response.text
+
+
+# Every page, and the roles that may open it (administrators may open every page).
+PAGES: list[tuple[str, set[str]]] = [
+    ("/waiting-list", {"navigator", "admin"}),
+    ("/waiting-list/R-0001", {"navigator", "admin"}),
+    ("/waiting-list/R-0001/summary", {"navigator", "admin"}),
+    ("/portal?provider=P-1", {"provider", "admin"}),
+    ("/what-if", {"commissioner", "admin"}),
+    ("/admin/providers", {"admin"}),
+]
+
+
+@pytest.mark.parametrize(("path", "allowed"), PAGES)
+def test_every_page_asks_to_sign_in_and_refuses_other_roles(
+    client: TestClient, path: str, allowed: set[str]
+) -> None:
+    response = client.get(path)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/sign-in?next=")
+    for role in ROLES:
+        client.cookies.clear()
+        sign_in(client, role)
+        response = client.get(path)
+        if role in allowed:
+            assert response.status_code == 200, (role, response.text[:500])
+            assert "govuk-template" in response.text
+        else:
+            assert response.status_code == 403, role
+            assert "You cannot use this page" in response.text
+
+
+def test_the_start_page_sends_each_role_to_its_own_page(client: TestClient) -> None:
+    expected = {
+        "navigator": "/waiting-list",
+        "provider": "/portal",
+        "commissioner": "/what-if",
+        "admin": "/waiting-list",
+    }
+    assert client.get("/").headers["location"] == "/sign-in"
+    for role, home in expected.items():
+        client.cookies.clear()
+        sign_in(client, role)
+        assert client.get("/").headers["location"] == home
+
+
+def test_signing_in_sets_a_signed_http_only_strict_cookie_and_a_new_csrf_token(
+    client: TestClient,
+) -> None:
+    before = csrf(client.get("/sign-in").text)
+    response = client.post(
+        "/sign-in",
+        data={"token": TOKENS["navigator"]["token"], "csrf_token": before, "next": "/"},
+    )
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert TOKENS["navigator"]["token"] not in cookie  # only its hash, signed
+    after = csrf(client.get("/waiting-list").text)
+    assert after != before
+    # An altered cookie is no session at all.
+    value = client.cookies[COOKIE]
+    client.cookies.set(COOKIE, value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
+    assert client.get("/waiting-list").status_code == 303
+
+
+def test_a_wrong_token_is_refused_with_the_error_next_to_the_field(client: TestClient) -> None:
+    token = csrf(client.get("/sign-in").text)
+    response = client.post(
+        "/sign-in", data={"token": "not-a-token-at-all-0000", "csrf_token": token}
+    )
+    assert response.status_code == 401
+    assert "govuk-error-summary" in response.text and 'href="#token"' in response.text
+    assert client.get("/waiting-list").status_code == 303  # still not signed in
+
+
+def test_sign_in_goes_on_only_to_this_sites_pages(client: TestClient) -> None:
+    for target, expected in (
+        ("/waiting-list", "/waiting-list"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ):
+        client.cookies.clear()
+        token = csrf(client.get("/sign-in").text)
+        response = client.post(
+            "/sign-in",
+            data={"token": TOKENS["navigator"]["token"], "csrf_token": token, "next": target},
+        )
+        assert response.headers["location"] == expected
+
+
+def test_a_form_without_the_sessions_csrf_token_writes_nothing(
+    client: TestClient, db: Database
+) -> None:
+    sign_in(client, "navigator")
+    for token in ("", "forged-token"):
+        response = client.post(
+            "/waiting-list/R-0001/book", data={"provider_id": "P-1", "csrf_token": token}
+        )
+        assert response.status_code == 403
+        assert "This form has expired" in response.text
+    with db.read() as session:
+        assert session.scalars(select(PlacementRow)).first() is None
+    # Signing out needs the token too: a page elsewhere cannot sign anyone out.
+    assert client.post("/sign-out", data={}).status_code == 403
+
+
+def test_signing_out_ends_the_session(client: TestClient) -> None:
+    sign_in(client, "navigator")
+    token = csrf(client.get("/waiting-list").text)
+    assert client.post("/sign-out", data={"csrf_token": token}).status_code == 303
+    assert client.get("/waiting-list").status_code == 303
+
+
+def test_the_waiting_list_filters_sorts_and_audits_each_child_shown(
+    client: TestClient, db: Database
+) -> None:
+    sign_in(client, "navigator")
+    page = client.get("/waiting-list").text
+    assert all(rid in page for rid in ("R-0001", "R-0002", "R-0003"))
+    overnight = client.get("/waiting-list?lot=3").text
+    assert "R-0002" in overnight and "R-0001" not in overnight
+    assert "1 child" in overnight
+    nowhere = client.get("/waiting-list?district=blackpool").text
+    assert "0 children" in nowhere
+    with db.read() as session:
+        audited = list(session.scalars(select(AuditRow)))
+    shown = [row.referral_id for row in audited if row.detail == "waiting list page"]
+    # Three on the first page, one on the overnight page, none on the empty one.
+    assert sorted(shown) == ["R-0001", "R-0002", "R-0002", "R-0003"]
+    assert {row.subject for row in audited} == {"nav-1"}
+
+
+def test_a_childs_page_ranks_books_and_releases_with_every_step_audited(
+    client: TestClient, db: Database
+) -> None:
+    sign_in(client, "navigator")
+    page = client.get("/waiting-list/R-0001").text
+    assert "Ribble Sunrise Care" in page and "Book Ribble Sunrise Care" in page
+    assert "Nearest misses" in page and "Pendle House" in page  # the overnight provider
+    before = _remaining(db, "P-1")
+    response = client.post(
+        "/waiting-list/R-0001/book", data={"provider_id": "P-1", "csrf_token": csrf(page)}
+    )
+    assert response.status_code == 303
+    booked = client.get(response.headers["location"]).text
+    assert "Booked." in booked and "Release this placement" in booked
+    assert _remaining(db, "P-1") < before
+    summary = client.get("/waiting-list/R-0001/summary").text
+    assert "Ribble Sunrise Care" in summary
+    assert "R-0002" not in summary and "R-0003" not in summary and "Chorley Friends" not in summary
+    with db.read() as session:
+        placement = session.scalars(select(PlacementRow)).one()
+    response = client.post(
+        "/waiting-list/R-0001/release",
+        data={"placement_id": placement.id, "csrf_token": csrf(booked)},
+    )
+    assert response.status_code == 303
+    assert _remaining(db, "P-1") == before
+    with db.read() as session:
+        actions = [
+            (row.action, row.referral_id)
+            for row in session.scalars(select(AuditRow).order_by(AuditRow.id))
+        ]
+    assert ("match", "R-0001") in actions
+    assert ("create", "R-0001") in actions
+    assert ("delete", "R-0001") in actions
+    assert ("read", "R-0001") in actions  # the family summary
+
+
+def test_booking_chosen_nights_of_an_overnight_stay(client: TestClient, db: Database) -> None:
+    sign_in(client, "navigator")
+    page = client.get("/waiting-list/R-0002").text
+    nights = re.findall(r'name="nights" type="checkbox" value="([0-9-]+)"', page)
+    unit = re.search(r'name="unit_id" value="([^"]+)"', page)
+    assert len(nights) >= 2 and unit is not None
+    token = csrf(page)
+    # No night ticked: an error on the page, nothing booked.
+    response = client.post(
+        "/waiting-list/R-0002/book",
+        data={"provider_id": "P-9", "unit_id": unit.group(1), "csrf_token": token},
+    )
+    assert response.status_code == 422 and "Choose at least one night" in response.text
+    response = client.post(
+        "/waiting-list/R-0002/book",
+        data={
+            "provider_id": "P-9",
+            "unit_id": unit.group(1),
+            "nights": nights[:2],
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 303
+    with db.read() as session:
+        placement = session.scalars(select(PlacementRow)).one()
+    assert sorted(placement.taken["bed_nights"]) == nights[:2]
+
+
+def test_a_booking_the_rules_refuse_is_explained_on_the_page(
+    client: TestClient, db: Database
+) -> None:
+    sign_in(client, "navigator")
+    page = client.get("/waiting-list/R-0001").text
+    response = client.post(
+        "/waiting-list/R-0001/book", data={"provider_id": "P-9", "csrf_token": csrf(page)}
+    )
+    assert response.status_code == 409
+    assert "govuk-error-summary" in response.text
+    with db.read() as session:
+        assert session.scalars(select(PlacementRow)).first() is None
+
+
+def test_a_provider_edits_its_own_capacity_only(client: TestClient, db: Database) -> None:
+    sign_in(client, "provider")  # the portal of P-1
+    page = client.get("/portal?provider=P-2").text  # asks for another's: gets its own
+    assert "Ribble Sunrise Care" in page and "Chorley Friends" not in page
+    slot = re.search(r'name="hours-([a-z_]+)" inputmode="decimal" value="([0-9.]+)"', page)
+    assert slot is not None
+    slot_id = slot.group(1)
+    with db.read() as session:
+        others = {
+            (r.slot_id, r.offered)
+            for r in session.scalars(
+                select(StaffCapacity).where(StaffCapacity.provider_id == "P-2")
+            )
+        }
+    response = client.post(
+        "/portal/capacity",
+        data={"csrf_token": csrf(page), "provider": "P-2", f"hours-{slot_id}": "3"},
+    )
+    assert response.status_code == 303
+    with db.read() as session:
+        mine = session.get(StaffCapacity, ("P-1", slot_id))
+        after = {
+            (r.slot_id, r.offered)
+            for r in session.scalars(
+                select(StaffCapacity).where(StaffCapacity.provider_id == "P-2")
+            )
+        }
+    assert mine is not None and mine.offered == 180
+    assert after == others  # the other provider, named in the form, is untouched
+
+
+def test_bad_capacity_is_shown_next_to_its_field_and_nothing_is_written(
+    client: TestClient, db: Database
+) -> None:
+    sign_in(client, "provider")
+    page = client.get("/portal").text
+    slot_id = re.search(r'name="hours-([a-z_]+)"', page).group(1)  # type: ignore[union-attr]
+    before = _remaining(db, "P-1")
+    response = client.post(
+        "/portal/capacity",
+        data={"csrf_token": csrf(page), f"hours-{slot_id}": "lots", f"workers-{slot_id}": "-1"},
+    )
+    assert response.status_code == 422
+    assert f'href="#hours-{slot_id}"' in response.text
+    assert f'href="#workers-{slot_id}"' in response.text
+    assert 'value="lots"' in response.text  # what was typed stays in the field
+    assert _remaining(db, "P-1") == before
+
+
+def test_commissioner_pages_start_a_scenario_and_name_no_child(client: TestClient) -> None:
+    sign_in(client, "commissioner")
+    page = client.get("/what-if").text
+    bad = client.post("/what-if", data={"csrf_token": csrf(page), "document": "name: [x"})
+    assert bad.status_code == 422 and "not valid YAML or JSON" in bad.text
+    unknown = client.post(
+        "/what-if",
+        data={
+            "csrf_token": csrf(page),
+            "document": "name: x\nvariants:\n  - name: a\n    changes:\n"
+            "      - {change: beds, provider: P-404, unit: U, beds: 1}\n",
+        },
+    )
+    assert unknown.status_code == 422 and "P-404" in unknown.text
+    response = client.post(
+        "/what-if",
+        data={
+            "csrf_token": csrf(page),
+            "document": "name: Demand up\nsolver: {effort: quick}\nvariants:\n"
+            "  - name: As now\n  - name: More\n    changes:\n"
+            "      - {change: demand, factor: 1.5}\n",
+        },
+    )
+    assert response.status_code == 303
+    job_page = client.get(response.headers["location"]).text
+    assert "Demand up" in job_page
+    listing = client.get("/what-if").text
+    for text in (job_page, listing):
+        assert not re.search(r"R-\d{4}", text)
+
+
+def test_admin_imports_providers_with_errors_by_row_and_column(client: TestClient) -> None:
+    sign_in(client, "admin")
+    page = client.get("/admin/providers").text
+    response = client.post(
+        "/admin/providers",
+        data={"csrf_token": csrf(page)},
+        files={"providers_csv": ("mine.csv", b"id,name\nP-77,\n", "text/csv")},
+    )
+    assert response.status_code == 422
+    assert "mine.csv" in response.text and "govuk-error-summary" in response.text
+    assert "P-77" not in client.get("/admin/providers").text.split("On the register")[1]
+
+
+def _remaining(db: Database, provider_id: str) -> int:
+    with db.read() as session:
+        rows = session.scalars(
+            select(StaffCapacity).where(StaffCapacity.provider_id == provider_id)
+        )
+        return sum(row.remaining for row in rows)
