@@ -71,6 +71,7 @@ PICTURES = {
     "booked",
     "family-summary",
     "overnight-error",
+    "referral-form-error",
     "overnight-booked",
     "portal",
     "portal-error",
@@ -148,6 +149,29 @@ def test_a_navigator_books_chosen_nights_of_an_overnight_stay(page: Page) -> Non
     inspect(page, "overnight-booked")
     page.get_by_role("button", name="Release this placement").click()
     expect(page.get_by_text("Released.")).to_be_visible()
+
+
+def test_a_navigator_adds_a_referral_and_fixes_its_mistakes(page: Page) -> None:
+    sign_in(page, "navigator")
+    page.get_by_role("link", name="New referral").click()
+    expect(page.get_by_role("heading", name="New referral")).to_be_visible()
+    page.get_by_label("Reference").fill("R-0200")
+    page.get_by_label("Service", exact=True).select_option("2a")
+    page.get_by_label("Home district").select_option("chorley")
+    page.get_by_label("Month of birth").fill("2013-02")
+    page.get_by_label("Staffing").select_option("1:1")
+    page.get_by_text("Hours by day and part of the day").click()
+    page.get_by_label("Saturday afternoon").fill("two")
+    page.get_by_role("button", name="Add referral").click()
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_contain_text("Saturday afternoon hours: enter a number")
+    inspect(page, "referral-form-error")
+    summary.get_by_role("link", name=re.compile("Saturday afternoon")).click()
+    expect(page.get_by_label("Saturday afternoon")).to_be_focused()
+    page.get_by_label("Saturday afternoon").fill("2")
+    page.get_by_role("button", name="Add referral").click()
+    expect(page.get_by_role("heading", name="Referral R-0200")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Saturday afternoon: 2")
 
 
 def test_a_provider_changes_its_capacity_and_the_navigator_sees_it(

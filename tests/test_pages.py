@@ -67,6 +67,8 @@ PAGES: list[tuple[str, set[str]]] = [
     ("/waiting-list", {"navigator", "admin"}),
     ("/waiting-list/R-0001", {"navigator", "admin"}),
     ("/waiting-list/R-0001/summary", {"navigator", "admin"}),
+    ("/waiting-list/R-0001/edit", {"navigator", "admin"}),
+    ("/referral", {"navigator", "admin"}),
     ("/portal?provider=P-1", {"provider", "admin"}),
     ("/what-if", {"commissioner", "admin"}),
     ("/admin/providers", {"admin"}),
@@ -372,3 +374,72 @@ def _remaining(db: Database, provider_id: str) -> int:
             select(StaffCapacity).where(StaffCapacity.provider_id == provider_id)
         )
         return sum(row.remaining for row in rows)
+
+
+REFERRAL = {
+    "id": "R-0100",
+    "service": "2a",
+    "home_district": "preston",
+    "birth_month": "2015-04",
+    "staff_ratio": "1:1",
+    "hours-sat_morning": "3",
+    "needs": ["autism"],
+    "referral_date": "2026-10-01",
+    "planned_start_date": "2026-11-10",
+}
+
+
+def test_the_referral_form_shows_every_mistake_by_its_field_and_writes_nothing(
+    client: TestClient, db: Database
+) -> None:
+    sign_in(client, "navigator")
+    token = csrf(client.get("/referral").text)
+    wrong = REFERRAL | {
+        "id": "Alice",  # a name, not a reference
+        "home_district": "",
+        "birth_month": "2015-13",
+        "hours-sat_morning": "three",
+        "planned_start_date": "soon",
+    }
+    response = client.post("/referral", data=wrong | {"csrf_token": token})
+    assert response.status_code == 422
+    linked = re.findall(r'<li><a href="#([^"]+)">', response.text)
+    assert set(linked) == {
+        "id",
+        "home_district",
+        "birth_month",
+        "hours-sat_morning",
+        "planned_start_date",
+    }
+    assert 'value="three"' in response.text  # what was typed stays
+    assert "Alice" not in response.text.split("govuk-error-summary")[1].split("</div>")[0]
+    with db.read() as session:
+        assert not [r for r in session.scalars(select(AuditRow)) if r.action == "create"]
+    assert "R-0100" not in client.get("/waiting-list").text
+
+
+def test_a_referral_made_and_edited_in_the_form_is_on_the_register_and_audited(
+    client: TestClient, db: Database
+) -> None:
+    sign_in(client, "navigator")
+    token = csrf(client.get("/referral").text)
+    response = client.post("/referral", data=REFERRAL | {"csrf_token": token})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/waiting-list/R-0100"
+    page = client.get("/waiting-list/R-0100").text
+    assert "Saturday morning: 3" in page and "autism" in page
+    form = client.get("/waiting-list/R-0100/edit").text
+    assert 'value="3"' in form and 'value="autism" checked' in form
+    changed = REFERRAL | {"hours-sat_morning": "2", "staff_ratio": "2:1", "csrf_token": token}
+    changed.pop("id")
+    assert client.post("/waiting-list/R-0100/edit", data=changed).status_code == 303
+    assert "Saturday morning: 2" in client.get("/waiting-list/R-0100").text
+    again = client.post("/referral", data=REFERRAL | {"csrf_token": token})
+    assert again.status_code == 409 and "already registered" in again.text
+    with db.read() as session:
+        actions = [
+            (r.action, r.detail)
+            for r in session.scalars(select(AuditRow))
+            if r.referral_id == "R-0100"
+        ]
+    assert ("create", "referral form") in actions and ("update", "referral form") in actions

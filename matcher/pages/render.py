@@ -54,11 +54,12 @@ ENV.filters["pounds_change"] = pounds_change
 
 #: The pages each role finds in the service navigation.
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
-    Role.NAVIGATOR: [("Waiting list", "/waiting-list")],
+    Role.NAVIGATOR: [("Waiting list", "/waiting-list"), ("New referral", "/referral")],
     Role.PROVIDER: [("Your capacity", "/portal")],
     Role.COMMISSIONER: [("What if?", "/what-if")],
     Role.ADMIN: [
         ("Waiting list", "/waiting-list"),
+        ("New referral", "/referral"),
         ("What if?", "/what-if"),
         ("Providers", "/admin/providers"),
     ],
