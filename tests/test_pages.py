@@ -72,6 +72,7 @@ PAGES: list[tuple[str, set[str]]] = [
     ("/portal?provider=P-1", {"provider", "admin"}),
     ("/what-if", {"commissioner", "admin"}),
     ("/admin/providers", {"admin"}),
+    ("/admin/people", {"admin"}),
 ]
 
 
@@ -443,3 +444,40 @@ def test_a_referral_made_and_edited_in_the_form_is_on_the_register_and_audited(
             if r.referral_id == "R-0100"
         ]
     assert ("create", "referral form") in actions and ("update", "referral form") in actions
+
+
+def test_an_administrator_lets_someone_sign_in_and_revokes_it(client: TestClient) -> None:
+    sign_in(client, "admin")
+    page = client.get("/admin/people").text
+    wrong = client.post(
+        "/admin/people",
+        data={"csrf_token": csrf(page), "subject": "new person", "role": "provider"},
+    )
+    assert wrong.status_code == 422
+    assert 'href="#subject"' in wrong.text and 'href="#provider_id"' in wrong.text
+    taken = client.post(
+        "/admin/people", data={"csrf_token": csrf(page), "subject": "nav-1", "role": "admin"}
+    )
+    assert taken.status_code == 422 and "revoke that first" in taken.text
+    added = client.post(
+        "/admin/people",
+        data={
+            "csrf_token": csrf(page),
+            "subject": "jo@council.example",
+            "role": "provider",
+            "provider_id": "P-2",
+        },
+    )
+    assert added.status_code == 200
+    token = re.search(r'<code id="new-token">([^<]+)</code>', added.text)
+    assert token is not None
+    bearer = {"Authorization": f"Bearer {token.group(1)}"}
+    # The token works for the API and the pages, with the role and provider given.
+    assert client.get("/providers/P-2/capacity", headers=bearer).status_code == 200
+    assert client.get("/providers/P-1/capacity", headers=bearer).status_code == 404
+    assert client.get("/admin/people").text.count('<code id="new-token">') == 0  # shown once
+    response = client.post(
+        "/admin/people/revoke", data={"csrf_token": csrf(page), "subject": "jo@council.example"}
+    )
+    assert response.status_code == 200 and "can no longer sign in" in response.text
+    assert client.get("/providers/P-2/capacity", headers=bearer).status_code == 401

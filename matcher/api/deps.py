@@ -27,6 +27,7 @@ from matcher.register.access import (
 from matcher.register.database import Database, utcnow
 from matcher.register.faults import FaultKind, RegisterBusy, classify
 from matcher.register.jobs import Worker
+from matcher.register.people import principal_of
 from matcher.register.records import RegisterView
 from matcher.register.tables import JobRow
 
@@ -76,6 +77,9 @@ async def signed_in(found: Services, hashed: str) -> Principal:
     page's session was signed in with); AuthError if unknown or timed out."""
     who = found.config.tokens.get(hashed)
     if who is None:
+        # Not in the token file: perhaps someone an administrator added in the pages.
+        who = await run_in_threadpool(_added, found.database, hashed)
+    if who is None:
         raise AuthError("this token is not known to the service")
     now = utcnow()
     idle = timedelta(minutes=found.config.idle_minutes)
@@ -85,6 +89,11 @@ async def signed_in(found: Services, hashed: str) -> Principal:
     await run_in_threadpool(_check_and_touch, found.database, hashed, who, idle, now)
     found.checked[hashed] = now
     return who
+
+
+def _added(database: Database, hashed: str) -> Principal | None:
+    with database.read() as session:
+        return principal_of(session, hashed)
 
 
 def _check_and_touch(

@@ -1,5 +1,6 @@
-"""The administrator's page: providers imported from the council's CSV files, with every
-error by file, row and column on the page, and nothing written on an error."""
+"""The administrator's pages: providers imported from the council's CSV files (every error
+by file, row and column on the page, nothing written on an error), and who may sign in
+with which role (a new person's token shown once; revoking ends it at once)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from matcher.csvio import import_providers_csv
 from matcher.errors import Conflict, InputError
 from matcher.pages.render import page
 from matcher.pages.session import AdminPage, CheckedForm, SessionDep
+from matcher.register.access import Role
+from matcher.register.people import add_person, people, revoke
 from matcher.register.records import add_providers
 
 router = APIRouter(include_in_schema=False)
@@ -87,3 +90,95 @@ async def import_page(
             return _providers_page(request, found, session, errors, status_code=422)
     notice = f"Imported {len(providers)} providers."
     return _providers_page(request, found, session, notice=notice)
+
+
+def _people_page(
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    errors: list[tuple[str, str]] | None = None,
+    notice: str | None = None,
+    new_token: tuple[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    with found.database.read() as db:
+        rows = people(db)
+    from_file = sorted(
+        ((p.subject, p.role.value, p.provider_id) for p in found.config.tokens.values()),
+        key=lambda t: t[0],
+    )
+    context = {
+        "title": "Who may sign in",
+        "rows": rows,
+        "from_file": from_file,
+        "roles": [(r.value, ROLE_WORDS[r]) for r in Role],
+        "providers": [(p.id, p.name) for p in found.register.instance().providers],
+        "errors": errors or [],
+        "field_errors": dict(errors or []),
+        "notice": notice,
+        "new_token": new_token,
+        "values": values or {},
+    }
+    response = page(request, session, "admin_people.html", context, status_code=status_code)
+    return response
+
+
+ROLE_WORDS = {
+    Role.NAVIGATOR: "Care navigator: referrals, matches and bookings",
+    Role.COMMISSIONER: "Commissioner: scenarios and figures, no child's record",
+    Role.PROVIDER: "Provider: its own capacity and placements",
+    Role.ADMIN: "Administrator: everything",
+}
+
+
+@router.get("/admin/people")
+def people_page(
+    request: Request, found: ServicesDep, session: SessionDep, who: AdminPage
+) -> Response:
+    return _people_page(request, found, session)
+
+
+@router.post("/admin/people", dependencies=[CheckedForm])
+def add_person_page(
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: AdminPage,
+    subject: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    provider_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Add a person; their token is shown on this page once, and never again."""
+    values = {"subject": subject, "role": role, "provider_id": provider_id}
+    taken = {p.subject for p in found.config.tokens.values()}
+    try:
+        with found.database.write() as db:
+            token = add_person(
+                db,
+                found.register.instance(db),
+                subject.strip(),
+                role,
+                provider_id or None,
+                who.subject,
+                taken,
+            )
+    except (InputError, Conflict) as exc:
+        errors = [(p.location or "subject", p.message) for p in exc.problems]
+        return _people_page(request, found, session, errors, values=values, status_code=422)
+    notice = f"{subject.strip()} may sign in now."
+    return _people_page(request, found, session, notice=notice, new_token=(subject.strip(), token))
+
+
+@router.post("/admin/people/revoke", dependencies=[CheckedForm])
+def revoke_page(
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: AdminPage,
+    subject: Annotated[str, Form()],
+) -> Response:
+    with found.database.write() as db:
+        hashed = revoke(db, subject)
+    found.checked.pop(hashed, None)
+    return _people_page(request, found, session, notice=f"{subject} can no longer sign in.")

@@ -62,6 +62,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("New referral", "/referral"),
         ("What if?", "/what-if"),
         ("Providers", "/admin/providers"),
+        ("People", "/admin/people"),
     ],
 }
 

@@ -191,6 +191,21 @@ class TokenUse(Base):
     last_used_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class SignInRow(Base):
+    """Someone an administrator lets sign in, beside the token file: the token's SHA-256
+    (the token is shown once, when made, and never kept), the person's name for the audit
+    trail, the role and, for a provider, its provider. Revoked rows are kept as a record."""
+
+    __tablename__ = "sign_ins"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
 class AuditRow(Base):
     """Who read or changed a child's referral, when, and how. The one place where a
     child's identifier is recorded next to a person's: it is the access record."""

@@ -1,0 +1,95 @@
+"""Who may sign in, kept in the register: an administrator adds a person with a role (a
+provider's person with its provider) and gets their token once; revoking ends it.
+
+These sign-ins stand beside the token file (``MATCHER_TOKENS_FILE``), which stays the
+way to start a service; a token is looked up in the file first, then here. Only the
+token's SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matcher.errors import Conflict, InputError, NotFound, Problem
+from matcher.model import Instance
+from matcher.register.access import Principal, Role, token_hash
+from matcher.register.database import utcnow
+from matcher.register.tables import SignInRow
+
+SUBJECT = re.compile(r"^[A-Za-z0-9_.@\-]{1,128}$")
+
+
+def principal_of(session: Session, hashed: str) -> Principal | None:
+    """The person a token (by its hash) signs in, unless unknown or revoked."""
+    row = session.get(SignInRow, hashed)
+    if row is None or row.revoked_at is not None:
+        return None
+    return Principal(row.subject, Role(row.role), row.provider_id)
+
+
+def people(session: Session) -> list[SignInRow]:
+    """Everyone added here, revoked or not, newest first."""
+    return list(session.scalars(select(SignInRow).order_by(SignInRow.created_at.desc())))
+
+
+def add_person(
+    session: Session,
+    instance: Instance,
+    subject: str,
+    role: str,
+    provider_id: str | None,
+    who: str,
+    taken: set[str] = frozenset(),  # type: ignore[assignment]
+) -> str:
+    """Let ``subject`` sign in with ``role``; the new token, to be shown once.
+    ``taken``: names already used in the token file."""
+    problems = []
+    if not SUBJECT.match(subject):
+        problems.append(
+            Problem("subject", "use 1 to 128 letters, digits and . _ @ - (an email will do)")
+        )
+    if role not in {r.value for r in Role}:
+        problems.append(Problem("role", "choose a role"))
+    elif role == Role.PROVIDER.value:
+        if not provider_id:
+            problems.append(Problem("provider_id", "choose the provider this person works for"))
+        elif provider_id not in instance.provider_index:
+            problems.append(Problem("provider_id", "no such provider on the register"))
+    elif provider_id:
+        problems.append(Problem("provider_id", "only a provider's person has a provider"))
+    if problems:
+        raise InputError(problems)
+    active = session.scalar(
+        select(SignInRow).where(SignInRow.subject == subject, SignInRow.revoked_at.is_(None))
+    )
+    if active is not None or subject in taken:
+        raise Conflict("exists", f"{subject} may sign in already: revoke that first")
+    token = secrets.token_urlsafe(24)
+    session.add(
+        SignInRow(
+            token_hash=token_hash(token),
+            subject=subject,
+            role=role,
+            provider_id=provider_id if role == Role.PROVIDER.value else None,
+            created_by=who,
+            created_at=utcnow(),
+        )
+    )
+    return token
+
+
+def revoke(session: Session, subject: str) -> str:
+    """End ``subject``'s sign-in; the hash of the token revoked."""
+    row = session.scalar(
+        select(SignInRow)
+        .where(SignInRow.subject == subject, SignInRow.revoked_at.is_(None))
+        .with_for_update()
+    )
+    if row is None:
+        raise NotFound(f"{subject} has no sign-in to revoke")
+    row.revoked_at = utcnow()
+    return row.token_hash
