@@ -481,3 +481,36 @@ def test_an_administrator_lets_someone_sign_in_and_revokes_it(client: TestClient
     )
     assert response.status_code == 200 and "can no longer sign in" in response.text
     assert client.get("/providers/P-2/capacity", headers=bearer).status_code == 401
+
+
+def test_a_scenario_built_from_the_common_changes_is_checked_and_queued(
+    client: TestClient,
+) -> None:
+    sign_in(client, "commissioner")
+    page = client.get("/what-if/build").text
+    assert "Pendle House" in page  # its unit can be chosen
+    empty = client.post("/what-if/build", data={"csrf_token": csrf(page), "name": "Nothing"})
+    assert empty.status_code == 422 and "at least one change" in empty.text
+    wrong = client.post(
+        "/what-if/build",
+        data={"csrf_token": csrf(page), "name": "", "add_beds": "two", "demand": "15"},
+    )
+    assert wrong.status_code == 422
+    assert set(re.findall(r'<li><a href="#([^"]+)">', wrong.text)) == {"name", "add_beds"}
+    unit = re.search(r'<option value="(P-9\|[^"]+)"', page)
+    assert unit is not None
+    response = client.post(
+        "/what-if/build",
+        data={
+            "csrf_token": csrf(page),
+            "name": "One more bed, 15 % more demand",
+            "beds_unit": unit.group(1),
+            "add_beds": "1",
+            "demand": "15",
+            "closed": ["sun"],
+            "nights_unit": unit.group(1),
+        },
+    )
+    assert response.status_code == 303
+    job = client.get(response.headers["location"]).text
+    assert "One more bed, 15 % more demand" in job

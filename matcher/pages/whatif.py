@@ -16,6 +16,8 @@ from starlette.responses import Response
 
 from matcher.api.deps import Services, ServicesDep
 from matcher.errors import InputError
+from matcher.model import Lot
+from matcher.pages.portal import DAY_WORDS
 from matcher.pages.render import page
 from matcher.pages.session import CheckedForm, CommissionerPage, PageSession, SessionDep
 from matcher.register import jobs
@@ -138,12 +140,17 @@ async def start(
             errors += [("document", f"{p.location}: {p.message}") for p in exc.problems]
     if errors:
         return _list(request, found, session, who, errors, text, 422)
+    return _queue(found, who, data)
+
+
+def _queue(found: Services, who: Principal, document: dict[str, Any]) -> Response:
+    """Queue a checked document as a scenario job, and go to its page."""
     with found.database.write() as db:
         job = jobs.create(
             db,
             jobs.JobKind.SCENARIO,
             {
-                "document": json.loads(json.dumps(data, default=str)),
+                "document": json.loads(json.dumps(document, default=str)),
                 jobs.PLANNING_DATE: found.register.planning_date().isoformat(),
             },
             who.subject,
@@ -153,6 +160,148 @@ async def start(
         job_id = job.id
     found.worker.submit(job_id)
     return RedirectResponse(f"/what-if/{job_id}", status_code=303)
+
+
+def _build_choices(found: Services) -> dict[str, Any]:
+    instance = found.register.instance()
+    return {
+        "units": [
+            (f"{provider.id}|{unit.id}", f"{unit.name} ({provider.name})")
+            for provider in instance.providers
+            for unit in provider.units
+        ],
+        "providers": [(p.id, p.name) for p in instance.providers],
+        "districts": [(d.id, d.name) for d in instance.settings.districts],
+        "lots": [(lot.value, lot.label) for lot in Lot],
+        "nights": [(d.value, w) for d, w in DAY_WORDS.items()],
+    }
+
+
+def _build_page(
+    request: Request,
+    found: Services,
+    session: PageSession,
+    values: dict[str, Any] | None = None,
+    errors: list[tuple[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "title": "Build a scenario",
+        "choices": _build_choices(found),
+        "values": values or {},
+        "errors": errors or [],
+        "field_errors": dict(errors or []),
+    }
+    return page(request, session, "whatif_build.html", context, status_code=status_code)
+
+
+@router.get("/what-if/build")
+def build_page(
+    request: Request, found: ServicesDep, session: SessionDep, who: CommissionerPage
+) -> Response:
+    return _build_page(request, found, session, {"effort": "quick"})
+
+
+def _parse(
+    text: str, name: str, label: str, errors: list[tuple[str, str]], whole: bool = False
+) -> float | None:
+    text = text.strip().replace("£", "").replace("%", "").replace(",", "")
+    if not text:
+        return None
+    try:
+        return float(int(text)) if whole else float(text)
+    except ValueError:
+        kind = "a whole number, like 2 or -1" if whole else "a number, like 26.50"
+        errors.append((name, f"{label}: enter {kind}"))
+        return None
+
+
+@router.post("/what-if/build", dependencies=[CheckedForm])
+async def build(
+    request: Request, found: ServicesDep, session: SessionDep, who: CommissionerPage
+) -> Response:
+    """A scenario of the common changes: the register as it is, and with the changes."""
+    form = await request.form()
+    values: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    values["closed"] = [str(v) for v in form.getlist("closed")]
+    errors: list[tuple[str, str]] = []
+    name = values.get("name", "").strip()
+    if not name:
+        errors.append(("name", "Enter a name for the scenario"))
+    changes: list[dict[str, Any]] = []
+    add_beds = _parse(values.get("add_beds", ""), "add_beds", "Beds to add", errors, whole=True)
+    if add_beds:
+        if not values.get("beds_unit"):
+            errors.append(("beds_unit", "Choose the unit to add beds to"))
+        else:
+            provider, unit = values["beds_unit"].split("|", 1)
+            changes.append(
+                {"change": "beds", "provider": provider, "unit": unit, "add_beds": int(add_beds)}
+            )
+    if values["closed"]:
+        if not values.get("nights_unit"):
+            errors.append(("nights_unit", "Choose the unit whose nights change"))
+        else:
+            provider, unit = values["nights_unit"].split("|", 1)
+            changes.append(
+                {
+                    "change": "open_days",
+                    "provider": provider,
+                    "unit": unit,
+                    "closed": values["closed"],
+                }
+            )
+    scale = _parse(values.get("scale", ""), "scale", "Staff-hours", errors)
+    if scale is not None:
+        if not values.get("hours_provider"):
+            errors.append(("hours_provider", "Choose the provider whose staff-hours change"))
+        elif scale < 0 or scale > 1000:
+            errors.append(("scale", "Staff-hours: enter a percentage from 0 to 1000"))
+        else:
+            changes.append(
+                {
+                    "change": "staff_hours",
+                    "provider": values["hours_provider"],
+                    "scale": scale / 100,
+                }
+            )
+    rates: dict[str, Any] = {"change": "rates"}
+    hourly = _parse(values.get("hourly", ""), "hourly", "Hourly rate", errors)
+    nightly = _parse(values.get("nightly", ""), "nightly", "Nightly rate", errors)
+    if hourly is not None:
+        rates["fixed_hourly_rate"] = hourly
+    if nightly is not None:
+        rates["night_rate"] = nightly
+    if len(rates) > 1:
+        changes.append(rates)
+    demand = _parse(values.get("demand", ""), "demand", "Demand", errors)
+    if demand is not None:
+        if demand <= -100 or demand > 900:
+            errors.append(("demand", "Demand: enter a change from -99 to 900 per cent"))
+        else:
+            change: dict[str, Any] = {"change": "demand", "factor": 1 + demand / 100}
+            if values.get("demand_district"):
+                change["district"] = values["demand_district"]
+            if values.get("demand_lot"):
+                change["lot"] = values["demand_lot"]
+            changes.append(change)
+    if not errors and not changes:
+        errors.append(("add_beds", "Fill in at least one change"))
+    if errors:
+        return _build_page(request, found, session, values, errors, 422)
+    effort = values.get("effort") if values.get("effort") in ("quick", "standard") else "quick"
+    document = {
+        "name": name,
+        "question": values.get("question", "").strip(),
+        "solver": {"effort": effort},
+        "variants": [{"name": "As now"}, {"name": name, "changes": changes}],
+    }
+    try:
+        check_document(document, found.register.instance())
+    except InputError as exc:
+        errors = [("name", f"{p.location}: {p.message}") for p in exc.problems]
+        return _build_page(request, found, session, values, errors, 422)
+    return _queue(found, who, document)
 
 
 @router.get("/what-if/{job_id}")
