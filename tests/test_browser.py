@@ -77,6 +77,8 @@ PICTURES = {
     "portal-error",
     "what-if",
     "scenario",
+    "scenario-build",
+    "allocation",
     "refused",
     "narrow-navigator-waiting-list",
     "narrow-provider-portal",
@@ -225,6 +227,28 @@ def test_a_commissioner_runs_a_scenario_and_reads_it(page: Page) -> None:
     inspect(page, "scenario")
 
 
+def test_a_commissioner_builds_a_scenario_from_the_common_changes(page: Page) -> None:
+    sign_in(page, "commissioner")
+    page.get_by_role("link", name="Build one from the common changes").click()
+    page.get_by_label("Name", exact=True).fill("Demand up a fifth")
+    page.get_by_label("Change in demand (per cent)").fill("20")
+    inspect(page, "scenario-build")
+    page.get_by_role("button", name="Run the scenario").click()
+    expect(page.locator("#status")).to_contain_text("Finished", timeout=180_000)
+    expect(page.locator("#figures")).to_contain_text("Demand up a fifth")
+
+
+def test_a_navigator_allocates_the_waiting_list_and_reads_who_goes_where(page: Page) -> None:
+    sign_in(page, "navigator")
+    page.get_by_role("link", name="Allocate").click()
+    page.get_by_label("Quick: a good answer in seconds").check()
+    page.get_by_role("button", name="Allocate now").click()
+    expect(page.locator("#status")).to_contain_text("Finished", timeout=180_000)
+    expect(page.locator("#figures")).to_contain_text("Children given a day place")
+    expect(page.locator("#placed")).to_contain_text("R-0001")
+    inspect(page, "allocation")
+
+
 def test_a_wrong_role_is_refused(page: Page) -> None:
     sign_in(page, "provider")
     for path in ("/waiting-list", "/waiting-list/R-0001", "/what-if", "/admin/providers"):
@@ -262,7 +286,7 @@ def test_signing_in_and_booking_work_from_the_keyboard_alone(page: Page) -> None
 NARROW_PAGES = {
     "navigator": ["/waiting-list", "/waiting-list/R-0001", "/waiting-list/R-0002"],
     "provider": ["/portal"],
-    "commissioner": ["/what-if"],
+    "commissioner": ["/what-if", "/what-if/build", "/allocate"],
     "admin": ["/admin/providers"],
 }
 

@@ -7,6 +7,7 @@ The same journeys in a real browser, with accessibility checks, are in test_brow
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -71,6 +72,8 @@ PAGES: list[tuple[str, set[str]]] = [
     ("/referral", {"navigator", "admin"}),
     ("/portal?provider=P-1", {"provider", "admin"}),
     ("/what-if", {"commissioner", "admin"}),
+    ("/what-if/build", {"commissioner", "admin"}),
+    ("/allocate", {"navigator", "commissioner", "admin"}),
     ("/admin/providers", {"admin"}),
     ("/admin/people", {"admin"}),
 ]
@@ -514,3 +517,32 @@ def test_a_scenario_built_from_the_common_changes_is_checked_and_queued(
     assert response.status_code == 303
     job = client.get(response.headers["location"]).text
     assert "One more bed, 15 % more demand" in job
+
+
+def test_an_allocation_in_the_pages_names_children_to_navigators_only(
+    client: TestClient, db: Database
+) -> None:
+    sign_in(client, "commissioner")
+    page = client.get("/allocate").text
+    response = client.post("/allocate", data={"csrf_token": csrf(page), "effort": "quick"})
+    assert response.status_code == 303
+    job_url = response.headers["location"]
+    for _ in range(600):  # the worker process solves it (a bounded wait)
+        text = client.get(job_url).text
+        if "Finished" in text or "Failed" in text:
+            break
+        time.sleep(0.2)
+    assert "Finished" in text, text[-2000:]
+    assert "Children given a day place" in text
+    assert not re.search(r"R-\d{4}", text)  # a commissioner reads figures only
+    with db.read() as session:
+        assert not [r for r in session.scalars(select(AuditRow)) if "allocation" in r.detail]
+    client.cookies.clear()
+    sign_in(client, "navigator")
+    text = client.get(job_url).text
+    assert "Who goes where" in text and "R-0001" in text
+    with db.read() as session:
+        audited = {
+            r.referral_id for r in session.scalars(select(AuditRow)) if "allocation" in r.detail
+        }
+    assert audited == {"R-0001", "R-0002", "R-0003"}

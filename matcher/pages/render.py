@@ -54,12 +54,17 @@ ENV.filters["pounds_change"] = pounds_change
 
 #: The pages each role finds in the service navigation.
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
-    Role.NAVIGATOR: [("Waiting list", "/waiting-list"), ("New referral", "/referral")],
+    Role.NAVIGATOR: [
+        ("Waiting list", "/waiting-list"),
+        ("New referral", "/referral"),
+        ("Allocate", "/allocate"),
+    ],
     Role.PROVIDER: [("Your capacity", "/portal")],
-    Role.COMMISSIONER: [("What if?", "/what-if")],
+    Role.COMMISSIONER: [("What if?", "/what-if"), ("Allocate", "/allocate")],
     Role.ADMIN: [
         ("Waiting list", "/waiting-list"),
         ("New referral", "/referral"),
+        ("Allocate", "/allocate"),
         ("What if?", "/what-if"),
         ("Providers", "/admin/providers"),
         ("People", "/admin/people"),

@@ -151,4 +151,5 @@ CheckedForm = Depends(checked_form)
 NavigatorPage = Annotated[Principal, page_role(Role.NAVIGATOR)]
 ProviderPage = Annotated[Principal, page_role(Role.PROVIDER)]
 CommissionerPage = Annotated[Principal, page_role(Role.COMMISSIONER)]
+PlanningPage = Annotated[Principal, page_role(Role.NAVIGATOR, Role.COMMISSIONER)]
 AdminPage = Annotated[Principal, page_role(Role.ADMIN)]

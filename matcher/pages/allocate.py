@@ -1,0 +1,213 @@
+"""The panel's allocation in the pages: allocate the whole waiting list at once, watch it
+run, and read the answer. A navigator reads who goes where (each child shown audited); a
+commissioner reads the figures only, never a child, as in the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from starlette.responses import Response
+
+from matcher.api.deps import ServicesDep, own_job
+from matcher.model import Instance
+from matcher.pages.render import page
+from matcher.pages.session import CheckedForm, PlanningPage, SessionDep
+from matcher.pages.whatif import STATUS_WORDS
+from matcher.register import jobs
+from matcher.register.access import Action, Role, audit
+from matcher.register.tables import JobRow
+from matcher.result import Effort, LevelResult, Result
+
+router = APIRouter(include_in_schema=False)
+
+#: Each level of the allocation in words (its value, what it counts).
+LEVEL_WORDS = {
+    "crisis_placed": "Children in crisis placed",
+    "priority_placed": "Children placed, weighted by their priority",
+    "waiting_order": "Children placed in the order they were referred",
+    "cost": "Cost",
+    "travel": "Minutes of travel",
+    "moves": "Existing placements moved",
+    "crisis_nights": "Nights given to children in crisis",
+    "priority_nights": "Nights given, weighted by priority",
+    "fair_shares": "Nights shared fairly",
+    "preferred_nights": "Nights on the family's preferred nights",
+    "routine": "Units and weekdays each child must get used to",
+}
+EFFORT_WORDS = {
+    Effort.QUICK: "Quick: a good answer in seconds",
+    Effort.STANDARD: "Standard: closer to the best, usually under half a minute",
+    Effort.THOROUGH: "Thorough: the closest, a few minutes",
+}
+
+
+@dataclass(frozen=True)
+class LevelLine:
+    words: str
+    value: str
+    proven: bool
+
+
+def _levels(levels: list[LevelResult], pence_over: str) -> list[LevelLine]:
+    out = []
+    for level in levels:
+        if level.name == "cost":
+            value = f"£{level.value / 100:,.0f} {pence_over}"
+        else:
+            value = f"{level.value:,}"
+        out.append(LevelLine(LEVEL_WORDS.get(level.name, level.name), value, level.optimal))
+    return out
+
+
+@dataclass(frozen=True)
+class Placed:
+    referral_id: str
+    provider: str
+    what: str
+    cost: str
+
+
+def _placed(instance: Instance, result: Result) -> tuple[list[Placed], list[tuple[str, str]]]:
+    """Who goes where, and each child left out with the first reason."""
+
+    def name(provider_id: str) -> str:
+        known = provider_id in instance.provider_index
+        return instance.provider(provider_id).name if known else provider_id
+
+    rows = [
+        Placed(
+            p.referral_id,
+            name(p.provider_id),
+            "; ".join(f"{instance.slot_label(s)} {h:g} h" for s, h in p.staff_hours.items()),
+            f"£{p.cost:,.0f} a week",
+        )
+        for p in result.placements
+    ]
+    if result.overnight is not None:
+        units = {u.id: (prov.name, u.name) for prov in instance.providers for u in prov.units}
+        for child in result.overnight.children:
+            if child.allocated:
+                where = ", ".join(
+                    f"{units[u][1]} ({units[u][0]})" for u in child.units if u in units
+                )
+                rows.append(
+                    Placed(
+                        child.referral_id,
+                        where,
+                        f"{child.allocated} of {child.requested} nights",
+                        "",
+                    )
+                )
+    left = [(u.referral_id, u.reasons[0].message if u.reasons else "") for u in result.unplaced]
+    if result.overnight is not None:
+        left += [
+            (
+                s.referral_id,
+                f"{s.short} nights short: " + (s.reasons[0].message if s.reasons else ""),
+            )
+            for s in result.overnight.short
+        ]
+    return rows, left
+
+
+@router.get("/allocate")
+def allocate_page(
+    request: Request, found: ServicesDep, session: SessionDep, who: PlanningPage
+) -> Response:
+    with found.database.read() as db:
+        rows = list(
+            db.scalars(
+                select(JobRow)
+                .where(JobRow.kind == jobs.JobKind.ALLOCATION.value)
+                .order_by(JobRow.created_at.desc())
+                .limit(50)
+            )
+        )
+    context = {
+        "title": "Allocate the waiting list",
+        "jobs": rows,
+        "status_words": STATUS_WORDS,
+        "efforts": [(e.value, w) for e, w in EFFORT_WORDS.items()],
+    }
+    return page(request, session, "allocate.html", context)
+
+
+@router.post("/allocate", dependencies=[CheckedForm])
+def start_allocation(
+    found: ServicesDep, who: PlanningPage, effort: Annotated[str, Form()] = "standard"
+) -> Response:
+    chosen = Effort(effort) if effort in {e.value for e in Effort} else Effort.STANDARD
+    with found.database.write() as db:
+        job = jobs.create(
+            db,
+            jobs.JobKind.ALLOCATION,
+            {
+                "effort": chosen.value,
+                jobs.PLANNING_DATE: found.register.planning_date().isoformat(),
+            },
+            who.subject,
+            who.role.value,
+            found.config.job_limits,
+        )
+        job_id = job.id
+    found.worker.submit(job_id)
+    return RedirectResponse(f"/allocate/{job_id}", status_code=303)
+
+
+@router.get("/allocate/{job_id}")
+def allocation_page(
+    job_id: str, request: Request, found: ServicesDep, session: SessionDep, who: PlanningPage
+) -> Response:
+    figures_only = who.role is Role.COMMISSIONER
+    instance = found.register.instance()
+    with found.database.write() as db:
+        job = jobs.get(db, jobs.JobKind.ALLOCATION, job_id)
+        place = jobs.position(db, job)
+        result = Result.model_validate(job.result) if job.result is not None else None
+        placed: list[Placed] = []
+        left: list[tuple[str, str]] = []
+        if result is not None:
+            placed, left = _placed(instance, result)
+            if not figures_only:
+                for referral_id in sorted({p.referral_id for p in placed} | {r for r, _ in left}):
+                    audit(db, who, Action.READ, referral_id, f"allocation {job_id} (page)")
+    nights = result.overnight if result is not None else None
+    context = {
+        "title": "Allocation",
+        "job": job,
+        "status": STATUS_WORDS.get(job.status, job.status),
+        "position": place,
+        "running": job.status in jobs.ACTIVE,
+        "result": result,
+        "figures_only": figures_only,
+        "day_levels": _levels(result.levels, "a week") if result is not None else [],
+        "night_levels": _levels(nights.levels, "over the weeks planned") if nights else [],
+        "counts": None
+        if result is None
+        else {
+            "placed": len(result.placements),
+            "left": len(result.unplaced),
+            "nights_given": sum(c.allocated for c in nights.children) if nights else 0,
+            "nights_asked": sum(c.requested for c in nights.children) if nights else 0,
+            "weekly_cost": sum(p.cost for p in result.placements),
+        },
+        "units": [] if nights is None else nights.units,
+        "placed": [] if figures_only else placed,
+        "left": [] if figures_only else left,
+        "is_maker": job.created_by == who.subject or who.role is Role.ADMIN,
+    }
+    return page(request, session, "allocation.html", context)
+
+
+@router.post("/allocate/{job_id}/cancel", dependencies=[CheckedForm])
+def cancel_allocation(job_id: str, found: ServicesDep, who: PlanningPage) -> Response:
+    with found.database.write() as db:
+        job = own_job(jobs.get(db, jobs.JobKind.ALLOCATION, job_id), who)
+        jobs.cancel(db, job, who.subject)
+    found.worker.submit(job_id)
+    return RedirectResponse(f"/allocate/{job_id}", status_code=303)
