@@ -221,8 +221,11 @@ def test_a_commissioner_runs_a_scenario_and_reads_it(page: Page) -> None:
     page.get_by_role("button", name="Run the scenario").click()  # the example document
     expect(page.get_by_role("heading", name="Demand up 15 %")).to_be_visible()
     expect(page.locator("#status")).to_contain_text("Finished", timeout=180_000)
-    expect(page.locator("#figures")).to_contain_text("Children placed")
-    expect(page.locator("#summary")).to_contain_text("Demand up 15 %")
+    report = page.locator("#report")
+    expect(report).to_contain_text("What it means")
+    expect(report).to_contain_text("Demand up 15 %, against As now")
+    expect(report).to_contain_text("Headline figures")
+    expect(report.locator("svg.chart").first).to_be_visible()  # the report's charts
     assert not re.search(r"R-\d{4}", page.content())  # figures only, never a child
     inspect(page, "scenario")
 
@@ -235,7 +238,7 @@ def test_a_commissioner_builds_a_scenario_from_the_common_changes(page: Page) ->
     inspect(page, "scenario-build")
     page.get_by_role("button", name="Run the scenario").click()
     expect(page.locator("#status")).to_contain_text("Finished", timeout=180_000)
-    expect(page.locator("#figures")).to_contain_text("Demand up a fifth")
+    expect(page.locator("#report")).to_contain_text("Demand up a fifth, against As now")
 
 
 def test_a_navigator_allocates_the_waiting_list_and_reads_who_goes_where(page: Page) -> None:

@@ -19,6 +19,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, selec
 
 from matcher.pages.session import PageSession, write_session
 from matcher.register.access import Role
+from matcher.scenario.report import plain, plural
 
 #: GOV.UK Frontend's compiled files, installed by ``npm ci`` beside the checkout.
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -28,6 +29,8 @@ ENV = Environment(
     loader=ChoiceLoader(
         [
             PackageLoader("matcher.pages", "templates"),
+            # The scenario report's own templates: the page shows the same report.
+            PackageLoader("matcher.scenario", "templates"),
             PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
         ]
     ),
@@ -50,6 +53,7 @@ def pounds_change(amount: float) -> str:
 
 
 ENV.filters["pounds"] = pounds
+ENV.globals.update(plain=plain, plural=plural)
 ENV.filters["pounds_change"] = pounds_change
 
 #: The pages each role finds in the service navigation.

@@ -24,6 +24,9 @@ from matcher.register import jobs
 from matcher.register.access import Principal
 from matcher.register.tables import JobRow
 from matcher.scenario.api import check_document
+from matcher.scenario.gap import GapAnalysis
+from matcher.scenario.report import GapCounts, view
+from matcher.scenario.summary import VariantSummary
 
 router = APIRouter(include_in_schema=False)
 
@@ -323,7 +326,7 @@ def scenario_page(
         "position": place,
         "running": job.status in jobs.ACTIVE,
         "result": result,
-        "variants": (result or {}).get("variants", []),
+        "report": _report(result) if result else None,
     }
     return page(request, session, "whatif_job.html", context)
 
@@ -337,3 +340,28 @@ def cancel_page(job_id: str, found: ServicesDep, who: CommissionerPage) -> Respo
         jobs.cancel(db, job, who.subject)
     found.worker.submit(job_id)
     return RedirectResponse(f"/what-if/{job_id}", status_code=303)
+
+
+def _report(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The scenario report's view of a job's figures: the same report as ``matcher
+    scenario report`` writes, with children counted, never named."""
+    variants = []
+    counts: GapCounts = {}
+    for figures in result.get("variants", []):
+        data = {k: v for k, v in figures.items() if k != "reassess_count"}
+        data |= {"children": [], "reassess": []}
+        gap = data.get("capacity_gap")
+        if isinstance(gap, dict):
+            counts[str(data["name"])] = (
+                int(gap.get("children_placed", 0)),
+                int(gap.get("nights_given_total", 0)),
+                sum(int(n) for n in (gap.get("not_closable_by_reason") or {}).values()),
+            )
+            data["capacity_gap"] = {
+                k: v for k, v in gap.items() if k in GapAnalysis.model_fields
+            } | {"placed": [], "nights_given": {}, "not_closable": []}
+        variants.append(VariantSummary.model_validate(data))
+    if not variants:
+        return None
+    run = {"scenario": {"name": result.get("scenario"), "question": result.get("question")}}
+    return view(run, variants, children_known=False, gap_counts=counts)

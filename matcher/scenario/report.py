@@ -38,6 +38,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
 from matcher.errors import InputError, Problem
 from matcher.scenario.gap import GapAnalysis
 from matcher.scenario.runner import read_results
@@ -165,24 +168,27 @@ def proof(v: VariantSummary) -> tuple[bool, float, list[str]]:
 
 
 def status_text(v: VariantSummary) -> str:
-    """ "optimal", or "not proven optimal, gap x %" and, for the day and the overnight
-    allocation, the level the gap is at and the levels before it, which are proven."""
+    """ "proven the best", or "not proven the best" with how far from it at most and, for
+    the day and the overnight allocation, the rules it is proven for (those before the
+    first it is not), in words a commissioner reads."""
     proven, gap, _ = proof(v)
     if proven:
-        return "optimal"
-    if v.status in ("infeasible", "invalid_input"):
-        return f"no allocation: {v.status.replace('_', ' ')}"
-    lines = [f"not proven optimal, gap {pct(gap)}"]
+        return "proven the best"
+    if v.status == "infeasible":
+        return "no allocation: the rules cannot all be met"
+    if v.status == "invalid_input":
+        return "no allocation: the input was not valid"
+    lines = [f"not proven the best (at most {pct(gap)} from it)"]
     if v.status == "time_limit":
-        lines[0] += " (the wall-clock safety cap stopped it: another run may differ)"
+        lines[0] += "; the wall-clock safety cap stopped it, so another run may differ"
     parts = (("day", v.levels, v.gap), ("overnight", v.overnight_levels, v.overnight_gap or 0.0))
     for part, levels, part_gap in parts:
         first = next((i for i, lv in enumerate(levels) if not lv.optimal), None)
         if first is None:
             continue
-        line = f"{part}: gap {pct(part_gap)} at {levels[first].name}"
+        line = f"{part}: not proven for {level_words(levels[first].name)} ({pct(part_gap)})"
         if first:
-            line += f"; proven: {', '.join(lv.name for lv in levels[:first])}"
+            line += f"; proven for {', '.join(level_words(lv.name) for lv in levels[:first])}"
         lines.append(line)
     return "\n".join(lines)
 
@@ -222,7 +228,7 @@ def headline_table(variants: Sequence[VariantSummary]) -> Table:
     rows: list[tuple[str, Callable[[VariantSummary], Cell]]] = [
         ("Description", lambda v: Cell(v.description or "—")),
         ("Changes", lambda v: Cell(changes_text(v))),
-        ("Status", lambda v: Cell(status_text(v), css="" if proof(v)[0] else "bad")),
+        ("Proven the best?", lambda v: Cell(status_text(v), css="" if proof(v)[0] else "bad")),
         ("Checker", violations_cell),
         ("Children referred", lambda v: count(v, "referred", v.totals.referred)),
         ("Children placed", lambda v: count(v, "placed", v.totals.placed)),
@@ -231,7 +237,10 @@ def headline_table(variants: Sequence[VariantSummary]) -> Table:
         ("Crisis referrals placed", lambda v: count(v, "crisis_placed", v.totals.crisis_placed)),
         ("Nights requested", lambda v: count(v, "nights_requested", v.totals.nights_requested)),
         ("Nights given", lambda v: count(v, "nights_given", v.totals.nights_given)),
-        ("Priority value", lambda v: count(v, "priority_value", v.totals.priority_value)),
+        (
+            "Children and nights, weighted by priority",
+            lambda v: count(v, "priority_value", v.totals.priority_value),
+        ),
         ("Cost a year", lambda v: figure(v, "cost", v.totals.cost, money(v.totals.cost))),
         ("Budget", budget_cell),
         ("Against budget", headroom_cell),
@@ -244,7 +253,7 @@ def headline_table(variants: Sequence[VariantSummary]) -> Table:
             lambda v: share_cell(v, "rate_max", v.totals.rate_max),
         ),
         ("Capacity to buy to close the gap, a year", gap_cost_cell),
-        ("Solve time", lambda v: Cell(f"{v.solve_s:.1f} s", css="num")),
+        ("Time to solve", lambda v: Cell(f"{v.solve_s:.1f} s", css="num")),
     ]
     table = Table("Headline figures", variant_head(variants, "Figure"))
     for label, cell in rows:
@@ -382,7 +391,12 @@ def unit_table(variants: Sequence[VariantSummary]) -> Table:
     return table
 
 
-def gap_summary_table(variants: Sequence[VariantSummary]) -> Table:
+#: Per variant, counted instead of named: children the additions place, nights they give,
+#: and children capacity cannot help.
+GapCounts = dict[str, tuple[int, int, int]]
+
+
+def gap_summary_table(variants: Sequence[VariantSummary], counts: GapCounts | None = None) -> Table:
     table = Table("Capacity gap analysis", variant_head(variants, "Figure"))
     rows: list[tuple[str, Callable[[GapAnalysis], str]]] = [
         ("Solved", lambda g: "cheapest found" if g.status == "optimal" else "not proven cheapest"),
@@ -399,6 +413,20 @@ def gap_summary_table(variants: Sequence[VariantSummary]) -> Table:
             gap = v.capacity_gap
             cells.append(Cell(text(gap) if gap is not None else gap_cost_text(v)))
         table.rows.append(cells)
+    if counts is not None:
+        # Figures only (the service's scenario jobs): the children are counted, not named.
+        for row in table.rows:
+            label = row[0].text
+            for i, v in enumerate(variants, start=1):
+                n = counts.get(v.name)
+                if n is None or v.capacity_gap is None:
+                    continue
+                if label == "Children it would place":
+                    row[i] = Cell(_count_children(n[0]))
+                elif label == "Nights it would give":
+                    row[i] = Cell(plural(n[1], "night", "nights"))
+                elif label == "Children capacity cannot help":
+                    row[i] = Cell(_count_children(n[2]))
     return table
 
 
@@ -854,6 +882,7 @@ h1{font-size:1.7rem;margin-bottom:.3rem}
 h2{font-size:1.3rem;border-bottom:2px solid #0b0c0c;padding-bottom:.2rem;margin-top:2.2rem}
 h3{font-size:1.1rem;margin-top:1.4rem}
 .question{font-size:1.1rem;max-width:60rem}
+.table-wrap{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:.4rem 0 1.2rem;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;padding:.2rem 0}
 th,td{border:1px solid #b1b4b6;padding:.3rem .55rem;text-align:left;vertical-align:top}
@@ -878,285 +907,234 @@ td.num{text-align:right;white-space:nowrap}
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 
+#: The report's templates (``templates/report/``), autoescaped: a scenario's name, a
+#: variant's description or a change can never add markup to the page.
+ENV = Environment(
+    loader=PackageLoader("matcher.scenario", "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=StrictUndefined,
+)
+ENV.globals.update(plain=plain, plural=plural)
+
+
 def render_html(run: dict[str, Any], variants: Sequence[VariantSummary]) -> str:
-    scenario: dict[str, Any] = run.get("scenario") or {}
-    name = str(scenario.get("name") or "Scenario")
-    body = [
-        f"<h1>{escape(name)}</h1>",
-        _html_question(scenario),
-        _html_violations_alert(variants),
-        _html_proof_alert(variants),
-        _html_reassess(variants),
-        _html_variants(variants),
-        _html_placed(variants),
-        _html_unmet(variants),
-        _html_cost(variants),
-        _html_occupancy(variants),
-        _html_equity(variants),
-        _html_diff(variants),
-        _html_gap(variants),
-        _html_run(run, variants),
-        '<p class="note">Children appear by pseudonymous reference only. Money is £ a year. '
-        "Written by matcher scenario report.</p>",
-    ]
-    return (
-        '<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(name)}: scenario report</title>\n<style>{CSS}</style>\n</head>\n"
-        "<body>\n" + "\n".join(part for part in body if part) + "\n</body>\n</html>\n"
+    return ENV.get_template("report/report.html").render(
+        view=view(run, variants), css=Markup(CSS), csp=CSP
     )
 
 
-def html_table(table: Table) -> str:
-    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in table.head)
-    rows = []
-    for row in table.rows:
-        label, *cells = row
-        rows.append(
-            f'<tr><th scope="row">{_lines(label.text)}</th>'
-            + "".join(html_cell(c) for c in cells)
-            + "</tr>"
-        )
-    return (
-        f"<table>\n<caption>{escape(table.caption)}</caption>\n<thead><tr>{head}</tr></thead>\n"
-        "<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
-    )
+#: Each level of an allocation in words (``matcher.objective``'s names), for people.
+LEVEL_WORDS = {
+    "crisis_placed": "children in crisis placed",
+    "priority_placed": "children placed, weighted by their priority",
+    "waiting_order": "children placed in the order they were referred",
+    "cost": "cost",
+    "travel": "minutes of travel",
+    "moves": "existing placements moved",
+    "crisis_nights": "nights given to children in crisis",
+    "priority_nights": "nights given, weighted by priority",
+    "fair_shares": "nights shared fairly (the smallest shares first)",
+    "preferred_nights": "nights on the family's preferred nights",
+    "routine": "units and weekdays each child must get used to",
+}
 
 
-def html_cell(cell: Cell) -> str:
-    attrs = ""
-    if cell.css:
-        attrs += f' class="{cell.css}"'
-    if cell.figure is not None and cell.variant is not None:
-        attrs += f' data-variant="{escape(cell.variant)}" data-figure="{escape(cell.figure)}"'
-        if cell.value is not None:
-            attrs += f' data-value="{plain(cell.value)}"'
-    return f"<td{attrs}>{_lines(cell.text)}</td>"
+def level_words(name: str) -> str:
+    return LEVEL_WORDS.get(name, name.replace("_", " "))
 
 
-def _lines(text: str) -> str:
-    return "<br>".join(escape(line) for line in text.split("\n"))
-
-
-def _section(title: str, *parts: str) -> str:
-    inner = "\n".join(p for p in parts if p)
-    return f"<section>\n<h2>{escape(title)}</h2>\n{inner}\n</section>"
-
-
-def _p(text: str, css: str = "") -> str:
-    attr = f' class="{css}"' if css else ""
-    return f"<p{attr}>{escape(text)}</p>"
-
-
-def _html_question(scenario: dict[str, Any]) -> str:
-    question = str(scenario.get("question") or "")
-    return f'<p class="question">{escape(question)}</p>' if question else ""
-
-
-def _html_violations_alert(variants: Sequence[VariantSummary]) -> str:
-    bad = [v for v in variants if v.violations]
-    if not bad:
-        return ""
-    items = "".join(
-        f"<li><strong>{escape(v.name)}</strong>: "
-        f"{escape(plural(len(v.violations), 'violation', 'violations'))}"
-        f"<ul>{''.join(f'<li>{escape(x)}</li>' for x in v.violations)}</ul></li>"
-        for v in bad
-    )
-    return (
-        '<div class="alert" role="alert"><strong>The independent checker found rules broken. '
-        "Do not rely on these variants' figures until this is fixed.</strong>"
-        f"<ul>{items}</ul></div>"
-    )
-
-
-def _html_proof_alert(variants: Sequence[VariantSummary]) -> str:
-    unproven = [v for v in variants if not proof(v)[0]]
-    if not unproven:
-        return ""
-    items = "".join(
-        f"<li>{escape(v.name)}: {escape('; '.join(status_text(v).splitlines()))}</li>"
-        for v in unproven
-    )
-    return (
-        '<div class="caution"><strong>Not every variant was solved to proven optimality.</strong> '
-        "Their figures are the best allocation found within the budget; a better one may "
-        f"exist.<ul>{items}</ul></div>"
-    )
-
-
-def _html_reassess(variants: Sequence[VariantSummary]) -> str:
-    if not any(v.reassess for v in variants):
-        return ""
-    return (
-        '<div class="caution"><strong>Some children are kept with a provider that is now '
-        "suspended.</strong> Each placement may continue only after the panel reassesses it."
-        f"{html_table(reassess_table(variants))}</div>"
-    )
-
-
-def _html_variants(variants: Sequence[VariantSummary]) -> str:
-    return _section(
-        "Variants side by side",
-        _p(
-            f"The first variant, {variants[0].name}, is the baseline the others are compared "
-            "with. Each variant is the base instance with its own changes."
-        ),
-        html_table(headline_table(variants)),
-        placement_chart(variants),
-    )
-
-
-def _html_placed(variants: Sequence[VariantSummary]) -> str:
-    return _section(
-        "Children placed",
-        html_table(priority_table(variants)),
-        html_table(district_table(variants)),
-    )
-
-
-def _html_unmet(variants: Sequence[VariantSummary]) -> str:
-    return _section(
-        "Unmet need",
-        _p(
-            "Children with no place (day services) or short of the nights asked for "
-            "(overnight), with the staff-hours a week and nights not provided."
-        ),
-        html_table(unmet_table(variants)),
-    )
-
-
-def _html_cost(variants: Sequence[VariantSummary]) -> str:
-    sentences = [
-        f"{v.name}: {money(v.totals.cost)} a year, {budget_text(v)}; spot purchase "
-        f"{money(v.totals.spot_cost)} ({pct(v.totals.spot_share)} of the cost)."
-        for v in variants
-    ]
-    return _section(
-        "Cost against budget",
-        "<ul>" + "".join(f"<li>{escape(s)}</li>" for s in sentences) + "</ul>",
-        cost_chart(variants),
-    )
-
-
-def _html_occupancy(variants: Sequence[VariantSummary]) -> str:
-    if not any(v.units for v in variants):
-        return ""
-    return _section(
-        "Occupancy against target",
-        _p("Bed-nights allocated over the nights each unit is open, against its target."),
-        html_table(unit_table(variants)),
-        occupancy_chart(variants),
-    )
-
-
-def _html_equity(variants: Sequence[VariantSummary]) -> str:
-    sentences = [
-        f"{v.name}: Gini {v.totals.equity_gini:.3f}; district placement rates from "
-        f"{pct(v.totals.rate_min)} to {pct(v.totals.rate_max)}."
-        for v in variants
-    ]
-    return _section(
-        "Equity between districts",
-        _p(
-            "The Gini coefficient of the districts' placement rates: 0 when every district "
-            "has the same rate, towards 1 as access concentrates in a few districts. Only the "
-            "council's own districts count: children living in a neighbouring area are not "
-            "eligible."
-        ),
-        "<ul>" + "".join(f"<li>{escape(s)}</li>" for s in sentences) + "</ul>",
-        district_chart(variants),
-    )
-
-
-def _html_diff(variants: Sequence[VariantSummary]) -> str:
-    baseline, *others = variants
-    if not others:
-        return _section("Who gains or loses", _p("Only one variant: nothing to compare."))
-    parts = [
-        _p(
-            f"Children whose place or nights differ from {baseline.name} (the baseline), "
-            "losses first. The reason is the solver's, in the variant."
-        )
-    ]
+def summary_sentences(variants: Sequence[VariantSummary]) -> list[str]:
+    """The report's opening: what changed and what it means, in sentences made from the
+    figures (no table needed to read them)."""
+    base, *others = variants
+    t = base.totals
+    first = f"{base.name}: {t.placed:,} of {plural(t.referred, 'child', 'children')} placed"
+    if t.crisis_referred:
+        first += f", {t.crisis_placed:,} of the {t.crisis_referred:,} in crisis"
+    if t.nights_requested:
+        first += f"; {t.nights_given:,} of the {t.nights_requested:,} nights asked for given"
+    first += f"; {money(t.cost)} a year, {budget_text(base)}."
+    out = [first]
     for v in others:
-        d = diff(baseline, v)
-        parts += [f"<h3>{escape(v.name)}</h3>", _p(diff_sentence(baseline, v, d))]
-        if d.changed:
-            parts.append(_html_diff_table(baseline, v, d))
-        parts += [
-            _html_id_list(f"Referred only in {v.name}", d.only_here),
-            _html_id_list(f"Not referred in {v.name}", d.only_baseline),
-        ]
-    return _section("Who gains or loses", *parts)
-
-
-def _html_diff_table(baseline: VariantSummary, v: VariantSummary, d: Diff) -> str:
-    # As html_table, with each row marked with its child and the change, for checking.
-    table = diff_table(baseline, v, d)
-    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in table.head)
-    rows = [
-        f'<tr data-variant="{escape(slug(v.name))}" data-child="{escape(ch.after.referral_id)}" '
-        f'data-change="{"gains" if ch.gains else "loses"}"><th scope="row">'
-        f"{escape(row[0].text)}</th>{''.join(html_cell(c) for c in row[1:])}</tr>"
-        for ch, row in zip(d.changed, table.rows, strict=True)
-    ]
-    return (
-        f"<table>\n<caption>{escape(table.caption)}</caption>\n<thead><tr>{head}</tr></thead>\n"
-        "<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
-    )
-
-
-def _html_id_list(summary: str, ids: Sequence[str]) -> str:
-    if not ids:
-        return ""
-    return (
-        f"<details><summary>{escape(summary)}: "
-        f"{escape(plural(len(ids), 'child', 'children'))}</summary>"
-        f"<p>{escape(', '.join(ids))}</p></details>"
-    )
-
-
-def _html_gap(variants: Sequence[VariantSummary]) -> str:
-    parts = [
-        _p(
-            "The cheapest capacity to buy so that the children each variant leaves out get a "
-            "place or their nights; the children already placed keep theirs. Children turned "
-            "away by a rule are listed apart: more capacity cannot place them. The marginal "
-            "value is what one more staff-hour a week (day) or bed-night (overnight) in a "
-            "district would gain, in priority-weighted children or nights."
-        ),
-        html_table(gap_summary_table(variants)),
-    ]
+        u = v.totals
+        parts = [f"{_more_fewer(u.placed - t.placed, 'child', 'children')} placed"]
+        if u.nights_requested or t.nights_requested:
+            parts.append(f"{_more_fewer(u.nights_given - t.nights_given, 'night', 'nights')} given")
+        if u.crisis_placed != t.crisis_placed:
+            parts.append(
+                f"{_more_fewer(u.crisis_placed - t.crisis_placed, 'child', 'children')} in "
+                "crisis placed"
+            )
+        change = u.cost - t.cost
+        if round(change) == 0:
+            parts.append("the same cost")
+        else:
+            parts.append(f"{money(abs(change))} a year {'more' if change > 0 else 'less'}")
+        out.append(
+            f"{v.name}, against {base.name}: {', '.join(parts)} "
+            f"({u.placed:,} of {u.referred:,} placed, {money(u.cost)} a year, {budget_text(v)})."
+        )
     for v in variants:
         gap = v.capacity_gap
-        if gap is None or not (gap.not_closable or gap.marginal):
-            continue
-        parts.append(f"<h3>{escape(v.name)}</h3>")
-        if gap.not_closable:
-            parts.append(html_table(not_closable_table(v, gap)))
-        if gap.marginal:
-            parts.append(html_table(marginal_table(v, gap)))
-    return _section("Capacity gap analysis", *parts)
+        if gap is not None and gap.cost > 0:
+            out.append(
+                f"{v.name}: the children left out could be placed by buying capacity costing "
+                f"about {money(gap.cost)} a year (see the capacity gap analysis)."
+                + ("" if gap.allocation_proven else f" {gap.caveat or NOT_PROVEN_PRICE}")
+            )
+    unproven = [v.name for v in variants if not proof(v)[0]]
+    if unproven:
+        out.append(
+            f"Not proven the best possible: {', '.join(unproven)}. A longer run may still do "
+            "better for some children; losses there are marked as not proven."
+        )
+    else:
+        out.append("Every variant is proven the best possible by the council's rules.")
+    return out
 
 
-def _html_run(run: dict[str, Any], variants: Sequence[VariantSummary]) -> str:
-    levels = []
+#: What a capacity price rests on when the allocation it is priced from was not proven.
+NOT_PROVEN_PRICE = "Not proven: a longer run may need less."
+
+
+def _more_fewer(delta: int, one: str, many: str) -> str:
+    """ "1 more child", "3 fewer nights", "no change in nights"."""
+    if delta == 0:
+        return f"no change in {many}"
+    noun = one if abs(delta) == 1 else many
+    return f"{abs(delta):,} {'more' if delta > 0 else 'fewer'} {noun}"
+
+
+def equity_sentences(variants: Sequence[VariantSummary]) -> list[str]:
+    out = []
     for v in variants:
-        rows = "".join(
-            f"<tr><td>{escape(kind)}</td><td>{escape(lv.name)}</td><td>{escape(lv.sense)}</td>"
-            f'<td class="num">{lv.value:,}</td><td class="num">{lv.bound:,}</td>'
-            f"<td>{'proven' if lv.optimal else 'not proven'}</td></tr>"
-            for kind, group in (("day", v.levels), ("overnight", v.overnight_levels))
-            for lv in group
+        t = v.totals
+        text = (
+            f"{v.name}: children placed, Gini {t.equity_gini:.3f}, district rates from "
+            f"{pct(t.rate_min)} to {pct(t.rate_max)}"
         )
-        levels.append(
-            f"<details><summary>{escape(v.name)}: objective levels</summary><table><thead><tr>"
-            "<th>Allocation</th><th>Level</th><th>Sense</th><th>Value</th><th>Bound</th>"
-            f"<th>Proof</th></tr></thead><tbody>{rows}</tbody></table></details>"
-        )
-    return _section("How it was run", html_table(settings_table(run)), *levels)
+        if t.nights_rate_min is not None and t.nights_rate_max is not None:
+            text += (
+                f"; nights given, Gini {t.nights_gini:.3f}, districts given from "
+                f"{pct(t.nights_rate_min)} to {pct(t.nights_rate_max)} of the nights asked for"
+            )
+        out.append(text + ".")
+    return out
+
+
+def view(
+    run: dict[str, Any],
+    variants: Sequence[VariantSummary],
+    children_known: bool = True,
+    gap_counts: GapCounts | None = None,
+) -> dict[str, Any]:
+    """What the report shows, for its templates: sentences, tables (:class:`Table`) and
+    charts (SVG). ``children_known`` False: the variants carry figures only (the
+    service's scenario jobs, with ``gap_counts``), so no child is named or compared."""
+    scenario: dict[str, Any] = run.get("scenario") or {}
+    diffs = []
+    if children_known:
+        for v in variants[1:]:
+            d = diff(variants[0], v)
+            table = diff_table(variants[0], v, d) if d.changed else None
+            marks = [
+                (slug(v.name), ch.after.referral_id, "gains" if ch.gains else "loses")
+                for ch in d.changed
+            ]
+            diffs.append(
+                {
+                    "name": v.name,
+                    "sentence": diff_sentence(variants[0], v, d),
+                    "table": table,
+                    "marks": marks,
+                    "only_here": d.only_here,
+                    "only_baseline": d.only_baseline,
+                }
+            )
+    gap_details = [
+        {
+            "name": v.name,
+            "not_closable": not_closable_table(v, v.capacity_gap)
+            if v.capacity_gap.not_closable
+            else None,
+            "marginal": marginal_table(v, v.capacity_gap) if v.capacity_gap.marginal else None,
+        }
+        for v in variants
+        if v.capacity_gap is not None and (v.capacity_gap.not_closable or v.capacity_gap.marginal)
+    ]
+    units = unit_table(variants) if any(v.units for v in variants) else None
+    reassess = reassess_table(variants) if any(v.reassess for v in variants) else None
+    headline = headline_table(variants)
+    priority, districts = priority_table(variants), district_table(variants)
+    unmet = unmet_table(variants)
+    # summary.md's tables, in the report's order.
+    tables = [t for t in (reassess, headline, priority, districts, unmet) if t is not None]
+    if units is not None:
+        tables.append(units)
+    gap = gap_summary_table(variants, gap_counts)
+    tables.append(gap)
+    for g in gap_details:
+        tables += [t for t in (g["not_closable"], g["marginal"]) if isinstance(t, Table)]
+    settings = settings_table(run) if run.get("file") or run.get("commit") else None
+    if settings is not None:
+        tables.append(settings)
+    return {
+        "name": str(scenario.get("name") or "Scenario"),
+        "question": str(scenario.get("question") or ""),
+        "baseline": variants[0].name,
+        "summary": summary_sentences(variants),
+        "violations": [(v.name, v.violations) for v in variants if v.violations],
+        "unproven": [
+            (v.name, "; ".join(status_text(v).splitlines())) for v in variants if not proof(v)[0]
+        ],
+        "reassess": reassess,
+        "headline": headline,
+        "placement_chart": Markup(placement_chart(variants)),
+        "priority": priority,
+        "districts": districts,
+        "unmet": unmet,
+        "cost": [
+            f"{v.name}: {money(v.totals.cost)} a year, {budget_text(v)}; spot purchase "
+            f"{money(v.totals.spot_cost)} ({pct(v.totals.spot_share)} of the cost)."
+            for v in variants
+        ],
+        "cost_chart": Markup(cost_chart(variants)),
+        "units": units,
+        "occupancy_chart": Markup(occupancy_chart(variants)) if units is not None else "",
+        "equity": equity_sentences(variants),
+        "district_chart": Markup(district_chart(variants)),
+        "children_known": children_known,
+        "diffs": diffs,
+        "gap": gap,
+        "gap_details": gap_details,
+        "settings": settings,
+        "levels": [
+            (
+                v.name,
+                [
+                    (
+                        kind,
+                        level_words(lv.name),
+                        "as many as possible" if lv.sense == "max" else "as few as possible",
+                        _level_value(lv.name, lv.value),
+                        _level_value(lv.name, lv.bound),
+                        lv.optimal,
+                    )
+                    for kind, group in (("day", v.levels), ("overnight", v.overnight_levels))
+                    for lv in group
+                ],
+            )
+            for v in variants
+        ],
+        "tables": tables,
+    }
+
+
+def _level_value(name: str, value: int) -> str:
+    """A level's value as people read it: its cost in pounds (levels count pence)."""
+    return money(value / 100) if name == "cost" else f"{value:,}"
 
 
 # --------------------------------------------------------------------------------------
@@ -1164,48 +1142,21 @@ def _html_run(run: dict[str, Any], variants: Sequence[VariantSummary]) -> str:
 # --------------------------------------------------------------------------------------
 
 
+#: summary.md's template: every value written goes through :func:`_md`, markdown's own
+#: escape, as report.html's go through HTML's.
+MARKDOWN = Environment(
+    loader=PackageLoader("matcher.scenario", "templates"),
+    autoescape=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=StrictUndefined,
+    finalize=lambda value: _md(str(value)),
+)
+
+
 def render_markdown(run: dict[str, Any], variants: Sequence[VariantSummary]) -> str:
-    scenario: dict[str, Any] = run.get("scenario") or {}
-    lines = [f"# {_md(str(scenario.get('name') or 'Scenario'))}", ""]
-    if scenario.get("question"):
-        lines += [_md(str(scenario["question"])), ""]
-    bad = [v for v in variants if v.violations]
-    for v in bad:
-        lines += [f"**{_md(v.name)}: the checker found {len(v.violations)} violations:**", ""]
-        lines += [f"- {_md(x)}" for x in v.violations] + [""]
-    lines += [f"The first variant, {_md(variants[0].name)}, is the baseline.", ""]
-    if any(v.reassess for v in variants):
-        lines += md_table(reassess_table(variants))
-    tables = [
-        headline_table(variants),
-        priority_table(variants),
-        district_table(variants),
-        unmet_table(variants),
-    ]
-    if any(v.units for v in variants):
-        tables.append(unit_table(variants))
-    tables.append(gap_summary_table(variants))
-    for v in variants:
-        if v.capacity_gap is not None and v.capacity_gap.not_closable:
-            tables.append(not_closable_table(v, v.capacity_gap))
-        if v.capacity_gap is not None and v.capacity_gap.marginal:
-            tables.append(marginal_table(v, v.capacity_gap))
-    for table in tables:
-        lines += md_table(table)
-    for v in variants[1:]:
-        d = diff(variants[0], v)
-        sentence = _md(diff_sentence(variants[0], v, d))
-        lines += [f"## {_md(v.name)}: who gains or loses", "", sentence]
-        lines += [""] + (md_table(diff_table(variants[0], v, d))[2:] if d.changed else [])
-    lines += md_table(settings_table(run))
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def md_table(table: Table) -> list[str]:
-    out = [f"## {_md(table.caption)}", "", "| " + " | ".join(_md(h) for h in table.head) + " |"]
-    out.append("|" + "|".join("---" for _ in table.head) + "|")
-    out += ["| " + " | ".join(_md(c.text) for c in row) + " |" for row in table.rows]
-    return [*out, ""]
+    text = MARKDOWN.get_template("report/summary.md").render(view=view(run, variants))
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
 #: Markdown's own characters, each escaped with a backslash where a person's text holds it.

@@ -63,6 +63,11 @@ class DistrictRow(Row):
     rate: float = Field(description="placed / referred")
     crisis_referred: int
     crisis_placed: int
+    nights_requested: int = Field(0, description="Overnight: nights asked for.")
+    nights_given: int = Field(0, description="Overnight: nights given.")
+    nights_rate: float | None = Field(
+        None, description="nights_given / nights_requested (None: no overnight child)."
+    )
 
 
 class UnmetRow(Row):
@@ -97,6 +102,11 @@ class Totals(Row):
     )
     rate_min: float
     rate_max: float
+    nights_gini: float = Field(
+        0.0, description="Gini of the districts' nights rates (overnight equity, in nights)."
+    )
+    nights_rate_min: float | None = None
+    nights_rate_max: float | None = None
 
 
 class VariantSummary(BaseModel):
@@ -263,6 +273,9 @@ def _totals(children: list[ChildRow], budget: float | None, districts: list[Dist
     # Equity between the council's own districts: children living in a neighbouring area
     # are not eligible, and their 0 % would read as unequal access.
     rates = [d.rate for d in districts if d.referred and d.in_council]
+    # Overnight equity is measured in nights: each district's share of the nights asked for
+    # that were given (a child given 1 night of 12 is not as well served as one given 12).
+    nights = [d.nights_rate for d in districts if d.nights_rate is not None and d.in_council]
     return Totals(
         referred=len(children),
         placed=sum(c.placed for c in children),
@@ -281,6 +294,9 @@ def _totals(children: list[ChildRow], budget: float | None, districts: list[Dist
         equity_gini=round(gini(rates), 6),
         rate_min=min(rates, default=0.0),
         rate_max=max(rates, default=0.0),
+        nights_gini=round(gini(nights), 6),
+        nights_rate_min=min(nights) if nights else None,
+        nights_rate_max=max(nights) if nights else None,
     )
 
 
@@ -305,6 +321,8 @@ def _districts(
     for district in sorted(by):
         group = by[district]
         placed = sum(c.placed for c in group)
+        asked = sum(c.nights_requested for c in group if c.overnight)
+        given = sum(c.nights_given for c in group if c.overnight)
         rows.append(
             DistrictRow(
                 district=district,
@@ -315,6 +333,9 @@ def _districts(
                 rate=round(placed / len(group), 6),
                 crisis_referred=sum(c.crisis for c in group),
                 crisis_placed=sum(c.crisis and c.placed for c in group),
+                nights_requested=asked,
+                nights_given=given,
+                nights_rate=round(given / asked, 6) if asked else None,
             )
         )
     return rows
