@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matcher.model import Contract, Instance, Referral
-from matcher.rules.catalogue import ReasonCode
+from matcher.rules.catalogue import ABOUT_THE_CHILD, ReasonCode
 from matcher.rules.checks import pair_warnings
 from matcher.rules.eligibility import (
     PAIR_CODES,
@@ -103,13 +103,20 @@ class Excluded:
 
     @property
     def reasons(self) -> list[Reason]:
+        """The reasons about this provider; those about the child alone (the same for
+        every provider) are the ranking's :attr:`Ranking.about_child`, said once."""
         provider = self._instance.provider(self.provider_id)
-        return [explain(code, self._instance, self._referral, provider) for code in self.codes]
+        return [
+            explain(code, self._instance, self._referral, provider)
+            for code in self.codes
+            if code not in ABOUT_THE_CHILD
+        ]
 
     def to_dict(self) -> dict[str, object]:
         return {
             "provider_id": self.provider_id,
             "provider_name": self.provider_name,
+            "codes": [code.value for code in self.codes],
             "reasons": [r.to_dict() for r in self.reasons],
         }
 
@@ -121,12 +128,16 @@ class Ranking:
     candidates: list[Candidate]
     excluded: list[Excluded]
     eligible_count: int
+    #: Why no provider may take the child, when the reason is the child's alone (lives
+    #: outside the council, too young or too old, ...): said once, not for each provider.
+    about_child: list[Reason] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "referral_id": self.referral_id,
             "service": self.service,
             "eligible_count": self.eligible_count,
+            "about_child": [r.to_dict() for r in self.about_child],
             "candidates": [c.to_dict() for c in self.candidates],
             "excluded": [e.to_dict() for e in self.excluded],
         }
@@ -191,12 +202,21 @@ def rank(instance: Instance, referral: Referral | str, top: int | None = None) -
     for p, mask in zip(excluded_idx.tolist(), masks.tolist(), strict=True):
         provider = providers[p]
         excluded.append(Excluded(provider.id, provider.name, _codes(mask), instance, referral))
+    about_child = []
+    if excluded:  # a reason about the child excludes every provider alike
+        anyone = instance.provider(excluded[0].provider_id)
+        about_child = [
+            explain(code, instance, referral, anyone)
+            for code in excluded[0].codes
+            if code in ABOUT_THE_CHILD
+        ]
     return Ranking(
         referral_id=referral.id,
         service=referral.service.value,
         candidates=candidates,
         excluded=excluded,
         eligible_count=int(excl.eligible.sum()),
+        about_child=about_child,
     )
 
 

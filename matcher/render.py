@@ -12,6 +12,7 @@ from rich.text import Text
 from matcher.model import PRIORITY_LABELS, Instance, Referral
 from matcher.ranking import Candidate, Ranking
 from matcher.result import LevelResult, NightsResult, Result, StopReason
+from matcher.rules.catalogue import CATALOGUE
 from matcher.rules.explain import NEED_WORDS
 
 
@@ -69,7 +70,11 @@ def ranking_panel(instance: Instance, ranking: Ranking, *, examples: int | None 
     if not ranking.candidates:
         candidates.add_row("", Text("no provider may take this child now", style="bold red"))
 
-    body: list[Table | Text] = [Text(referral_summary(instance, referral)), candidates]
+    body: list[Table | Text] = [Text(referral_summary(instance, referral))]
+    for reason in ranking.about_child:
+        # About the child alone: it rules out every provider, so it is said once.
+        body.append(Text(f"Every provider is ruled out: {reason.message}", style="bold red"))
+    body.append(candidates)
     title = f"Excluded ({len(ranking.excluded)} providers)"
     if examples is not None and len(ranking.excluded) > examples:
         title += f", the {examples} nearest misses"
@@ -81,16 +86,15 @@ def ranking_panel(instance: Instance, ranking: Ranking, *, examples: int | None 
         # Nearest misses first: the providers ruled out by the fewest reasons.
         shown = sorted(shown, key=lambda e: len(e.codes))[:examples]
     for e in shown:
-        reasons = Text()
-        for i, r in enumerate(e.reasons):
-            reasons.append(("\n" if i else "") + r.code.value, "bold")
-            reasons.append(f"  {r.message}")
-        excluded.add_row(Text(f"{e.provider_name} ({e.provider_id})"), reasons)
+        said = [r.message for r in e.reasons] or ["only the reason about the child, above"]
+        excluded.add_row(Text(f"{e.provider_name} ({e.provider_id})"), Text("\n".join(said)))
     body.append(excluded)
     if examples is not None and len(ranking.excluded) > examples:
-        counts = Counter(code.value for e in ranking.excluded for code in e.codes)
-        summary = ", ".join(f"{code} × {n}" for code, n in counts.most_common())
-        body.append(Text(f"All exclusions by reason: {summary}", style="dim"))
+        counts = Counter(code for e in ranking.excluded for code in e.codes)
+        summary = "; ".join(
+            f"{CATALOGUE[code].title.lower()}: {n}" for code, n in counts.most_common()
+        )
+        body.append(Text(f"All the providers ruled out, by reason: {summary}", style="dim"))
     heading = Text(f"{referral.id}: {referral.service.label}")
     return Panel(Group(*body), title=heading, title_align="left")
 

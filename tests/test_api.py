@@ -302,9 +302,9 @@ def test_a_break_time_referral_past_78_hours_is_matched_to_no_one_and_cannot_be_
     assert stored["break_time_hours_used"] == 50
     body = client.post("/referrals/R-0102/matches", headers=auth("navigator")).json()
     assert body["candidates"] == []
-    assert all(
-        "break_time_hours_exceeded" in [r["code"] for r in e["reasons"]] for e in body["excluded"]
-    )
+    # A reason about the child alone: said once, and listed by code for every provider.
+    assert [r["code"] for r in body["about_child"]] == ["break_time_hours_exceeded"]
+    assert all("break_time_hours_exceeded" in e["codes"] for e in body["excluded"])
     booking = {"referral_id": "R-0102", "provider_id": "P-1"}
     refused = client.post("/placements", json=booking, headers=auth("navigator"))
     assert refused.status_code in (409, 422), refused.json()

@@ -12,7 +12,7 @@ from matcher.generate import generate
 from matcher.model import Instance
 from matcher.ranking import rank
 from matcher.rules import checks
-from matcher.rules.catalogue import ReasonCode
+from matcher.rules.catalogue import ABOUT_THE_CHILD, ReasonCode
 from matcher.rules.eligibility import exclusions
 from tests.strategies import instances
 
@@ -48,14 +48,19 @@ def test_ranking_is_sound(instance: Instance) -> None:
             assert [w.code for w in candidate.warnings] == checks.pair_warnings(
                 instance, referral, provider
             )
+        about_child = [r.code for r in ranking.about_child]
+        assert all(r.message.endswith(".") for r in ranking.about_child)
         for excluded in ranking.excluded:
             provider = instance.provider(excluded.provider_id)
             codes = [r.code for r in excluded.reasons]
-            assert codes, "an excluded provider has at least one reason"
+            assert codes or about_child, "an excluded provider has at least one reason"
             expected = checks.failed_rules(instance, referral, provider)
             if checks.lacks_capacity(instance, referral, provider):
                 expected.append(ReasonCode.INSUFFICIENT_CAPACITY)
-            assert codes == expected
+            assert list(excluded.codes) == expected
+            # Reasons about the child alone are said once, for the ranking.
+            assert codes == [c for c in expected if c not in about_child]
+            assert [c for c in expected if c in ABOUT_THE_CHILD] == about_child
             assert all(r.message.endswith(".") for r in excluded.reasons)
         scores = [c.score for c in ranking.candidates]
         assert scores == sorted(scores, reverse=True)

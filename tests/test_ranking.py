@@ -16,7 +16,7 @@ from matcher.errors import InputError
 from matcher.model import Instance, Provider, Referral
 from matcher.ranking import Ranking, rank
 from matcher.rules import checks
-from matcher.rules.catalogue import CATALOGUE, Kind, ReasonCode
+from matcher.rules.catalogue import ABOUT_THE_CHILD, CATALOGUE, Kind, ReasonCode
 from tests import factories
 
 C = ReasonCode
@@ -89,17 +89,22 @@ def test_candidates_pass_every_rule_and_have_room(name: str) -> None:
 
 @pytest.mark.parametrize("name", REFERRALS)
 def test_excluded_providers_carry_every_reason(name: str) -> None:
-    # docs/ranking.md: excluded "with *all* the reasons that rule it out", each a sentence.
+    # docs/ranking.md: excluded "with *all* the reasons that rule it out", each a sentence:
+    # those about the provider with it, those about the child once for the ranking.
     instance = mixed(REFERRALS[name])
     referral = instance.referral(R_ID)
-    for excluded in rank(instance, R_ID).excluded:
-        assert excluded.reasons, excluded.provider_id
+    ranking = rank(instance, R_ID)
+    about_child = [r.code for r in ranking.about_child]
+    for excluded in ranking.excluded:
         provider = instance.provider(excluded.provider_id)
         expected = checks.failed_rules(instance, referral, provider)
         if checks.lacks_capacity(instance, referral, provider):
             expected.append(C.INSUFFICIENT_CAPACITY)
-        assert [r.code for r in excluded.reasons] == expected
-        assert all(r.message for r in excluded.reasons)
+        assert list(excluded.codes) == expected
+        assert [r.code for r in excluded.reasons] == [c for c in expected if c not in about_child]
+        assert [c for c in expected if c in ABOUT_THE_CHILD] == about_child
+        assert excluded.reasons or about_child, excluded.provider_id
+        assert all(r.message for r in [*excluded.reasons, *ranking.about_child])
 
 
 def test_the_mixed_register_gives_the_expected_split() -> None:
@@ -153,7 +158,19 @@ def test_blackpool_child_has_no_candidates() -> None:
     result = rank(mixed(factories.referral(home_district="blackpool")), R_ID)
     assert result.candidates == []
     assert result.eligible_count == 0
-    assert all(C.OUTSIDE_COUNCIL_AREA in [r.code for r in e.reasons] for e in result.excluded)
+    # Every provider is ruled out by it, and it is said once, for the child.
+    assert all(C.OUTSIDE_COUNCIL_AREA in e.codes for e in result.excluded)
+    assert [r.code for r in result.about_child] == [C.OUTSIDE_COUNCIL_AREA]
+    assert "Blackpool" in result.about_child[0].message
+    assert all(C.OUTSIDE_COUNCIL_AREA not in [r.code for r in e.reasons] for e in result.excluded)
+    data = result.to_dict()
+    assert [r["code"] for r in data["about_child"]] == ["outside_council_area"]  # type: ignore[index]
+
+
+def test_a_reason_about_a_provider_is_not_said_for_the_child() -> None:
+    result = rank(mixed(factories.referral()), R_ID)
+    assert result.about_child == []
+    assert any(e.reasons for e in result.excluded)
 
 
 # --------------------------------------------------------------------------------------

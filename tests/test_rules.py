@@ -938,8 +938,12 @@ def test_a_provider_failing_several_rules_lists_them_all_in_rules_order() -> Non
     assert codes(instance, R_ID, P_ID) == set(expected)
     assert checks.failed_rules(instance, referral, provider) == expected
     # Ranking gives the same list, with the capacity reason after the rules.
-    [excluded] = ranking.rank(instance, R_ID).excluded
-    assert [r.code for r in excluded.reasons] == [*expected, C.INSUFFICIENT_CAPACITY]
+    ranked = ranking.rank(instance, R_ID)
+    [excluded] = ranked.excluded
+    assert list(excluded.codes) == [*expected, C.INSUFFICIENT_CAPACITY]
+    # The child's own reasons are said once for the ranking, the provider's with it.
+    spoken = [r.code for r in ranked.about_child] + [r.code for r in excluded.reasons]
+    assert sorted(spoken) == sorted([*expected, C.INSUFFICIENT_CAPACITY])
 
 
 def test_reason_message_is_a_sentence_naming_the_provider_and_place() -> None:

@@ -213,13 +213,21 @@ class CandidateOut(Out):
 class ExcludedOut(Out):
     provider_id: str
     provider_name: str
-    reasons: list[ReasonOut]
+    codes: list[str] = Field(description="Every rule that rules the provider out, by code.")
+    reasons: list[ReasonOut] = Field(
+        description="The reasons about this provider, in words (those about the child alone "
+        "are in the ranking's about_child)."
+    )
 
 
 class RankingOut(Out):
     referral_id: str
     service: str
     eligible_count: int
+    about_child: list[ReasonOut] = Field(
+        default_factory=list,
+        description="Reasons about the child alone (the same for every provider), said once.",
+    )
     candidates: list[CandidateOut]
     excluded: list[ExcludedOut]
 

@@ -251,7 +251,10 @@ def _nearest_misses(ranking: Ranking) -> list[tuple[str, list[str]]]:
     """The excluded providers that fail on the fewest rules, with the reasons in words:
     the ones a navigator might negotiate with."""
     excluded = sorted(ranking.excluded, key=lambda e: (len(e.codes), e.provider_name))
-    return [(e.provider_name, [r.message for r in e.reasons]) for e in excluded]
+    return [
+        (e.provider_name, [r.message for r in e.reasons] or ["Only the reason about the child."])
+        for e in excluded
+    ]
 
 
 @router.get("/waiting-list/{referral_id}")

@@ -57,6 +57,19 @@ class ReasonCode(StrEnum):
     NO_OPEN_NIGHTS = "no_open_nights"
 
 
+#: The codes decided by the referral alone: when one applies, every provider is excluded
+#: for it, so it is said once for the child, not once per provider.
+ABOUT_THE_CHILD = frozenset(
+    {
+        ReasonCode.OUTSIDE_COUNCIL_AREA,
+        ReasonCode.AGE_OUT_OF_RANGE,
+        ReasonCode.BREAK_TIME_EXCLUDED,
+        ReasonCode.SESSION_LENGTH,
+        ReasonCode.BREAK_TIME_HOURS_EXCEEDED,
+    }
+)
+
+
 class Kind(StrEnum):
     ELIGIBILITY = "eligibility"
     AVAILABILITY = "availability"
