@@ -54,10 +54,12 @@ def allocate(
     instance: Instance,
     params: Params | None = None,
     progress: Callable[[float], None] | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> Result:
     """Day referrals to staff-hours and overnight referrals to bed-nights, in one result.
 
-    ``progress`` hears the share of the budget used when the overnight part is done.
+    ``progress`` hears the share of the budget used when the overnight part is done;
+    ``stage`` hears, in words, what is being solved as each part starts.
     """
     params = params or Params()
     clock = Clock(params.wall_cap)
@@ -66,12 +68,18 @@ def allocate(
     nights: NightsResult | None = None
     if overnight:
         has_day = any(not r.service.is_overnight for r in instance.referrals)
+        if stage is not None:
+            children = sum(r.service.is_overnight for r in instance.referrals)
+            stage(f"overnight stays for {children} children")
         nights = solve_nights(
             instance, budget * (OVERNIGHT_SHARE if has_day else 1.0), clock, params
         )
         if progress is not None:
             progress(min(1.0, nights.budget_used / budget))
         budget = max(0.0, budget - nights.budget_used)
+    if stage is not None:
+        children = sum(not r.service.is_overnight for r in instance.referrals)
+        stage(f"day services for {children} children")
     day = allocate_day(instance, budget, clock, params)
     reassess = to_reassess(instance, day.placements, nights)
     return day.model_copy(update={"overnight": nights, "reassess": reassess})

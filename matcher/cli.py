@@ -19,7 +19,8 @@ from matcher.errors import MatcherError
 
 if TYPE_CHECKING:
     from matcher.bench.compare import Delta
-    from matcher.result import Params
+    from matcher.model import Instance
+    from matcher.result import Params, Result
 
 app = typer.Typer(
     help="Match children with SEND to short-break care: rules with reasons, ranked matches.",
@@ -222,7 +223,8 @@ def allocate(
         writable_file(out)  # before the solve, not after
     loaded = load_instance(instance)
     params = _params(effort, budget, time_limit, workers, allow_moves=allow_moves)
-    result = allocate_all(loaded, params)
+    # On the terminal, a progress display; for --json, nothing but the JSON.
+    result = allocate_all(loaded, params) if as_json else _allocate_with_progress(loaded, params)
     text = result.model_dump_json(indent=1) + "\n"
     if out is not None:
         write_text_atomic(out, text)
@@ -230,6 +232,37 @@ def allocate(
         sys.stdout.write(text)
     else:
         print_result(console, loaded, result)
+
+
+def _allocate_with_progress(instance: Instance, params: Params) -> Result:
+    """``allocate`` with a progress display on the terminal: what is being solved, the
+    share of the search's budget used, the time taken and an estimate of what is left."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from matcher.allocate import allocate as allocate_all
+
+    with Progress(
+        SpinnerColumn(),
+        "{task.description}",
+        BarColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("preparing", total=1.0)
+        return allocate_all(
+            instance,
+            params,
+            progress=lambda share: bar.update(task, completed=share),
+            stage=lambda words: bar.update(task, description=f"Allocating {words}"),
+        )
 
 
 @app.command()
@@ -455,30 +488,38 @@ def scenario_run(
 ) -> None:
     """Solve every variant of a scenario file in parallel worker processes and write the
     results and their report (report.html, summary.md, CSV files) into a folder."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from matcher.io import writable_folder
+    from matcher.scenario.report import status_text, write_report
     from matcher.scenario.runner import default_jobs, prepare, run_variants, write_results
 
     scenario, base_path, variants = prepare(file)
     jobs = jobs or default_jobs(scenario)
     folder = writable_folder(out or Path("results") / file.stem)  # before the solves
     console.print(
-        f"{scenario.name}: {len(variants)} variants, {jobs} at a time, each with "
-        f"{scenario.solver.params().deterministic_budget:g} deterministic seconds "
-        f"({scenario.solver.effort.value} effort) on {scenario.solver.workers} workers"
+        f"{scenario.name}: {len(variants)} variants, {jobs} at a time, each searched with "
+        f"{scenario.solver.effort.value} effort on {scenario.solver.workers} workers"
     )
     with Progress(
         "{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=console,
     ) as bar:
-        task = bar.add_task("solving", total=len(variants))
+        names = ", ".join(v.name for v, _, _ in variants[:jobs])
+        task = bar.add_task(f"Allocating {names}", total=len(variants))
 
         def advance(name: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, description=f"solved {name}")
+            bar.update(task, completed=done, description=f"{name} done; {total - done} to go")
 
         summaries = run_variants(scenario, variants, jobs=jobs, progress=advance)
     write_results(folder, scenario, file, base_path, summaries, jobs)
@@ -487,12 +528,16 @@ def scenario_run(
         gap = summary.capacity_gap
         extra = f"; capacity to buy £{gap.cost:,.0f} a year" if gap and gap.cost else ""
         nights = f", {t.nights_given}/{t.nights_requested} nights" if t.nights_requested else ""
+        proven = status_text(summary).splitlines()[0]
+        broken = (
+            f", {len(summary.violations)} rules broken (see the report)"
+            if summary.violations
+            else ", every rule kept (checked)"
+        )
         console.print(
             f"  {summary.name}: {t.placed}/{t.referred} children placed{nights}, "
-            f"£{t.cost:,.0f} a year, {summary.status}, "
-            f"{len(summary.violations)} violations{extra}"
+            f"£{t.cost:,.0f} a year, {proven}{broken}{extra}"
         )
-    from matcher.scenario.report import write_report
 
     written = write_report(folder)
     console.print(f"results in {folder}; the report is {written[0]}")

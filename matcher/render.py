@@ -106,25 +106,34 @@ def print_ranking(
 
 
 def print_result(console: Console, instance: Instance, result: Result) -> None:
-    """The allocation: status and objective levels, placements by provider, the unplaced."""
-    title = f"Allocation, day services: {result.status.value} ({result.source})"
-    console.print(_levels_table(title, result.levels))
-    placed = len(result.placements)
-    total = placed + len(result.unplaced)
-    cost = sum(p.cost for p in result.placements)
-    console.print(
-        f"{placed} of {total} day referrals placed, £{cost:,.2f} a week. "
-        f"Solved in {result.timings.total_s:.2f} s (build {result.timings.build_s:.2f} s), "
-        f"{result.budget_used:g} deterministic s; stopped by {_stopped(result.stopped_by)}."
-    )
-    unplaced = Table(title=f"Unplaced ({len(result.unplaced)})", title_justify="left", expand=True)
-    unplaced.add_column("referral")
-    unplaced.add_column("reason", ratio=1)
-    for u in result.unplaced:
-        unplaced.add_row(u.referral_id, Text("; ".join(r.message for r in u.reasons)))
-    console.print(unplaced)
+    """The allocation in words: who goes where, who is left waiting and why, how far it
+    is proven, and each rule in the council's order (day services, then overnight)."""
+    day_children = sum(not r.service.is_overnight for r in instance.referrals)
+    if day_children:
+        placed = len(result.placements)
+        cost = sum(p.cost for p in result.placements)
+        console.print(
+            Text(
+                f"Day services: {placed} of {day_children} children placed, £{cost:,.0f} a week.",
+                style="bold",
+            )
+        )
+        console.print(_proof_words(result.levels, result.stopped_by))
+        console.print(_who_goes_where(instance, result))
+        if result.unplaced:
+            waiting = Table(
+                title=f"Left waiting ({len(result.unplaced)})", title_justify="left", expand=True
+            )
+            waiting.add_column("referral")
+            waiting.add_column("why", ratio=1)
+            for u in result.unplaced:
+                waiting.add_row(u.referral_id, Text("; ".join(r.message for r in u.reasons)))
+            console.print(waiting)
+        else:
+            console.print("Nobody is left waiting for a day place.")
+        console.print(_rules_table("Day services, each rule in the council's order", result.levels))
     if result.overnight is not None:
-        print_nights(console, result.overnight)
+        print_nights(console, instance, result.overnight)
     if result.reassess:
         reassess = Table(
             title=f"For the panel to reassess ({len(result.reassess)}): kept with a suspended "
@@ -135,49 +144,132 @@ def print_result(console: Console, instance: Instance, result: Result) -> None:
         reassess.add_column("referral")
         reassess.add_column("provider")
         reassess.add_column("service")
-        reassess.add_column("reason", ratio=1)
+        reassess.add_column("why", ratio=1)
         for r in result.reassess:
-            reassess.add_row(r.referral_id, r.provider_id, r.service, Text(r.message, "yellow"))
+            reassess.add_row(
+                r.referral_id,
+                _provider_name(instance, r.provider_id),
+                r.service,
+                Text(r.message, "yellow"),
+            )
         console.print(reassess)
+    total = result.timings.total_s + (result.overnight.solve_s if result.overnight else 0.0)
+    console.print(Text(f"Took {total:.1f} s.", style="dim"))
 
 
-def _stopped(reason: StopReason) -> str:
-    return {
-        StopReason.PROOF: "proof (every level optimal)",
-        StopReason.BUDGET: "the budget (not proven: a larger effort may do better)",
-        StopReason.WALL_CLOCK: "the wall-clock safety cap (another run may differ)",
-    }[reason]
+def _provider_name(instance: Instance, provider_id: str) -> str:
+    if provider_id in instance.provider_index:
+        return instance.provider(provider_id).name
+    return provider_id
 
 
-def _levels_table(title: str, levels: list[LevelResult]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("level", "sense", "value", "bound", "proven", "greedy"):
-        table.add_column(column, justify="left" if column in ("level", "sense") else "right")
-    for lv in levels:
+def _proof_words(levels: list[LevelResult], stopped_by: StopReason) -> Text:
+    """How far the allocation is proven, in words."""
+    first = next((i for i, lv in enumerate(levels) if not lv.optimal), None)
+    if first is None:
+        return Text("Proven the best possible by the council's rules.", style="green")
+    words = _rule_words(levels[first].name)
+    if first == 0:
+        text = f"Not proven the best: a larger effort may do better, starting with {words}."
+    else:
+        proven = ", ".join(_rule_words(lv.name) for lv in levels[:first])
+        text = (
+            f"Proven the best for {proven}; not proven for {words} and after: a larger "
+            "effort may still improve those."
+        )
+    if stopped_by is StopReason.WALL_CLOCK:
+        text += " The safety time limit stopped the search, so another run may differ."
+    return Text(text, style="yellow")
+
+
+def _rule_words(name: str) -> str:
+    from matcher.scenario.report import level_words
+
+    return level_words(name)
+
+
+def _who_goes_where(instance: Instance, result: Result) -> Table:
+    table = Table(title="Who goes where", title_justify="left", expand=True)
+    table.add_column("referral")
+    table.add_column("provider", ratio=1)
+    table.add_column("when", ratio=1)
+    table.add_column("£ a week", justify="right")
+    for p in sorted(
+        result.placements, key=lambda p: (_provider_name(instance, p.provider_id), p.referral_id)
+    ):
+        when = ", ".join(
+            f"{instance.slot_label(s)} {round(h, 2):g} h" for s, h in p.staff_hours.items()
+        )
+        moved = " (moved)" if p.moved else ""
         table.add_row(
-            lv.name,
-            lv.sense,
-            f"{lv.value:,}",
-            f"{lv.bound:,}",
+            p.referral_id,
+            Text(_provider_name(instance, p.provider_id) + moved),
+            Text(when),
+            f"{p.cost:,.0f}",
+        )
+    if not result.placements:
+        table.add_row("", Text("nobody is placed", style="bold red"), "", "")
+    return table
+
+
+def _rules_table(title: str, levels: list[LevelResult]) -> Table:
+    """Each level as a rule of the council's, in words: what it aims at, what was
+    achieved, the best possible, and whether that is proven."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("rule")
+    table.add_column("aim")
+    table.add_column("achieved", justify="right")
+    table.add_column("best possible", justify="right")
+    table.add_column("proven?")
+    for lv in levels:
+
+        def amount(value: int, name: str = lv.name) -> str:
+            return f"£{value / 100:,.0f}" if name == "cost" else f"{value:,}"
+
+        table.add_row(
+            _rule_words(lv.name),
+            "most" if lv.sense == "max" else "fewest" if lv.name != "cost" else "lowest",
+            amount(lv.value),
+            amount(lv.bound),
             "yes" if lv.optimal else "no",
-            f"{lv.greedy:,}",
         )
     return table
 
 
-def print_nights(console: Console, nights: NightsResult) -> None:
-    """Overnight: occupancy per unit against its target, and children short of nights."""
-    units = Table(
-        title=f"Overnight, {nights.horizon_weeks} weeks from {nights.horizon_start}: "
-        f"{nights.status.value}",
-        title_justify="left",
+def print_nights(console: Console, instance: Instance, nights: NightsResult) -> None:
+    """Overnight: nights given, who stays where, occupancy per unit against its target,
+    and children short of nights with the reason."""
+    asked = sum(c.requested for c in nights.children)
+    given = sum(c.allocated for c in nights.children)
+    start = f"{nights.horizon_start.day} {nights.horizon_start:%B %Y}"
+    console.print(
+        Text(
+            f"Overnight stays, {nights.horizon_weeks} weeks from {start}: {given} of {asked} "
+            f"nights asked for given, to {len(nights.children)} children.",
+            style="bold",
+        )
     )
-    for column in ("unit", "provider", "beds", "open bed-nights", "given", "occupancy", "target"):
-        units.add_column(column, justify="left" if column in ("unit", "provider") else "right")
+    console.print(_proof_words(nights.levels, nights.stopped_by))
+    names = {u.id: f"{u.name} ({p.name})" for p in instance.providers for u in p.units}
+    stays = Table(title="Who stays where", title_justify="left", expand=True)
+    stays.add_column("referral")
+    stays.add_column("unit", ratio=1)
+    stays.add_column("nights", justify="right")
+    stays.add_column("on preferred nights", justify="right")
+    for c in nights.children:
+        stays.add_row(
+            c.referral_id,
+            Text(", ".join(names.get(u, u) for u in c.units) or "none"),
+            f"{c.allocated} of {c.requested}",
+            str(c.on_preferred_nights),
+        )
+    console.print(stays)
+    units = Table(title="Units", title_justify="left")
+    for column in ("unit", "beds", "open bed-nights", "given", "occupancy", "target"):
+        units.add_column(column, justify="left" if column == "unit" else "right")
     for u in nights.units:
         units.add_row(
-            u.unit_id,
-            u.provider_id,
+            Text(names.get(u.unit_id, u.unit_id)),
             str(u.beds),
             str(u.open_bed_nights),
             str(u.allocated),
@@ -185,23 +277,25 @@ def print_nights(console: Console, nights: NightsResult) -> None:
             f"{100 * u.target_occupancy:.0f} %",
         )
     console.print(units)
-    console.print(_levels_table("Overnight objective levels", nights.levels))
-    asked = sum(c.requested for c in nights.children)
-    given = sum(c.allocated for c in nights.children)
-    console.print(f"{given} of {asked} nights asked for given, to {len(nights.children)} children.")
-    short = Table(title=f"Short of nights ({len(nights.short)})", title_justify="left", expand=True)
-    short.add_column("referral")
-    short.add_column("given", justify="right")
-    short.add_column("short", justify="right")
-    short.add_column("reason", ratio=1)
-    child = {c.referral_id: c for c in nights.children}
-    for s in nights.short:
-        row = child.get(s.referral_id)
-        given_text = f"{row.allocated} of {row.requested}" if row is not None else "–"
-        short.add_row(
-            s.referral_id,
-            given_text,
-            str(s.short),
-            Text("; ".join(r.message for r in s.reasons)),
+    if nights.short:
+        short = Table(
+            title=f"Short of nights ({len(nights.short)})", title_justify="left", expand=True
         )
-    console.print(short)
+        short.add_column("referral")
+        short.add_column("given", justify="right")
+        short.add_column("short", justify="right")
+        short.add_column("why", ratio=1)
+        child = {c.referral_id: c for c in nights.children}
+        for s in nights.short:
+            row = child.get(s.referral_id)
+            given_text = f"{row.allocated} of {row.requested}" if row is not None else "–"
+            short.add_row(
+                s.referral_id,
+                given_text,
+                str(s.short),
+                Text("; ".join(r.message for r in s.reasons)),
+            )
+        console.print(short)
+    else:
+        console.print("Every child is given every night asked for.")
+    console.print(_rules_table("Overnight stays, each rule in the council's order", nights.levels))

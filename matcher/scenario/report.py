@@ -171,22 +171,27 @@ def status_text(v: VariantSummary) -> str:
     """ "proven the best", or "not proven the best" with how far from it at most and, for
     the day and the overnight allocation, the rules it is proven for (those before the
     first it is not), in words a commissioner reads."""
-    proven, gap, _ = proof(v)
-    if proven:
+    if proof(v)[0]:
         return "proven the best"
     if v.status == "infeasible":
         return "no allocation: the rules cannot all be met"
     if v.status == "invalid_input":
         return "no allocation: the input was not valid"
-    lines = [f"not proven the best (at most {pct(gap)} from it)"]
+    if all(who_is_proven(v)):
+        lines = [
+            "who is placed and how many nights is proven the best; cost, travel or routine "
+            "may still improve"
+        ]
+    else:
+        lines = ["not proven the best: a longer run may place more children or give more nights"]
     if v.status == "time_limit":
         lines[0] += "; the wall-clock safety cap stopped it, so another run may differ"
-    parts = (("day", v.levels, v.gap), ("overnight", v.overnight_levels, v.overnight_gap or 0.0))
-    for part, levels, part_gap in parts:
+    parts = (("day", v.levels), ("overnight", v.overnight_levels))
+    for part, levels in parts:
         first = next((i for i, lv in enumerate(levels) if not lv.optimal), None)
         if first is None:
             continue
-        line = f"{part}: not proven for {level_words(levels[first].name)} ({pct(part_gap)})"
+        line = f"{part}: not proven for {level_words(levels[first].name)}"
         if first:
             line += f"; proven for {', '.join(level_words(lv.name) for lv in levels[:first])}"
         lines.append(line)
