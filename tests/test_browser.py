@@ -78,6 +78,8 @@ PICTURES = {
     "what-if",
     "scenario",
     "scenario-build",
+    "admin-providers-error",
+    "admin-people",
     "allocation",
     "refused",
     "narrow-navigator-waiting-list",
@@ -228,6 +230,31 @@ def test_a_commissioner_runs_a_scenario_and_reads_it(page: Page) -> None:
     expect(report.locator("svg.chart").first).to_be_visible()  # the report's charts
     assert not re.search(r"R-\d{4}", page.content())  # figures only, never a child
     inspect(page, "scenario")
+    page.set_viewport_size({"width": 400, "height": 800})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"the scenario's report is {width} px wide"
+
+
+def test_the_report_file_fits_a_400_px_screen_and_passes_axe(
+    browser: Browser, tmp_path: Path
+) -> None:
+    from matcher.scenario.report import write_report
+    from tests.test_scenario_report import BASELINE_CHILDREN, results_folder, variant
+
+    folder = results_folder(
+        tmp_path, [variant("As now", 0, BASELINE_CHILDREN), variant("More", 1, BASELINE_CHILDREN)]
+    )
+    write_report(folder)
+    context = browser.new_context(viewport={"width": 400, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto((folder / "report.html").as_uri())
+        expect(page.get_by_role("heading", name="What it means")).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 400, f"report.html is {width} px wide"
+        inspect(page, "report-file")
+    finally:
+        context.close()
 
 
 def test_a_commissioner_builds_a_scenario_from_the_common_changes(page: Page) -> None:
@@ -250,6 +277,37 @@ def test_a_navigator_allocates_the_waiting_list_and_reads_who_goes_where(page: P
     expect(page.locator("#figures")).to_contain_text("Children given a day place")
     expect(page.locator("#placed")).to_contain_text("R-0001")
     inspect(page, "allocation")
+
+
+def test_an_administrator_imports_providers_and_lets_someone_sign_in(
+    page: Page, tmp_path: Path
+) -> None:
+    sign_in(page, "admin")
+    page.get_by_role("link", name="Providers").click()
+    wrong = tmp_path / "providers.csv"
+    wrong.write_text("id,name\nP-77,\n", encoding="utf-8")
+    page.get_by_label("Providers CSV").set_input_files(str(wrong))
+    page.get_by_role("button", name="Import providers").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("providers.csv")
+    inspect(page, "admin-providers-error")
+    page.get_by_role("link", name="People").click()
+    page.get_by_label("Name for the audit trail").fill("sam@council.example")
+    page.get_by_label("Care navigator: referrals, matches and bookings").check()
+    page.get_by_role("button", name="Add and show their token").click()
+    token = page.locator("#new-token").inner_text()
+    inspect(page, "admin-people")
+    # The new person signs in with it, in a browser of their own.
+    other = page.context.browser
+    assert other is not None
+    context = other.new_context(base_url=page.url.split("/admin")[0])
+    theirs = context.new_page()
+    try:
+        theirs.goto("/sign-in")
+        theirs.get_by_label("Your access token").fill(token)
+        theirs.get_by_role("button", name="Sign in").click()
+        expect(theirs.get_by_role("heading", name="Waiting list")).to_be_visible()
+    finally:
+        context.close()
 
 
 def test_a_wrong_role_is_refused(page: Page) -> None:
