@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 from starlette.responses import Response
 
 from matcher.api.deps import ServicesDep, own_job
@@ -20,7 +19,6 @@ from matcher.pages.session import CheckedForm, PlanningPage, SessionDep
 from matcher.pages.whatif import STATUS_WORDS
 from matcher.register import jobs
 from matcher.register.access import Action, Role, audit
-from matcher.register.tables import JobRow
 from matcher.result import Effort, LevelResult, Result
 
 router = APIRouter(include_in_schema=False)
@@ -120,14 +118,7 @@ def allocate_page(
     request: Request, found: ServicesDep, session: SessionDep, who: PlanningPage
 ) -> Response:
     with found.database.read() as db:
-        rows = list(
-            db.scalars(
-                select(JobRow)
-                .where(JobRow.kind == jobs.JobKind.ALLOCATION.value)
-                .order_by(JobRow.created_at.desc())
-                .limit(50)
-            )
-        )
+        rows = jobs.recent(db, jobs.JobKind.ALLOCATION, 50)
     context = {
         "title": "Allocate the waiting list",
         "jobs": rows,

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 import yaml
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 from starlette.responses import Response
 
 from matcher.api.deps import Services, ServicesDep
@@ -21,7 +20,7 @@ from matcher.pages.portal import DAY_WORDS
 from matcher.pages.render import page
 from matcher.pages.session import CheckedForm, CommissionerPage, PageSession, SessionDep
 from matcher.register import jobs
-from matcher.register.access import Principal
+from matcher.register.access import Principal, Role
 from matcher.register.tables import JobRow
 from matcher.scenario.api import check_document
 from matcher.scenario.gap import GapAnalysis
@@ -62,14 +61,7 @@ def _list(
     status_code: int = 200,
 ) -> Response:
     with found.database.read() as db:
-        rows = list(
-            db.scalars(
-                select(JobRow)
-                .where(JobRow.kind == jobs.JobKind.SCENARIO.value)
-                .order_by(JobRow.created_at.desc())
-                .limit(100)
-            )
-        )
+        rows = jobs.recent(db, jobs.JobKind.SCENARIO)
     context = {
         "title": "What if?",
         "jobs": [(row, _name(row)) for row in rows],
@@ -327,6 +319,7 @@ def scenario_page(
         "running": job.status in jobs.ACTIVE,
         "result": result,
         "report": _report(result) if result else None,
+        "is_maker": job.created_by == who.subject or who.role is Role.ADMIN,
     }
     return page(request, session, "whatif_job.html", context)
 

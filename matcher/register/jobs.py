@@ -139,6 +139,17 @@ def get(session: Session, kind: JobKind, job_id: str) -> JobRow:
     return job
 
 
+def recent(session: Session, kind: JobKind, limit: int = 100) -> list[JobRow]:
+    """The latest jobs of a kind, newest first."""
+    query = (
+        select(JobRow)
+        .where(JobRow.kind == kind.value)
+        .order_by(JobRow.created_at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
 def position(session: Session, job: JobRow) -> int | None:
     """A queued job's place in the queue (1: it runs next), or None if it is not queued."""
     if job.status != JobStatus.QUEUED.value:
