@@ -64,7 +64,10 @@ def serve(host: str, port: int, database: str | None, console: Console) -> None:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
-    console.print(f"Serving the register at {register.url} on http://{host}:{port} (docs: /docs)")
+    console.print(
+        f"Serving the register at {register.url} on http://{host}:{port}: the pages at /, "
+        "signed in with a token; the API's documentation at /docs"
+    )
     uvicorn.run(
         create_app(config),
         host=host,
