@@ -106,6 +106,13 @@ class Excluded:
         """The reasons about this provider; those about the child alone (the same for
         every provider) are the ranking's :attr:`Ranking.about_child`, said once."""
         provider = self._instance.provider(self.provider_id)
+        if ReasonCode.SERVICE_NOT_OFFERED in self.codes:
+            # It does not offer the service at all: that is the reason, and its other rules
+            # (capacity, registration for the service, ...) follow from it; :attr:`codes`
+            # still lists them all.
+            return [
+                explain(ReasonCode.SERVICE_NOT_OFFERED, self._instance, self._referral, provider)
+            ]
         return [
             explain(code, self._instance, self._referral, provider)
             for code in self.codes
@@ -113,6 +120,19 @@ class Excluded:
         ]
 
     def to_dict(self) -> dict[str, object]:
+        """As JSON data. Most providers of a register do not offer the child's service, and
+        their entry depends only on the provider, the service and the codes: it is kept
+        per instance and shared (read it, never change it)."""
+        if ReasonCode.SERVICE_NOT_OFFERED not in self.codes:
+            return self._data()
+        kept = self._instance.cache.setdefault("excluded_not_offered", {})
+        key = (self.provider_id, self._referral.service, self.codes)
+        data: dict[str, object] | None = kept.get(key)
+        if data is None:
+            data = kept[key] = self._data()
+        return data
+
+    def _data(self) -> dict[str, object]:
         return {
             "provider_id": self.provider_id,
             "provider_name": self.provider_name,

@@ -58,8 +58,12 @@ def test_ranking_is_sound(instance: Instance) -> None:
             if checks.lacks_capacity(instance, referral, provider):
                 expected.append(ReasonCode.INSUFFICIENT_CAPACITY)
             assert list(excluded.codes) == expected
-            # Reasons about the child alone are said once, for the ranking.
-            assert codes == [c for c in expected if c not in about_child]
+            # Reasons about the child alone are said once, for the ranking; a provider
+            # that does not offer the service is excluded for that, in words.
+            if ReasonCode.SERVICE_NOT_OFFERED in expected:
+                assert codes == [ReasonCode.SERVICE_NOT_OFFERED]
+            else:
+                assert codes == [c for c in expected if c not in about_child]
             assert [c for c in expected if c in ABOUT_THE_CHILD] == about_child
             assert all(r.message.endswith(".") for r in excluded.reasons)
         scores = [c.score for c in ranking.candidates]

@@ -3,9 +3,9 @@ written to the audit trail, in the same transaction as the write."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, cast
 
+import orjson
 from fastapi import APIRouter, Body, Response, status
 from sqlalchemy import select
 
@@ -119,4 +119,4 @@ def _matches(found: Services, instance: Instance, referral_id: str, top: int | N
                     }
                     for b in bookable_nights(session, instance, referral, provider)
                 ]
-    return json.dumps(data).encode()
+    return orjson.dumps(data)

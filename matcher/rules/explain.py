@@ -393,4 +393,14 @@ EXPLAIN: dict[ReasonCode, Explainer] = {
 
 def explain(code: ReasonCode, instance: Instance, referral: Referral, provider: Provider) -> Reason:
     """The reason ``code`` applied to this pair, with its facts and sentence."""
+    if code is ReasonCode.SERVICE_NOT_OFFERED:
+        # Said of most providers in every ranking, and only of the provider and the lot:
+        # kept per instance (a Reason is immutable; its facts are never changed).
+        kept = instance.cache.setdefault("service_not_offered", {})
+        reason: Reason | None = kept.get((provider.id, referral.service))
+        if reason is None:
+            reason = kept[(provider.id, referral.service)] = _service_not_offered(
+                instance, referral, provider
+            )
+        return reason
     return EXPLAIN[code](instance, referral, provider)
