@@ -734,8 +734,57 @@ class _Sheet:
 MAX_ROWS = 200_000
 
 
+def _workbook_lines(path: Path, sheet: _Sheet) -> list[list[str]] | None:
+    """An .xlsx workbook's first worksheet as rows of text, as a CSV export would give
+    them (a date as YYYY-MM-DD, 3.0 as 3, TRUE as yes); None, with the problem said, if it
+    cannot be read."""
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError:
+        _unreadable(sheet, f"file not found: {path}")
+        return None
+    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
+        _unreadable(sheet, f"cannot be read as an Excel workbook (.xlsx): {type(exc).__name__}")
+        return None
+    try:
+        worksheet = book.worksheets[0]
+        if (worksheet.max_row or 0) > MAX_ROWS + 1:
+            _unreadable(sheet, f"has more than {MAX_ROWS:,} rows; split it into smaller files")
+            return None
+        return [
+            [_cell_text(value) for value in row]
+            for row in islice(worksheet.iter_rows(values_only=True), MAX_ROWS + 1)
+        ]
+    finally:
+        book.close()
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _read_sheet(path: Path, columns: list[Column]) -> _Sheet:
     sheet = _Sheet(path.name, columns)
+    if path.suffix.lower() == ".xlsx":
+        read = _workbook_lines(path, sheet)
+        if read is None:
+            return sheet
+        return _read_lines(sheet, read)
     try:
         # utf-8-sig drops the byte-order mark Excel puts at the start of "CSV UTF-8".
         with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -751,7 +800,11 @@ def _read_sheet(path: Path, columns: list[Column]) -> _Sheet:
         return _unreadable(sheet, "is not UTF-8 text; save it from the spreadsheet as 'CSV UTF-8'")
     except (OSError, csv.Error) as exc:
         return _unreadable(sheet, f"cannot be read as CSV: {exc}")
+    return _read_lines(sheet, lines)
 
+
+def _read_lines(sheet: _Sheet, lines: list[list[str]]) -> _Sheet:
+    """The sheet's rows, read and checked cell by cell: row 1 names the columns."""
     if not lines or not any(cell.strip() for cell in lines[0]):
         sheet.problems.append(
             Problem(_at(sheet.label, 1), "the first row must name the columns (see the template)")

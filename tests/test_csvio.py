@@ -521,3 +521,54 @@ def test_a_sheet_too_long_is_refused_at_once(
     monkeypatch.setattr(csvio, "MAX_ROWS", 2)
     with pytest.raises(InputError, match=r"referrals\.csv: has more than 2 rows; split it"):
         import_csv(files["providers"], files["referrals"], SETTINGS, files["units"])
+
+
+def as_workbook(path: Path, typed: bool = True) -> Path:
+    """The CSV file as an .xlsx workbook, as a council would keep it: numbers as numbers,
+    dates as dates, yes/no as booleans (``typed``), the rest as text."""
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for line in read(path):
+        row: list[object] = []
+        for cell in line:
+            value: object = cell
+            if typed and cell:
+                try:
+                    value = datetime.strptime(cell, "%Y-%m-%d")
+                except ValueError:
+                    try:
+                        value = float(cell) if "." in cell else int(cell)
+                    except ValueError:
+                        value = {"yes": True, "no": False}.get(cell, cell)
+            row.append(value)
+        sheet.append(row)
+    out = path.with_suffix(".xlsx")
+    book.save(out)
+    return out
+
+
+@pytest.mark.parametrize("typed", [True, False])
+def test_workbooks_import_as_their_csv_files_do(files: dict[str, Path], typed: bool) -> None:
+    from_csv = run(files)
+    books = {name: as_workbook(path, typed) for name, path in files.items()}
+    from_xlsx = import_csv(books["providers"], books["referrals"], SETTINGS, books["units"])
+    assert from_xlsx.model_dump() == from_csv.model_dump()
+
+
+def test_a_workbook_mistake_names_the_file_row_and_column(files: dict[str, Path]) -> None:
+    edit(files["referrals"], 2, "nights_per_month", "lots")
+    books = {name: as_workbook(path) for name, path in files.items()}
+    with pytest.raises(InputError) as caught:
+        import_csv(books["providers"], books["referrals"], SETTINGS, books["units"])
+    said = [str(p) for p in caught.value.problems]
+    assert any(s.startswith("referrals.xlsx, row 2, column 'nights_per_month'") for s in said)
+    broken = files["providers"].with_suffix(".xlsx")
+    broken.write_bytes(b"not a workbook")
+    with pytest.raises(InputError) as caught:
+        import_csv(broken, books["referrals"], SETTINGS, books["units"])
+    assert "cannot be read as an Excel workbook" in str(caught.value.problems[0])
