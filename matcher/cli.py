@@ -69,14 +69,29 @@ def rank(
     referral: Annotated[str, typer.Option("--referral", "-r", help="Referral id.")],
     top: Annotated[int | None, typer.Option(min=1, help="Show only the best K.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Write the shortlist to this CSV file.")
+    ] = None,
+    xlsx_file: Annotated[
+        Path | None,
+        typer.Option("--xlsx", help="Write the shortlist and who is ruled out to this workbook."),
+    ] = None,
 ) -> None:
     """Rank every provider for one referral: who may take the child, best first, and why not."""
     from matcher.io import load_instance
     from matcher.ranking import rank as rank_referral
     from matcher.render import print_ranking
+    from matcher.spreadsheets import shortlist_tables, spreadsheet_path, write_tables
 
+    if csv_file is not None:
+        spreadsheet_path(csv_file, ".csv")
+    if xlsx_file is not None:
+        spreadsheet_path(xlsx_file, ".xlsx")
     loaded = load_instance(instance)
     ranking = rank_referral(loaded, referral, top=top)
+    for path in (csv_file, xlsx_file):
+        if path is not None:
+            write_tables(path, shortlist_tables(loaded, ranking))
     if as_json:
         sys.stdout.write(json.dumps(ranking.to_dict(), indent=1, ensure_ascii=False) + "\n")
     else:
@@ -213,14 +228,28 @@ def allocate(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the result (JSON) to this file.")] = None,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Write who goes where (and who waits) to this CSV file."),
+    ] = None,
+    xlsx_file: Annotated[
+        Path | None,
+        typer.Option("--xlsx", help="Write who goes where and the totals to this workbook."),
+    ] = None,
 ) -> None:
     """Allocate the waiting list: day referrals to staff-hours, overnight to bed-nights."""
     from matcher.allocate import allocate as allocate_all
     from matcher.io import load_instance, writable_file, write_text_atomic
     from matcher.render import print_result
+    from matcher.spreadsheets import allocation_tables, spreadsheet_path, write_tables
 
+    # Every file checked before the solve, not after.
     if out is not None:
-        writable_file(out)  # before the solve, not after
+        writable_file(out)
+    if csv_file is not None:
+        spreadsheet_path(csv_file, ".csv")
+    if xlsx_file is not None:
+        spreadsheet_path(xlsx_file, ".xlsx")
     loaded = load_instance(instance)
     params = _params(effort, budget, time_limit, workers, allow_moves=allow_moves)
     # On the terminal, a progress display; for --json, nothing but the JSON.
@@ -228,6 +257,9 @@ def allocate(
     text = result.model_dump_json(indent=1) + "\n"
     if out is not None:
         write_text_atomic(out, text)
+    for path in (csv_file, xlsx_file):
+        if path is not None:
+            write_tables(path, allocation_tables(loaded, result))
     if as_json:
         sys.stdout.write(text)
     else:

@@ -9,14 +9,17 @@ runs in the server process.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, Body, Query, Response, status
 
-from matcher.api.deps import Planning, ServicesDep, own_job
+from matcher.api.deps import Navigating, Planning, ServicesDep, own_job
 from matcher.api.schemas import AllocationIn, AllocationJobOut, referral_ids
+from matcher.errors import Conflict
 from matcher.register import jobs
 from matcher.register.access import Action, Role, audit
+from matcher.result import Result
+from matcher.spreadsheets import MEDIA_TYPES, allocation_tables, as_bytes
 
 router = APIRouter(prefix="/allocations", tags=["allocations"])
 
@@ -63,6 +66,41 @@ def get_allocation(job_id: str, found: ServicesDep, who: Planning) -> Allocation
             for referral_id in sorted(referral_ids(out.result)):
                 audit(session, who, Action.READ, referral_id, f"allocation {job_id}")
     return out
+
+
+@router.get(
+    "/{job_id}/spreadsheet",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {media: {} for media in MEDIA_TYPES.values()},
+            "description": "Who goes where, days or nights, costs, and who waits and why.",
+        },
+        409: {"description": "The allocation has not finished."},
+    },
+)
+def get_allocation_spreadsheet(
+    job_id: str,
+    found: ServicesDep,
+    who: Navigating,
+    format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "xlsx",
+) -> Response:
+    """The finished allocation as a spreadsheet (a navigator's: it names children, and each
+    child in it is audited)."""
+    with found.database.write() as session:
+        job = jobs.get(session, jobs.JobKind.ALLOCATION, job_id)
+        if job.result is None:
+            raise Conflict("not_done", "the allocation has not finished")
+        result = Result.model_validate(job.result)
+        instance = found.register.instance(session)
+        for referral_id in sorted(referral_ids(result)):
+            audit(session, who, Action.READ, referral_id, f"allocation {job_id} (spreadsheet)")
+    content = as_bytes(allocation_tables(instance, result), format)
+    return Response(
+        content,
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="allocation.{format}"'},
+    )
 
 
 @router.delete("/{job_id}", response_model=AllocationJobOut)

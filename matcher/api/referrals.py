@@ -3,10 +3,10 @@ written to the audit trail, in the same transaction as the write."""
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, Literal, cast
 
 import orjson
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 from sqlalchemy import select
 
 from matcher.api.deps import Navigating, Services, ServicesDep
@@ -18,6 +18,7 @@ from matcher.register.access import Action, audit, misses_audited
 from matcher.register.booking import bookable_nights
 from matcher.register.records import create_referral, stored_referral, update_referral
 from matcher.register.tables import PlacementRow
+from matcher.spreadsheets import MEDIA_TYPES, as_bytes, shortlist_tables
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
 
@@ -99,6 +100,39 @@ def post_matches(
         instance, ("matches", referral_id, top), lambda: _matches(found, instance, referral_id, top)
     )
     return Response(content, media_type="application/json")
+
+
+@router.get(
+    "/{referral_id}/shortlist",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {media: {} for media in MEDIA_TYPES.values()},
+            "description": "The ranked candidates and every provider ruled out, with reasons.",
+        }
+    },
+)
+def get_shortlist(
+    referral_id: str,
+    found: ServicesDep,
+    who: Navigating,
+    format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "xlsx",
+) -> Response:
+    """The child's matches as a spreadsheet (audited as a match)."""
+    with (
+        misses_audited(found.database, who, Action.MATCH, referral_id),
+        found.database.write() as session,
+    ):
+        instance = found.register.instance(session)
+        if referral_id not in instance.referral_index:
+            raise NotFound("no such referral")
+        audit(session, who, Action.MATCH, referral_id, "shortlist spreadsheet")
+    content = as_bytes(shortlist_tables(instance, rank(instance, referral_id)), format)
+    return Response(
+        content,
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="shortlist.{format}"'},
+    )
 
 
 def _matches(found: Services, instance: Instance, referral_id: str, top: int | None) -> bytes:
