@@ -546,3 +546,31 @@ def test_an_allocation_in_the_pages_names_children_to_navigators_only(
             r.referral_id for r in session.scalars(select(AuditRow)) if "allocation" in r.detail
         }
     assert audited == {"R-0001", "R-0002", "R-0003"}
+
+
+def test_navigators_download_the_shortlist_and_the_allocation_as_workbooks(
+    client: TestClient,
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    sign_in(client, "navigator")
+    page = client.get("/waiting-list/R-0001").text
+    assert 'href="/waiting-list/R-0001/shortlist.xlsx"' in page
+    book = client.get("/waiting-list/R-0001/shortlist.xlsx")
+    assert book.status_code == 200
+    assert load_workbook(io.BytesIO(book.content)).sheetnames == ["Shortlist", "Ruled out"]
+    start = client.post("/allocate", data={"csrf_token": csrf(page), "effort": "quick"})
+    job_url = start.headers["location"]
+    for _ in range(600):
+        if "Finished" in client.get(job_url).text:
+            break
+        time.sleep(0.2)
+    sheet = client.get(f"{job_url}/allocation.xlsx")
+    assert sheet.status_code == 200
+    rows = load_workbook(io.BytesIO(sheet.content))["Allocation"].iter_rows(min_row=2)
+    assert {row[0].value for row in rows} == {"R-0001", "R-0002", "R-0003"}
+    client.cookies.clear()
+    sign_in(client, "commissioner")
+    assert client.get(f"{job_url}/allocation.xlsx").status_code == 403

@@ -13,13 +13,16 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from matcher.api.deps import ServicesDep, own_job
+from matcher.api.schemas import referral_ids
+from matcher.errors import Conflict
 from matcher.model import Instance
 from matcher.pages.render import page
-from matcher.pages.session import CheckedForm, PlanningPage, SessionDep
+from matcher.pages.session import CheckedForm, NavigatorPage, PlanningPage, SessionDep
 from matcher.pages.whatif import STATUS_WORDS
 from matcher.register import jobs
 from matcher.register.access import Action, Role, audit
 from matcher.result import Effort, LevelResult, Result
+from matcher.spreadsheets import MEDIA_TYPES, allocation_tables, as_bytes
 
 router = APIRouter(include_in_schema=False)
 
@@ -202,3 +205,22 @@ def cancel_allocation(job_id: str, found: ServicesDep, who: PlanningPage) -> Res
         jobs.cancel(db, job, who.subject)
     found.worker.submit(job_id)
     return RedirectResponse(f"/allocate/{job_id}", status_code=303)
+
+
+@router.get("/allocate/{job_id}/allocation.xlsx")
+def allocation_workbook(job_id: str, found: ServicesDep, who: NavigatorPage) -> Response:
+    """The finished allocation as a workbook (it names children: navigators only, each
+    child audited)."""
+    with found.database.write() as db:
+        job = jobs.get(db, jobs.JobKind.ALLOCATION, job_id)
+        if job.result is None:
+            raise Conflict("not_done", "the allocation has not finished")
+        result = Result.model_validate(job.result)
+        instance = found.register.instance(db)
+        for referral_id in sorted(referral_ids(result)):
+            audit(db, who, Action.READ, referral_id, f"allocation {job_id} (spreadsheet)")
+    return Response(
+        as_bytes(allocation_tables(instance, result), "xlsx"),
+        media_type=MEDIA_TYPES["xlsx"],
+        headers={"Content-Disposition": 'attachment; filename="allocation.xlsx"'},
+    )

@@ -29,6 +29,7 @@ from matcher.register.booking import BookingRequest, book, bookable_nights, rele
 from matcher.register.store import bump_version
 from matcher.register.tables import PlacementRow
 from matcher.rules.explain import NEED_WORDS
+from matcher.spreadsheets import MEDIA_TYPES, as_bytes, shortlist_tables
 
 router = APIRouter(include_in_schema=False)
 
@@ -359,3 +360,21 @@ def summary_page(
         "council": instance.settings.council,
     }
     return render_page(request, session, "summary.html", context)
+
+
+@router.get("/waiting-list/{referral_id}/shortlist.xlsx")
+def shortlist_workbook(referral_id: str, found: ServicesDep, who: NavigatorPage) -> Response:
+    """The child's matches as a workbook (audited as a match)."""
+    with (
+        misses_audited(found.database, who, Action.MATCH, referral_id),
+        found.database.write() as db,
+    ):
+        instance = found.register.instance(db)
+        if referral_id not in instance.referral_index:
+            raise NotFound("no such referral")
+        audit(db, who, Action.MATCH, referral_id, "shortlist spreadsheet")
+    return Response(
+        as_bytes(shortlist_tables(instance, rank(instance, referral_id)), "xlsx"),
+        media_type=MEDIA_TYPES["xlsx"],
+        headers={"Content-Disposition": 'attachment; filename="shortlist.xlsx"'},
+    )
