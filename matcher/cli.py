@@ -629,6 +629,70 @@ def load(
 
 
 @app.command()
+def returns(
+    month: Annotated[str | None, typer.Option(help="A month, YYYY-MM.")] = None,
+    quarter: Annotated[str | None, typer.Option(help="A quarter, YYYY-Qn.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(help="Register URL (default: $DATABASE_URL, else .matcher/register.sqlite)."),
+    ] = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Write the headline figures to this CSV file.")
+    ] = None,
+    xlsx_file: Annotated[
+        Path | None, typer.Option("--xlsx", help="Write every table to this workbook.")
+    ] = None,
+) -> None:
+    """The period's performance returns from the register: referrals received and placed,
+    days to placement, hours and nights booked against commissioned, occupancy, framework
+    and spot spend, and the children waiting with their reasons (figures, no child)."""
+    from datetime import date
+
+    from rich.table import Table as RichTable
+
+    from matcher.errors import InputError, Problem
+    from matcher.register.database import Database, database_url
+    from matcher.register.store import load_instance
+    from matcher.returns import compute, period
+    from matcher.spreadsheets import spreadsheet_path, write_tables
+
+    def day(text: str | None, name: str) -> date | None:
+        try:
+            return date.fromisoformat(text) if text else None
+        except ValueError:
+            raise InputError(Problem(name, "write a date as YYYY-MM-DD")) from None
+
+    span = period(day(start, "from"), day(end, "to"), month, quarter)
+    if csv_file is not None:
+        spreadsheet_path(csv_file, ".csv")
+    if xlsx_file is not None:
+        spreadsheet_path(xlsx_file, ".xlsx")
+    register = Database(database or database_url())
+    try:
+        with register.read() as session:
+            instance = load_instance(session)
+            if instance is None:
+                raise InputError("the register is empty: load a county first (matcher load)")
+            figures = compute(session, instance, span)
+    finally:
+        register.dispose()
+    console.print(Text(f"{figures.council}: returns for {span.words()}", style="bold"))
+    for table in figures.tables:
+        shown = RichTable(title=table.name, title_justify="left")
+        for name in table.header:
+            shown.add_column(name)
+        for row in table.rows:
+            shown.add_row(*("" if v is None else str(v) for v in row))
+        console.print(shown)
+    if csv_file is not None:
+        write_tables(csv_file, figures.tables)
+    if xlsx_file is not None:
+        write_tables(xlsx_file, figures.tables)
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,

@@ -102,6 +102,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/allocations/none/spreadsheet", None, {"navigator", "admin"}),
     ("POST", "/scenarios", {"document": {}}, {"commissioner", "admin"}),
     ("GET", "/scenarios/none", None, {"commissioner", "admin"}),
+    ("GET", "/returns?month=2026-11", None, {"commissioner", "admin"}),
 ]
 
 

@@ -347,7 +347,7 @@ def test_signing_in_and_booking_work_from_the_keyboard_alone(page: Page) -> None
 NARROW_PAGES = {
     "navigator": ["/waiting-list", "/waiting-list/R-0001", "/waiting-list/R-0002"],
     "provider": ["/portal"],
-    "commissioner": ["/what-if", "/what-if/build", "/allocate"],
+    "commissioner": ["/what-if", "/what-if/build", "/allocate", "/performance?quarter=2026-Q4"],
     "admin": ["/admin/providers"],
 }
 

@@ -18,7 +18,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from matcher.api import allocations, capacity, health, placements, providers, referrals, scenarios
+from matcher.api import (
+    allocations,
+    capacity,
+    health,
+    placements,
+    providers,
+    referrals,
+    returns,
+    scenarios,
+)
 from matcher.api.config import ServiceConfig
 from matcher.api.deps import Services
 from matcher.api.docs import add_docs
@@ -79,7 +88,16 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     )
     add_docs(app)
     add_pages(app)
-    for module in (health, providers, capacity, referrals, placements, allocations, scenarios):
+    for module in (
+        health,
+        providers,
+        capacity,
+        referrals,
+        placements,
+        allocations,
+        scenarios,
+        returns,
+    ):
         app.include_router(module.router)
     _handlers(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)

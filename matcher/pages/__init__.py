@@ -16,7 +16,16 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from matcher.pages import admin, allocate, navigator, portal, referral_form, signin, whatif
+from matcher.pages import (
+    admin,
+    allocate,
+    navigator,
+    portal,
+    referral_form,
+    returns,
+    signin,
+    whatif,
+)
 from matcher.pages.render import FRONTEND, page
 from matcher.pages.session import BadForm, PageForbidden, SignInNeeded, new_session, read_session
 
@@ -35,7 +44,7 @@ def add_pages(app: FastAPI) -> None:
         StaticFiles(directory=Path(__file__).parent / "static"),
         name="pages-static",
     )
-    for module in (signin, navigator, referral_form, allocate, portal, whatif, admin):
+    for module in (signin, navigator, referral_form, allocate, portal, whatif, returns, admin):
         app.include_router(module.router)
 
     @app.exception_handler(SignInNeeded)

@@ -64,12 +64,17 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("Allocate", "/allocate"),
     ],
     Role.PROVIDER: [("Your capacity", "/portal")],
-    Role.COMMISSIONER: [("What if?", "/what-if"), ("Allocate", "/allocate")],
+    Role.COMMISSIONER: [
+        ("What if?", "/what-if"),
+        ("Allocate", "/allocate"),
+        ("Returns", "/performance"),
+    ],
     Role.ADMIN: [
         ("Waiting list", "/waiting-list"),
         ("New referral", "/referral"),
         ("Allocate", "/allocate"),
         ("What if?", "/what-if"),
+        ("Returns", "/performance"),
         ("Providers", "/admin/providers"),
         ("People", "/admin/people"),
     ],

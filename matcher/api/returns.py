@@ -1,0 +1,58 @@
+"""Performance returns (``GET /returns``): the period's figures from the register, for
+commissioners and administrators: figures only, no child (matcher.returns)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from matcher.api.deps import Commissioning, ServicesDep
+from matcher.returns import compute, period
+from matcher.spreadsheets import MEDIA_TYPES, as_bytes
+
+router = APIRouter(prefix="/returns", tags=["returns"])
+
+
+@router.get(
+    "",
+    responses={
+        200: {
+            "content": {"application/json": {}} | {m: {} for m in MEDIA_TYPES.values()},
+            "description": "The period's tables: a headline, by district, by service, "
+            "occupancy, and the children waiting by reason.",
+        }
+    },
+)
+def get_returns(
+    found: ServicesDep,
+    who: Commissioning,
+    month: Annotated[str | None, Query(description="YYYY-MM")] = None,
+    quarter: Annotated[str | None, Query(description="YYYY-Qn")] = None,
+    start: Annotated[date | None, Query(alias="from", description="First day")] = None,
+    end: Annotated[date | None, Query(alias="to", description="Last day")] = None,
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
+) -> Response:
+    """A month's, a quarter's or any period's performance returns."""
+    span = period(start, end, month, quarter)
+    with found.database.read() as session:
+        figures = compute(session, found.register.instance(session), span)
+    if format == "json":
+        import orjson
+
+        data = {
+            "council": figures.council,
+            "from": span.start.isoformat(),
+            "to": span.end.isoformat(),
+            "tables": [
+                {"name": t.name, "header": t.header, "rows": t.rows} for t in figures.tables
+            ],
+        }
+        return Response(orjson.dumps(data), media_type="application/json")
+    name = f"returns-{span.start}-{span.end}.{format}"
+    return Response(
+        as_bytes(figures.tables, format),
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

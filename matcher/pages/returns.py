@@ -1,0 +1,69 @@
+"""The commissioner's returns page: a month's, a quarter's or any period's performance
+returns from the register, as tables and as a workbook (figures only, no child)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from matcher.api.deps import ServicesDep
+from matcher.errors import InputError
+from matcher.pages.render import page
+from matcher.pages.session import CommissionerPage, SessionDep
+from matcher.returns import Period, compute, period
+from matcher.spreadsheets import MEDIA_TYPES, as_bytes
+
+router = APIRouter(include_in_schema=False)
+
+
+def _period(request: Request, default: date) -> tuple[Period | None, list[tuple[str, str]]]:
+    asked = request.query_params
+    try:
+        start = date.fromisoformat(asked["from"]) if asked.get("from") else None
+        end = date.fromisoformat(asked["to"]) if asked.get("to") else None
+    except ValueError:
+        return None, [("from", "Write the dates like 2026-11-01")]
+    month = asked.get("month") or None
+    quarter = asked.get("quarter") or None
+    if not (month or quarter or start or end):
+        month = default.strftime("%Y-%m")
+    try:
+        return period(start, end, month, quarter), []
+    except InputError as exc:
+        return None, [(p.location, p.message[:1].upper() + p.message[1:]) for p in exc.problems]
+
+
+@router.get("/performance")
+def returns_page(
+    request: Request, found: ServicesDep, session: SessionDep, who: CommissionerPage
+) -> Response:
+    span, errors = _period(request, found.register.planning_date())
+    figures = None
+    if span is not None:
+        with found.database.read() as db:
+            figures = compute(db, found.register.instance(db), span)
+    context = {
+        "title": "Performance returns",
+        "figures": figures,
+        "span": span,
+        "errors": errors,
+        "asked": dict(request.query_params),
+        "query": str(request.url.query),
+    }
+    return page(request, session, "returns.html", context, status_code=422 if errors else 200)
+
+
+@router.get("/performance.xlsx")
+def returns_workbook(request: Request, found: ServicesDep, who: CommissionerPage) -> Response:
+    span, errors = _period(request, found.register.planning_date())
+    if span is None:
+        raise InputError(errors[0][1])
+    with found.database.read() as db:
+        figures = compute(db, found.register.instance(db), span)
+    return Response(
+        as_bytes(figures.tables, "xlsx"),
+        media_type=MEDIA_TYPES["xlsx"],
+        headers={"Content-Disposition": f'attachment; filename="returns-{span.start}.xlsx"'},
+    )
