@@ -100,6 +100,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("POST", "/allocations", {"budget": 0}, {"navigator", "commissioner", "admin"}),
     ("GET", "/allocations/none", None, {"navigator", "commissioner", "admin"}),
     ("GET", "/allocations/none/spreadsheet", None, {"navigator", "admin"}),
+    ("POST", "/allocations/none/approve", {}, {"navigator", "admin"}),
     ("POST", "/scenarios", {"document": {}}, {"commissioner", "admin"}),
     ("GET", "/scenarios/none", None, {"commissioner", "admin"}),
     ("GET", "/returns?month=2026-11", None, {"commissioner", "admin"}),

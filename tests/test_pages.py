@@ -575,3 +575,32 @@ def test_navigators_download_the_shortlist_and_the_allocation_as_workbooks(
     client.cookies.clear()
     sign_in(client, "commissioner")
     assert client.get(f"{job_url}/allocation.xlsx").status_code == 403
+
+
+def test_the_panel_books_the_ticked_children_from_the_allocation_page(
+    client: TestClient, db: Database
+) -> None:
+    sign_in(client, "navigator")
+    page = client.get("/allocate").text
+    start = client.post("/allocate", data={"csrf_token": csrf(page), "effort": "quick"})
+    job_url = start.headers["location"]
+    for _ in range(600):
+        text = client.get(job_url).text
+        if "Finished" in text:
+            break
+        time.sleep(0.2)
+    assert 'name="referral_ids"' in text
+    none = client.post(f"{job_url}/approve", data={"csrf_token": csrf(text)})
+    assert none.status_code == 200 and "Tick at least one child" in none.text
+    booked = client.post(
+        f"{job_url}/approve", data={"csrf_token": csrf(text), "referral_ids": ["R-0001"]}
+    )
+    assert "Booked 1 of the 1 children ticked." in booked.text
+    again = client.post(
+        f"{job_url}/approve",
+        data={"csrf_token": csrf(text), "referral_ids": ["R-0001", "R-0003"]},
+    )
+    assert "R-0001 was not booked" in again.text and "Booked 1 of the 2" in again.text
+    with db.read() as session:
+        placed = {r.referral_id for r in session.scalars(select(PlacementRow))}
+    assert placed == {"R-0001", "R-0003"}

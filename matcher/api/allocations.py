@@ -14,10 +14,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query, Response, status
 
 from matcher.api.deps import Navigating, Planning, ServicesDep, own_job
-from matcher.api.schemas import AllocationIn, AllocationJobOut, referral_ids
+from matcher.api.schemas import (
+    AllocationIn,
+    AllocationJobOut,
+    ApprovalIn,
+    ApprovalOut,
+    BookedOut,
+    RefusedOut,
+    referral_ids,
+)
 from matcher.errors import Conflict
 from matcher.register import jobs
 from matcher.register.access import Action, Role, audit
+from matcher.register.approval import approve
+from matcher.register.store import bump_version
 from matcher.result import Result
 from matcher.spreadsheets import MEDIA_TYPES, allocation_tables, as_bytes
 
@@ -100,6 +110,45 @@ def get_allocation_spreadsheet(
         content,
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="allocation.{format}"'},
+    )
+
+
+@router.post(
+    "/{job_id}/approve",
+    response_model=ApprovalOut,
+    responses={409: {"description": "The allocation has not finished."}},
+)
+def approve_allocation(
+    job_id: str,
+    found: ServicesDep,
+    who: Navigating,
+    body: Annotated[ApprovalIn | None, Body()] = None,
+) -> ApprovalOut:
+    """The panel's approval: book the allocation's placements, for every child or the
+    children given, in one step. A child whose place is no longer free (capacity changed,
+    booked meanwhile, a rule now bites) is reported with the reason; the rest are booked."""
+    chosen = set(body.referral_ids) if body and body.referral_ids is not None else None
+    with found.database.write() as session:
+        job = jobs.get(session, jobs.JobKind.ALLOCATION, job_id)
+        if job.result is None:
+            raise Conflict("not_done", "the allocation has not finished")
+        instance = found.register.instance(session)
+        done = approve(
+            session,
+            instance,
+            Result.model_validate(job.result),
+            who,
+            chosen,
+            f"allocation {job_id}",
+        )
+        if done.booked:
+            bump_version(session)
+    return ApprovalOut(
+        booked=[BookedOut(referral_id=r, placement_id=p) for r, p in done.booked],
+        refused=[
+            RefusedOut(referral_id=r.referral_id, code=r.code, message=r.message)
+            for r in done.refused
+        ],
     )
 
 

@@ -393,3 +393,25 @@ class ScenarioJobOut(JobOut):
     @classmethod
     def of(cls, row: JobRow, position: int | None = None) -> ScenarioJobOut:
         return cls.model_validate({**cls.fields(row, position), "result": row.result})
+
+
+class ApprovalIn(In):
+    referral_ids: list[ChildId] | None = Field(
+        None, max_length=100_000, description="The children to book; none given: all of them."
+    )
+
+
+class BookedOut(Out):
+    referral_id: str
+    placement_id: str
+
+
+class RefusedOut(Out):
+    referral_id: str
+    code: str = Field(description="already_placed, no_capacity, not_eligible, several_units, ...")
+    message: str
+
+
+class ApprovalOut(Out):
+    booked: list[BookedOut]
+    refused: list[RefusedOut] = Field(description="Children not booked, each with the reason.")

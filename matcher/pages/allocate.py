@@ -12,15 +12,23 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from matcher.api.deps import ServicesDep, own_job
+from matcher.api.deps import Services, ServicesDep, own_job
 from matcher.api.schemas import referral_ids
 from matcher.errors import Conflict
 from matcher.model import Instance
 from matcher.pages.render import page
-from matcher.pages.session import CheckedForm, NavigatorPage, PlanningPage, SessionDep
+from matcher.pages.session import (
+    CheckedForm,
+    NavigatorPage,
+    PageSession,
+    PlanningPage,
+    SessionDep,
+)
 from matcher.pages.whatif import STATUS_WORDS
 from matcher.register import jobs
-from matcher.register.access import Action, Role, audit
+from matcher.register.access import Action, Principal, Role, audit
+from matcher.register.approval import approve
+from matcher.register.store import bump_version
 from matcher.result import Effort, LevelResult, Result
 from matcher.spreadsheets import MEDIA_TYPES, allocation_tables, as_bytes
 
@@ -153,9 +161,46 @@ def start_allocation(
     return RedirectResponse(f"/allocate/{job_id}", status_code=303)
 
 
+@router.post("/allocate/{job_id}/approve", dependencies=[CheckedForm])
+async def approve_page(
+    job_id: str, request: Request, found: ServicesDep, session: SessionDep, who: NavigatorPage
+) -> Response:
+    """The panel's approval: book the ticked children's placements in one step."""
+    form = await request.form()
+    chosen = {str(v) for v in form.getlist("referral_ids")}
+    if not chosen:
+        errors = [("", "Tick at least one child to book.")]
+        return _allocation(job_id, request, found, session, who, errors=errors)
+    with found.database.write() as db:
+        job = jobs.get(db, jobs.JobKind.ALLOCATION, job_id)
+        if job.result is None:
+            raise Conflict("not_done", "the allocation has not finished")
+        result = Result.model_validate(job.result)
+        done = approve(db, found.register.instance(db), result, who, chosen, f"allocation {job_id}")
+        if done.booked:
+            bump_version(db)
+    errors = [("", f"{r.referral_id} was not booked: {r.message}") for r in done.refused]
+    notice = (
+        f"Booked {len(done.booked)} of the {len(chosen)} children ticked." if done.booked else None
+    )
+    return _allocation(job_id, request, found, session, who, errors=errors, notice=notice)
+
+
 @router.get("/allocate/{job_id}")
 def allocation_page(
     job_id: str, request: Request, found: ServicesDep, session: SessionDep, who: PlanningPage
+) -> Response:
+    return _allocation(job_id, request, found, session, who)
+
+
+def _allocation(
+    job_id: str,
+    request: Request,
+    found: Services,
+    session: PageSession,
+    who: Principal,
+    errors: list[tuple[str, str]] | None = None,
+    notice: str | None = None,
 ) -> Response:
     figures_only = who.role is Role.COMMISSIONER
     instance = found.register.instance()
@@ -194,6 +239,8 @@ def allocation_page(
         "placed": [] if figures_only else placed,
         "left": [] if figures_only else left,
         "is_maker": job.created_by == who.subject or who.role is Role.ADMIN,
+        "errors": errors or [],
+        "notice": notice,
     }
     return page(request, session, "allocation.html", context)
 
