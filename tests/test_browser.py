@@ -81,6 +81,7 @@ PICTURES = {
     "admin-providers-error",
     "admin-people",
     "allocation",
+    "returns",
     "refused",
     "narrow-navigator-waiting-list",
     "narrow-provider-portal",
@@ -308,6 +309,17 @@ def test_an_administrator_imports_providers_and_lets_someone_sign_in(
         expect(theirs.get_by_role("heading", name="Waiting list")).to_be_visible()
     finally:
         context.close()
+
+
+def test_a_commissioner_reads_a_quarters_returns(page: Page) -> None:
+    sign_in(page, "commissioner")
+    page.get_by_role("link", name="Returns").click()
+    page.get_by_label("Or a quarter").fill("2026-Q4")
+    page.get_by_role("button", name="Show the returns").click()
+    expect(page.locator("main")).to_contain_text("1 October 2026 to 31 December 2026")
+    expect(page.locator("main")).to_contain_text("Children placed")
+    assert not re.search(r"R-\d{4}", page.content())
+    inspect(page, "returns")
 
 
 def test_a_wrong_role_is_refused(page: Page) -> None:
