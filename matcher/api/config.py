@@ -10,6 +10,7 @@
 | ``MATCHER_JOBS_PER_USER`` | allocations and scenarios one person may have queued or running | 3 |
 | ``MATCHER_JOBS_PER_ROLE`` | the same, for everyone of one role together | 10 |
 | ``MATCHER_PLANNING_DATE`` | the date plans run from (YYYY-MM-DD) | today |
+| ``MATCHER_OFFER_HOURS`` | hours a provider has to answer an offer | 24 |
 | ``MATCHER_SESSION_SECRET`` | signs the pages' session cookies | new at each start |
 """
 
@@ -39,6 +40,8 @@ class ServiceConfig:
     job_limits: JobLimits = field(default_factory=JobLimits)
     #: The date plans run from (the bookable nights start there); None: today (UTC).
     planning_date: date | None = None
+    #: Hours a provider has to answer an offer.
+    offer_hours: float = 24.0
     #: Signs the pages' session cookies.
     session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
@@ -56,6 +59,7 @@ class ServiceConfig:
             max_body_bytes=int(_number("MATCHER_MAX_BODY_BYTES", 1_000_000)),
             planning_date=_date("MATCHER_PLANNING_DATE"),
             session_secret=os.environ.get("MATCHER_SESSION_SECRET") or secrets.token_urlsafe(32),
+            offer_hours=_number("MATCHER_OFFER_HOURS", 24.0),
             job_limits=JobLimits(
                 per_user=int(_number("MATCHER_JOBS_PER_USER", JobLimits.per_user)),
                 per_role=int(_number("MATCHER_JOBS_PER_ROLE", JobLimits.per_role)),

@@ -415,3 +415,81 @@ class RefusedOut(Out):
 class ApprovalOut(Out):
     booked: list[BookedOut]
     refused: list[RefusedOut] = Field(description="Children not booked, each with the reason.")
+
+
+# ----- offers ---------------------------------------------------------------------------
+
+
+class OfferIn(In):
+    referral_id: ChildId
+    provider_ids: list[Identifier] | None = Field(
+        None, max_length=50, description="The providers to offer to; or give top."
+    )
+    top: int | None = Field(
+        None, ge=1, le=20, description="Offer to the best K providers of the child's ranking."
+    )
+    reply_hours: float | None = Field(
+        None, gt=0, le=336, description="Hours each provider has to answer (default 24)."
+    )
+    cascade: bool = Field(
+        False, description="Declined or expired, go on to the next provider in the ranking."
+    )
+    unit_id: Identifier | None = Field(None, description="Overnight: the unit offered.")
+    nights: list[date] = Field(
+        default_factory=list, max_length=100, description="Overnight: the nights offered."
+    )
+
+
+class OfferOut(Out):
+    id: str
+    referral_id: str
+    provider_id: str
+    unit_id: str | None
+    status: str = Field(description="offered, active (accepted), declined, expired, withdrawn")
+    reply_by: UtcDateTime | None
+    answer: str | None
+    cascade: bool
+    weekly_cost: float
+    staff_hours: dict[str, float]
+    nights: list[date]
+    created_at: UtcDateTime
+
+    @classmethod
+    def of(cls, row: PlacementRow) -> OfferOut:
+        taken = row.taken
+        return cls(
+            id=row.id,
+            referral_id=row.referral_id,
+            provider_id=row.provider_id,
+            unit_id=row.unit_id,
+            status=row.status,
+            reply_by=row.reply_by,
+            answer=row.answer,
+            cascade=bool(row.cascade),
+            weekly_cost=row.weekly_cost,
+            staff_hours={
+                slot: round(minutes / 60, 4)
+                for slot, minutes in taken.get("staff_minutes", {}).items()
+            },
+            nights=[date.fromisoformat(n) for n in sorted(taken.get("bed_nights", {}))],
+            created_at=row.created_at,
+        )
+
+
+class OfferRefusedOut(Out):
+    provider_id: str
+    code: str
+    message: str
+
+
+class SentOut(Out):
+    offers: list[OfferOut]
+    refused: list[OfferRefusedOut]
+
+
+class OfferList(Out):
+    offers: list[OfferOut]
+
+
+class DeclineIn(In):
+    reason: Literal["no_capacity", "needs", "distance", "other"]

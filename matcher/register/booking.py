@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import case, select, update
@@ -31,6 +31,10 @@ from matcher.model import Contract, Instance, OvernightUnit, Provider, Referral,
 from matcher.register.database import utcnow
 from matcher.register.ledger import horizon_nights, needed_minutes
 from matcher.register.tables import (
+    ACTIVE,
+    HOLDING,
+    OFFERED,
+    RELEASED,
     BedNight,
     PlacementRow,
     ReferralRow,
@@ -50,8 +54,6 @@ from matcher.rules.nights import (
     requested_nights,
 )
 from matcher.rules.nights import specialism_fits as unit_specialism_fits
-
-ACTIVE, RELEASED = "active", "released"
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,16 @@ def active_placements(session: Session) -> dict[str, str]:
     return {referral_id: provider_id for referral_id, provider_id in rows}
 
 
-def book(session: Session, instance: Instance, request: BookingRequest, who: str) -> PlacementRow:
+def book(
+    session: Session,
+    instance: Instance,
+    request: BookingRequest,
+    who: str,
+    offer_until: datetime | None = None,
+) -> PlacementRow:
     """Book ``request`` in ``session``'s transaction; raise NotFound, InputError or Conflict.
+    With ``offer_until``, an offer: it holds the same capacity, open until then
+    (:mod:`matcher.register.offers`).
 
     On any error nothing has been taken: the caller's transaction is rolled back.
     """
@@ -117,7 +127,8 @@ def book(session: Session, instance: Instance, request: BookingRequest, who: str
         referral_id=referral.id,
         provider_id=provider.id,
         unit_id=request.unit_id if referral.service.is_overnight else None,
-        status=ACTIVE,
+        status=OFFERED if offer_until is not None else ACTIVE,
+        reply_by=offer_until,
         taken=taken,
         weekly_cost=round(weekly_cost(instance, referral, provider), 2),
         created_by=who,
@@ -349,7 +360,7 @@ def shared_night_blockers(
     blocked: dict[date, tuple[str, str]] = {}
     others = session.scalars(
         select(PlacementRow).where(
-            PlacementRow.status == ACTIVE,
+            PlacementRow.status.in_(HOLDING),
             PlacementRow.unit_id == unit.id,
             PlacementRow.referral_id != referral.id,
         )
@@ -390,8 +401,11 @@ def shared_night_blockers(
     return blocked
 
 
-def release(session: Session, placement_id: str) -> PlacementRow:
-    """Release a placement and give back exactly what it took. Releasing twice is a no-op.
+def release(
+    session: Session, placement_id: str, *, holding: str = ACTIVE, to: str = RELEASED
+) -> PlacementRow:
+    """Release a placement (or, with ``holding=OFFERED``, an offer, ``to`` declined,
+    expired or withdrawn) and give back exactly what it took. Releasing twice is a no-op.
 
     Locks are taken in the order a booking takes them (:data:`LOCK_ORDER`): the child's
     referral row first, so a booking and a release for the same child queue there, before
@@ -405,12 +419,12 @@ def release(session: Session, placement_id: str) -> PlacementRow:
     )
     if placement is None:
         raise NotFound(f"no placement {placement_id}")
-    if placement.status != ACTIVE:
+    if placement.status != holding:
         return placement
     changed = session.execute(
         update(PlacementRow)
-        .where(PlacementRow.id == placement_id, PlacementRow.status == ACTIVE)
-        .values(status=RELEASED, released_at=utcnow())
+        .where(PlacementRow.id == placement_id, PlacementRow.status == holding)
+        .values(status=to, released_at=utcnow())
     )
     if getattr(changed, "rowcount", 0) != 1:  # released by someone else meanwhile
         session.refresh(placement)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from matcher.errors import Conflict, Problem
 from matcher.model import Instance, OvernightUnit, Provider, Referral, Settings, SoloNeed, Weekday
 from matcher.register.tables import (
+    HOLDING,
     BedNight,
     PlacementRow,
     ReferralRow,
@@ -140,7 +141,8 @@ def discrepancies(session: Session, instance: Instance) -> list[str]:
     each night's beds less the beds booked (all of them for a child who has the unit
     alone)."""
     placed = placements_on_record(session, instance)
-    active = list(session.scalars(select(PlacementRow).where(PlacementRow.status == "active")))
+    # Offers hold what they would take, as bookings do.
+    active = list(session.scalars(select(PlacementRow).where(PlacementRow.status.in_(HOLDING))))
     found = []
     # Staff-minutes and workers: per provider and slot, the same arithmetic.
     slot_ledgers: list[tuple[type[StaffCapacity] | type[WorkerCapacity], str, UsedBy]] = [
@@ -295,7 +297,7 @@ def change_provider(
     booked_workers = {slot: 0 for slot in offered}
     for placement in session.scalars(
         select(PlacementRow).where(
-            PlacementRow.status == "active", PlacementRow.provider_id == before.id
+            PlacementRow.status.in_(HOLDING), PlacementRow.provider_id == before.id
         )
     ):
         for slot, minutes in placement.taken.get("staff_minutes", {}).items():
@@ -330,7 +332,7 @@ def change_provider(
     in_unit: dict[tuple[str, date], list[Referral]] = {}
     for placement in session.scalars(
         select(PlacementRow).where(
-            PlacementRow.status == "active", PlacementRow.provider_id == before.id
+            PlacementRow.status.in_(HOLDING), PlacementRow.provider_id == before.id
         )
     ):
         if placement.referral_id not in instance.referral_index:

@@ -28,7 +28,7 @@ from matcher.register.booking import NO_KEY_UPDATE, active_placements
 from matcher.register.database import Database, utcnow
 from matcher.register.faults import RegisterBusy, classify
 from matcher.register.store import bump_version, current_version, document, load_instance
-from matcher.register.tables import PlacementRow, ProviderRow, ReferralRow
+from matcher.register.tables import HOLDING, PlacementRow, ProviderRow, ReferralRow
 
 log = logging.getLogger("matcher.register")
 
@@ -310,11 +310,13 @@ def update_referral(session: Session, instance: Instance, referral: Referral) ->
         )
     placed = session.scalar(
         select(PlacementRow.id).where(
-            PlacementRow.referral_id == referral.id, PlacementRow.status == "active"
+            PlacementRow.referral_id == referral.id, PlacementRow.status.in_(HOLDING)
         )
     )
     if placed is not None:
-        raise Conflict("placed", "release the referral's placement before changing it")
+        raise Conflict(
+            "placed", "release the referral's placement (or its open offers) before changing it"
+        )
     referrals = [referral if r.id == referral.id else r for r in instance.referrals]
     _rebuild(instance, referrals=referrals)
     row.document = document(referral)

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -29,9 +30,18 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: A placement's status. An offer to a provider holds what a booking would take until it
+#: is answered: accepted (it becomes active), declined, expired, or withdrawn when another
+#: offer for the child was accepted.
+ACTIVE, RELEASED = "active", "released"
+OFFERED, DECLINED, EXPIRED, WITHDRAWN = "offered", "declined", "expired", "withdrawn"
+#: The statuses whose capacity is taken on the ledger.
+HOLDING = (ACTIVE, OFFERED)
 
 
 class Base(DeclarativeBase):
@@ -144,6 +154,11 @@ class PlacementRow(Base):
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     released_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: An offer: the time the provider must answer by; the answer's reason (declined);
+    #: whether, declined or expired, it goes on to the next provider in the ranking.
+    reply_by: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    answer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    cascade: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class IdempotencyKey(Base):

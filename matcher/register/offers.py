@@ -1,0 +1,248 @@
+"""Offers: a navigator sends a referral to providers, each offer holding the capacity a
+booking would take until the provider answers by its reply-by time (24 hours by default).
+
+- **Send.** An offer is booked as a placement would be (the same rules, the same ledger),
+  with the status ``offered``: two offers can never promise the same hours or bed, and a
+  capacity change cannot go below what offers hold.
+- **Accept.** The provider's acceptance turns the offer into the child's placement in one
+  statement, only while it is open and before its time; the child's other open offers are
+  withdrawn and give their capacity back. Two providers accepting at once: the unique
+  index on a child's active placement lets one through; the other is told the child is
+  placed.
+- **Decline or expire.** The held capacity goes back; with ``cascade`` the referral goes
+  on to the next provider in the ranking that has not had it (day services: an overnight
+  offer names its unit and nights, which only a navigator can choose).
+
+Every step is audited with the offer; a provider sees and answers only offers made to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from matcher.errors import Conflict, InputError, NotFound, Problem
+from matcher.model import Instance
+from matcher.ranking import rank
+from matcher.register.access import Action, Principal, Role, audit
+from matcher.register.booking import NO_KEY_UPDATE, BookingRequest, book, release
+from matcher.register.database import utcnow
+from matcher.register.tables import (
+    ACTIVE,
+    DECLINED,
+    EXPIRED,
+    OFFERED,
+    WITHDRAWN,
+    PlacementRow,
+    ReferralRow,
+)
+
+#: Hours a provider has to answer, by default (brokerage systems give providers a day).
+REPLY_HOURS = 24.0
+
+#: Why a provider declines: a short list, so that returns can count them.
+DECLINE_REASONS = {
+    "no_capacity": "no staff or room at the times asked for",
+    "needs": "cannot meet the child's needs",
+    "distance": "too far to travel",
+    "other": "another reason",
+}
+
+
+@dataclass(frozen=True)
+class Sent:
+    offers: list[PlacementRow]
+    refused: list[tuple[str, str, str]]  # (provider, code, message)
+
+
+def send(
+    session: Session,
+    instance: Instance,
+    referral_id: str,
+    provider_ids: list[str],
+    who: Principal,
+    *,
+    reply_hours: float = REPLY_HOURS,
+    cascade: bool = False,
+    unit_id: str | None = None,
+    nights: list[date] | None = None,
+) -> Sent:
+    """Offer the referral to each provider (each in a savepoint: one refused provider is
+    reported, the others get their offer)."""
+    if referral_id not in instance.referral_index:
+        raise NotFound(f"no referral {referral_id}")
+    session.get(ReferralRow, referral_id, with_for_update=NO_KEY_UPDATE)
+    placed = session.scalar(
+        select(PlacementRow.id).where(
+            PlacementRow.referral_id == referral_id, PlacementRow.status == ACTIVE
+        )
+    )
+    if placed is not None:
+        raise Conflict("already_placed", "this referral already has a placement")
+    if not 0 < reply_hours <= 24 * 14:
+        raise InputError(Problem("reply_hours", "give between a minute and 14 days (336 hours)"))
+    if instance.referral(referral_id).service.is_overnight and len(provider_ids) != 1:
+        raise InputError(
+            Problem("provider_ids", "an overnight offer goes to one provider, with its unit")
+        )
+    reply_by = utcnow() + timedelta(hours=reply_hours)
+    offers, refused = [], []
+    already = _offered_to(session, referral_id)
+    for provider_id in provider_ids:
+        if provider_id in already:
+            refused.append((provider_id, "already_offered", "this provider has had the referral"))
+            continue
+        savepoint = session.begin_nested()
+        try:
+            request = BookingRequest(referral_id, provider_id, unit_id, list(nights or []))
+            offer = book(session, instance, request, who.subject, offer_until=reply_by)
+        except (Conflict, InputError, NotFound) as exc:
+            savepoint.rollback()
+            code = exc.code if isinstance(exc, Conflict) else "invalid"
+            refused.append((provider_id, code, exc.render()))
+            continue
+        savepoint.commit()
+        offer.cascade = cascade
+        audit(session, who, Action.CREATE, referral_id, f"offer {offer.id} to {provider_id}")
+        offers.append(offer)
+        already.add(provider_id)
+    return Sent(offers, refused)
+
+
+def _offered_to(session: Session, referral_id: str) -> set[str]:
+    """The providers the referral has been offered to, whatever became of the offer."""
+    rows = session.scalars(
+        select(PlacementRow.provider_id).where(
+            PlacementRow.referral_id == referral_id, PlacementRow.reply_by.is_not(None)
+        )
+    )
+    return set(rows)
+
+
+def _own_offer(session: Session, offer_id: str, who: Principal) -> PlacementRow:
+    offer = session.get(PlacementRow, offer_id)
+    if offer is None or offer.reply_by is None:
+        raise NotFound("no such offer")
+    if who.role is Role.PROVIDER and offer.provider_id != who.provider_id:
+        raise NotFound("no such offer")  # another provider's offer: not yours to see
+    return offer
+
+
+def accept(session: Session, offer_id: str, who: Principal) -> PlacementRow:
+    """The offer becomes the child's placement, if it is still open and in time; the
+    child's other open offers are withdrawn."""
+    offer = _own_offer(session, offer_id, who)
+    session.get(ReferralRow, offer.referral_id, with_for_update=NO_KEY_UPDATE)
+    now = utcnow()
+    try:
+        changed = session.execute(
+            update(PlacementRow)
+            .where(
+                PlacementRow.id == offer_id,
+                PlacementRow.status == OFFERED,
+                PlacementRow.reply_by > now,
+            )
+            .values(status=ACTIVE, answer="accepted")
+        )
+        session.flush()
+    except IntegrityError:
+        raise Conflict("already_placed", "the child has been placed elsewhere meanwhile") from None
+    session.refresh(offer)
+    if getattr(changed, "rowcount", 0) != 1:
+        if offer.status == OFFERED:  # open, but its time has passed
+            raise Conflict("expired", "the time to answer this offer has passed")
+        raise Conflict(f"offer_{offer.status}", f"this offer is {offer.status}, not open")
+    audit(session, who, Action.UPDATE, offer.referral_id, f"offer {offer.id} accepted")
+    others = session.scalars(
+        select(PlacementRow.id).where(
+            PlacementRow.referral_id == offer.referral_id, PlacementRow.status == OFFERED
+        )
+    )
+    for other in list(others):
+        release(session, other, holding=OFFERED, to=WITHDRAWN)
+    return offer
+
+
+def decline(
+    session: Session, instance: Instance, offer_id: str, reason: str, who: Principal
+) -> PlacementRow:
+    """The provider declines: the held capacity goes back and, if asked, the referral
+    goes to the next provider."""
+    if reason not in DECLINE_REASONS:
+        raise InputError(Problem("reason", f"one of: {', '.join(DECLINE_REASONS)}"))
+    offer = _own_offer(session, offer_id, who)
+    if offer.status != OFFERED:
+        raise Conflict(f"offer_{offer.status}", f"this offer is {offer.status}, not open")
+    offer = release(session, offer_id, holding=OFFERED, to=DECLINED)
+    offer.answer = reason
+    audit(session, who, Action.UPDATE, offer.referral_id, f"offer {offer.id} declined: {reason}")
+    if offer.cascade:
+        _next(session, instance, offer, who)
+    return offer
+
+
+def expire_due(session: Session, instance: Instance, who: Principal) -> list[str]:
+    """Every open offer past its time, expired (its capacity back) and, if asked, sent
+    on; the ids expired."""
+    now = utcnow()
+    due = list(
+        session.scalars(
+            select(PlacementRow).where(PlacementRow.status == OFFERED, PlacementRow.reply_by <= now)
+        )
+    )
+    for offer in due:
+        expired = release(session, offer.id, holding=OFFERED, to=EXPIRED)
+        if expired.status == EXPIRED:
+            audit(session, who, Action.UPDATE, offer.referral_id, f"offer {offer.id} expired")
+            if offer.cascade:
+                _next(session, instance, offer, who)
+    return [offer.id for offer in due]
+
+
+def _next(session: Session, instance: Instance, offer: PlacementRow, who: Principal) -> None:
+    """Send the referral to the best-ranked provider that has not had it (day services)."""
+    if offer.referral_id not in instance.referral_index:
+        return
+    referral = instance.referral(offer.referral_id)
+    if referral.service.is_overnight:
+        return
+    if session.scalar(
+        select(PlacementRow.id).where(
+            PlacementRow.referral_id == referral.id, PlacementRow.status.in_((ACTIVE, OFFERED))
+        )
+    ):
+        return  # placed, or another offer still open
+    had = _offered_to(session, referral.id)
+    hours = (
+        (offer.reply_by - offer.created_at).total_seconds() / 3600
+        if offer.reply_by and offer.created_at
+        else REPLY_HOURS
+    )
+    for candidate in rank(instance, referral).candidates:
+        if candidate.provider_id in had:
+            continue
+        sent = send(
+            session,
+            instance,
+            referral.id,
+            [candidate.provider_id],
+            who,
+            reply_hours=max(1 / 60, hours),
+            cascade=True,
+        )
+        if sent.offers:
+            return
+
+
+def open_offers(session: Session, who: Principal) -> list[PlacementRow]:
+    """Open offers: a provider's own, or everyone's for a navigator or administrator."""
+    query = (
+        select(PlacementRow).where(PlacementRow.status == OFFERED).order_by(PlacementRow.reply_by)
+    )
+    if who.role is Role.PROVIDER:
+        query = query.where(PlacementRow.provider_id == who.provider_id)
+    return list(session.scalars(query))
