@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from matcher.errors import InputError, Problem
 from matcher.model import Contract, Instance
 from matcher.ranking import rank
-from matcher.register.tables import BedNight, PlacementRow, StaffCapacity
+from matcher.register.tables import ACTIVE, RELEASED, BedNight, PlacementRow, StaffCapacity
 from matcher.rules.catalogue import CATALOGUE
 from matcher.spreadsheets import Table
 
@@ -107,7 +107,10 @@ def compute(session: Session, instance: Instance, span: Period) -> Returns:
     out = Returns(span, instance.settings.council)
     start = datetime.combine(span.start, time.min)
     stop = datetime.combine(span.end + timedelta(days=1), time.min)
-    rows = list(session.scalars(select(PlacementRow)))
+    # Bookings only: an offer counts once accepted (it is then the child's placement).
+    rows = list(
+        session.scalars(select(PlacementRow).where(PlacementRow.status.in_((ACTIVE, RELEASED))))
+    )
     referrals = {r.id: r for r in instance.referrals}
     district = {r.id: instance.district_name(r.home_district) for r in instance.referrals}
     service = {r.id: r.service.label for r in instance.referrals}

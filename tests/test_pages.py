@@ -604,3 +604,33 @@ def test_the_panel_books_the_ticked_children_from_the_allocation_page(
     with db.read() as session:
         placed = {r.referral_id for r in session.scalars(select(PlacementRow))}
     assert placed == {"R-0001", "R-0003"}
+
+
+def test_a_navigator_offers_a_child_and_the_provider_answers_in_its_portal(
+    client: TestClient, db: Database
+) -> None:
+    sign_in(client, "navigator")
+    page = client.get("/waiting-list/R-0001").text
+    assert "Offer to Ribble Sunrise Care" in page
+    sent = client.post(
+        "/waiting-list/R-0001/offer", data={"csrf_token": csrf(page), "provider_id": "P-1"}
+    )
+    assert sent.status_code == 303
+    offered = client.get(sent.headers["location"]).text
+    assert "Offers waiting for an answer" in offered and "Ribble Sunrise Care" in offered
+    client.cookies.clear()
+    sign_in(client, "provider")
+    portal = client.get("/portal").text
+    assert "Offers waiting for your answer" in portal and "Referral R-0001" in portal
+    offer_id = re.search(r'action="/portal/offers/([^/"]+)/accept"', portal)
+    assert offer_id is not None
+    answered = client.post(
+        f"/portal/offers/{offer_id.group(1)}/accept", data={"csrf_token": csrf(portal)}
+    )
+    assert answered.status_code == 303
+    assert (
+        "Accepted: the child is booked with you." in client.get(answered.headers["location"]).text
+    )
+    with db.read() as session:
+        rows = list(session.scalars(select(PlacementRow)))
+    assert [(r.referral_id, r.status) for r in rows] == [("R-0001", "active")]

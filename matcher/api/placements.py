@@ -105,7 +105,12 @@ def list_placements(
 ) -> PlacementList:
     """Placements (a provider's token: its own only), newest first."""
     with found.database.write() as session:
-        query = select(PlacementRow).order_by(PlacementRow.created_at.desc()).limit(1000)
+        query = (
+            select(PlacementRow)
+            .where(PlacementRow.status.in_(("active", "released")))  # offers: GET /offers
+            .order_by(PlacementRow.created_at.desc())
+            .limit(1000)
+        )
         if filters.active_only:
             query = query.where(PlacementRow.status == "active")
         if who.role is Role.PROVIDER:

@@ -253,7 +253,10 @@ class PlacementOut(Out):
     referral_id: str
     provider_id: str
     unit_id: str | None
-    status: Literal["active", "released"]
+    status: Literal["active", "released", "offered", "declined", "expired", "withdrawn"] = Field(
+        description="active or released; an offer (POST /offers): offered, declined, expired "
+        "or withdrawn"
+    )
     weekly_cost: float = Field(description="£ a week.")
     staff_hours: dict[str, float] = Field(description="Staff-hours taken in each slot.")
     nights: list[date] = Field(description="Bed-nights taken.")
@@ -268,7 +271,7 @@ class PlacementOut(Out):
             referral_id=row.referral_id,
             provider_id=row.provider_id,
             unit_id=row.unit_id,
-            status="active" if row.status == "active" else "released",
+            status=row.status,
             weekly_cost=row.weekly_cost,
             staff_hours={
                 slot: round(minutes / 60, 4)

@@ -24,6 +24,7 @@ from matcher.model import PRIORITY_LABELS, Instance, Lot, Referral
 from matcher.pages.render import page as render_page
 from matcher.pages.session import CheckedForm, NavigatorPage, PageSession, SessionDep
 from matcher.ranking import Ranking, rank
+from matcher.register import offers
 from matcher.register.access import Action, Principal, audit, misses_audited
 from matcher.register.booking import BookingRequest, book, bookable_nights, release
 from matcher.register.store import bump_version
@@ -162,6 +163,8 @@ def _referral_page(
                 PlacementRow.referral_id == referral_id, PlacementRow.status == "active"
             )
         )
+        offers.expire_due(db, instance, who)
+        open_offers = [o for o in offers.open_offers(db, who) if o.referral_id == referral_id]
         ranking = rank(instance, referral)
         candidates = ranking.candidates[:SHOWN_CANDIDATES]
         units = {}
@@ -179,6 +182,15 @@ def _referral_page(
         "more_candidates": len(ranking.candidates) - len(candidates),
         "units": units,
         "misses": _nearest_misses(ranking),
+        "open_offers": [
+            (
+                o,
+                instance.provider(o.provider_id).name
+                if o.provider_id in instance.provider_index
+                else o.provider_id,
+            )
+            for o in open_offers
+        ],
         "errors": errors or [],
         "notice": notice,
     }
@@ -267,9 +279,12 @@ def referral_page(
     who: NavigatorPage,
     booked: str = "",
     released: str = "",
+    offered: str = "",
 ) -> Response:
     notice = None
-    if booked:
+    if offered:
+        notice = "Offered. The provider's capacity is held until it answers."
+    elif booked:
         notice = "Booked. The placement is on the register."
     elif released:
         notice = "Released. What the placement took is free again."
@@ -378,3 +393,51 @@ def shortlist_workbook(referral_id: str, found: ServicesDep, who: NavigatorPage)
         media_type=MEDIA_TYPES["xlsx"],
         headers={"Content-Disposition": 'attachment; filename="shortlist.xlsx"'},
     )
+
+
+@router.post("/waiting-list/{referral_id}/offer", dependencies=[CheckedForm])
+def offer_page(
+    referral_id: str,
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: NavigatorPage,
+    provider_id: Annotated[str, Form()] = "",
+    cascade: Annotated[str, Form()] = "",
+) -> Response:
+    """Offer the child to a provider (or, with no provider named, to the best in the
+    ranking and then the next while they decline), each answering within the service's
+    reply time."""
+    with found.database.write() as db:
+        instance = found.register.instance(db)
+        offers.expire_due(db, instance, who)
+        chosen = (
+            [provider_id]
+            if provider_id
+            else [c.provider_id for c in rank(instance, referral_id).candidates[:1]]
+        )
+        try:
+            sent = offers.send(
+                db,
+                instance,
+                referral_id,
+                chosen,
+                who,
+                reply_hours=found.config.offer_hours,
+                cascade=bool(cascade),
+            )
+        except Conflict as exc:
+            sent = offers.Sent([], [("", exc.code, exc.render())])
+        if sent.offers:
+            bump_version(db)
+    if not sent.offers:
+        errors = [("", message) for _, _, message in sent.refused] or [
+            ("", "No provider can be offered this child now.")
+        ]
+        return _referral_page(request, found, session, who, referral_id, errors, status_code=409)
+    return RedirectResponse(f"/waiting-list/{referral_id}?offered=1", status_code=303)
+
+
+def _provider_name(instance: Instance, provider_id: str) -> str:
+    known = provider_id in instance.provider_index
+    return instance.provider(provider_id).name if known else provider_id

@@ -23,9 +23,10 @@ from matcher.errors import Conflict, InputError, NotFound
 from matcher.model import Instance, Provider, Weekday
 from matcher.pages.render import page
 from matcher.pages.session import CheckedForm, PageSession, ProviderPage, SessionDep
-from matcher.register import ledger
+from matcher.register import ledger, offers
 from matcher.register.access import Action, Principal, Role, audit
 from matcher.register.records import set_capacity
+from matcher.register.store import bump_version
 from matcher.register.tables import PlacementRow
 
 router = APIRouter(include_in_schema=False)
@@ -115,6 +116,10 @@ def _portal(
         )
         for row in placements:
             audit(db, who, Action.READ, row.referral_id, f"placement {row.id} (portal)")
+        offers.expire_due(db, instance, who)
+        waiting = [o for o in offers.open_offers(db, who) if o.provider_id == provider_id]
+        for row in waiting:
+            audit(db, who, Action.READ, row.referral_id, f"offer {row.id} (portal)")
     context = {
         "title": f"{provider.name}: capacity",
         "provider": provider,
@@ -122,6 +127,8 @@ def _portal(
         "rows": rows,
         "days": list(DAY_WORDS.items()),
         "placements": placements,
+        "offers": waiting,
+        "reasons": list(offers.DECLINE_REASONS.items()),
         "errors": errors or [],
         "notice": notice,
         "values": values or {},
@@ -138,8 +145,13 @@ def portal(
     who: ProviderPage,
     provider: str | None = None,
     saved: str = "",
+    answered: str = "",
 ) -> Response:
     notice = "Capacity saved. Navigators see it in their matches now." if saved else None
+    if answered == "accept":
+        notice = "Accepted: the child is booked with you."
+    elif answered == "decline":
+        notice = "Declined: what the offer held is free again."
     if who.role is not Role.PROVIDER and not provider:
         return RedirectResponse("/admin/providers", status_code=303)  # choose one there
     return _portal(request, found, session, who, _provider_id(who, provider), notice=notice)
@@ -219,3 +231,29 @@ async def save_capacity(
         )
     suffix = "" if who.role is Role.PROVIDER else f"&provider={provider_id}"
     return RedirectResponse(f"/portal?saved=1{suffix}", status_code=303)
+
+
+@router.post("/portal/offers/{offer_id}/{answer}", dependencies=[CheckedForm])
+def answer_offer(
+    offer_id: str,
+    answer: str,
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: ProviderPage,
+    reason: Annotated[str, Form()] = "other",
+) -> Response:
+    """Accept (the child is booked) or decline (with a reason) an offer made to you."""
+    if answer not in ("accept", "decline"):
+        raise NotFound("no such answer")
+    with found.database.write() as db:
+        instance = found.register.instance(db)
+        offers.expire_due(db, instance, who)
+        if answer == "accept":
+            row = offers.accept(db, offer_id, who)
+        else:
+            row = offers.decline(db, instance, offer_id, reason, who)
+        provider_id = row.provider_id
+        bump_version(db)
+    suffix = "" if who.role is Role.PROVIDER else f"&provider={provider_id}"
+    return RedirectResponse(f"/portal?answered={answer}{suffix}", status_code=303)
