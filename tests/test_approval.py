@@ -142,3 +142,23 @@ def test_the_service_approves_a_finished_allocation(tmp_path: Path) -> None:
         assert [(r["referral_id"], r["code"]) for r in body["refused"]] == [
             ("R-0001", "already_placed")
         ]
+        offered = client.post(
+            f"/allocations/{job['id']}/approve",
+            json={"as_offers": True},
+            headers=auth("navigator"),
+        )
+        assert offered.status_code == 200
+        assert {r["code"] for r in offered.json()["refused"]} == {"already_placed"}
+
+
+def test_the_panel_may_approve_into_offers_that_hold_the_places(register: Register) -> None:
+    result = solved()
+    with register.database.write() as session:
+        done = approve(session, now(session), result, NAVIGATOR, offer_hours=24)
+    assert sorted(r for r, _ in done.booked) == ["R-0001", "R-0002", "R-0003"]
+    with register.database.read() as session:
+        rows = list(session.scalars(select(PlacementRow)))
+        assert {row.status for row in rows} == {"offered"}
+        assert all(row.reply_by is not None for row in rows)
+        assert ledger.discrepancies(session, now(session)) == []
+    assert active(register) == {}

@@ -133,6 +133,7 @@ def approve_allocation(
         if job.result is None:
             raise Conflict("not_done", "the allocation has not finished")
         instance = found.register.instance(session)
+        hours = found.config.offer_hours if body is not None and body.as_offers else None
         done = approve(
             session,
             instance,
@@ -140,6 +141,7 @@ def approve_allocation(
             who,
             chosen,
             f"allocation {job_id}",
+            hours,
         )
         if done.booked:
             bump_version(session)

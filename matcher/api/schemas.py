@@ -402,11 +402,16 @@ class ApprovalIn(In):
     referral_ids: list[ChildId] | None = Field(
         None, max_length=100_000, description="The children to book; none given: all of them."
     )
+    as_offers: bool = Field(
+        False,
+        description="Offer each child's place to its provider (answered within the service's "
+        "offer hours) instead of booking it; booked then lists the offers made.",
+    )
 
 
 class BookedOut(Out):
     referral_id: str
-    placement_id: str
+    placement_id: str = Field(description="The placement booked, or the offer made.")
 
 
 class RefusedOut(Out):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, NotFound
 from matcher.model import Instance
+from matcher.register import offers
 from matcher.register.access import Action, Principal, audit
 from matcher.register.booking import BookingRequest, book
 from matcher.result import Result
@@ -78,9 +79,12 @@ def approve(
     who: Principal,
     chosen: set[str] | None = None,
     source: str = "allocation",
+    offer_hours: float | None = None,
 ) -> Approval:
     """Book the allocation's placements (of ``chosen`` children only, if given) in
-    ``session``'s transaction, each audited; the refused ones with their reasons."""
+    ``session``'s transaction, each audited; the refused ones with their reasons. With
+    ``offer_hours``, offer each child's place to its provider instead, to be answered in
+    that many hours (:mod:`matcher.register.offers`)."""
     proposed, refused = requests(result)
     approval = Approval(refused=[r for r in refused if chosen is None or r.referral_id in chosen])
     wanted = [r for r in proposed if chosen is None or r.referral_id in chosen]
@@ -90,6 +94,25 @@ def approve(
             Refused(missing, "not_in_allocation", "the allocation gives this child no place")
         )
     for request in wanted:
+        if offer_hours is not None:
+            try:
+                sent = offers.send(
+                    session,
+                    instance,
+                    request.referral_id,
+                    [request.provider_id],
+                    who,
+                    reply_hours=offer_hours,
+                    unit_id=request.unit_id,
+                    nights=request.nights,
+                )
+            except (Conflict, InputError, NotFound) as exc:
+                code = exc.code if isinstance(exc, Conflict) else "invalid"
+                approval.refused.append(Refused(request.referral_id, code, exc.render()))
+                continue
+            approval.booked += [(request.referral_id, o.id) for o in sent.offers]
+            approval.refused += [Refused(request.referral_id, c, m) for _, c, m in sent.refused]
+            continue
         savepoint = session.begin_nested()
         try:
             placement = book(session, instance, request, who.subject)
