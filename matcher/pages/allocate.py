@@ -176,12 +176,17 @@ async def approve_page(
         if job.result is None:
             raise Conflict("not_done", "the allocation has not finished")
         result = Result.model_validate(job.result)
-        done = approve(db, found.register.instance(db), result, who, chosen, f"allocation {job_id}")
+        hours = found.config.offer_hours if form.get("as_offers") else None
+        instance = found.register.instance(db)
+        done = approve(db, instance, result, who, chosen, f"allocation {job_id}", hours)
         if done.booked:
             bump_version(db)
     errors = [("", f"{r.referral_id} was not booked: {r.message}") for r in done.refused]
     notice = (
-        f"Booked {len(done.booked)} of the {len(chosen)} children ticked." if done.booked else None
+        f"{'Offered' if form.get('as_offers') else 'Booked'} {len(done.booked)} of the "
+        f"{len(chosen)} children ticked."
+        if done.booked
+        else None
     )
     return _allocation(job_id, request, found, session, who, errors=errors, notice=notice)
 
