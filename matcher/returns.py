@@ -124,23 +124,21 @@ def compute(session: Session, instance: Instance, span: Period) -> Returns:
     ]
 
     # Referrals received and children placed, by district and by service.
-    for name, key in (("By district", district), ("By service", service)):
-        got = Counter(key[r.id] for r in received)
-        placed = Counter(key[row.referral_id] for row in booked)
-        table = Table(
-            name, [name.removeprefix("By ").capitalize(), "referrals received", "children placed"]
-        )
-        for label in sorted(set(got) | set(placed)):
-            table.rows.append([label, got[label], placed[label]])
-        out.tables.append(table)
-
     # Staff-hours and bed-nights: booked against commissioned, and each unit's occupancy.
     offered_minutes = sum(row.offered for row in session.scalars(select(StaffCapacity)))
     active = [row for row in rows if _overlap_weeks(row, span) > 0]
-    booked_hours = sum(
-        sum(row.taken.get("staff_minutes", {}).values()) / 60 * _overlap_weeks(row, span)
-        for row in active
-    )
+    # Per child: staff-hours and bed-nights booked in the period, and what they cost.
+    hours_of: defaultdict[str, float] = defaultdict(float)
+    nights_of: defaultdict[str, int] = defaultdict(int)
+    spend_of: defaultdict[str, float] = defaultdict(float)
+    first, last = span.start.isoformat(), span.end.isoformat()
+    for row in active:
+        minutes = sum(row.taken.get("staff_minutes", {}).values())
+        hours_of[row.referral_id] += minutes / 60 * _overlap_weeks(row, span)
+        nights_of[row.referral_id] += sum(
+            1 for n in row.taken.get("bed_nights", {}) if first <= n <= last
+        )
+    booked_hours = sum(hours_of.values())
     commissioned_hours = offered_minutes / 60 * span.weeks
     nights = list(
         session.scalars(
@@ -185,7 +183,9 @@ def compute(session: Session, instance: Instance, span: Period) -> Returns:
             else "framework"
         )
         if row.unit_id is None:
-            spend[kind] += row.weekly_cost * _overlap_weeks(row, span)
+            cost = row.weekly_cost * _overlap_weeks(row, span)
+            spend[kind] += cost
+            spend_of[row.referral_id] += cost
         else:
             in_period = [
                 n
@@ -198,6 +198,48 @@ def compute(session: Session, instance: Instance, span: Period) -> Returns:
                 else instance.settings.night_rate
             )
             spend[kind] += len(in_period) * price
+            spend_of[row.referral_id] += len(in_period) * price
+
+    # Referrals received, children placed, and what was booked and spent, by district and
+    # by service (the child's).
+    for position, (name, key) in enumerate((("By district", district), ("By service", service))):
+        got = Counter(key[r.id] for r in received)
+        placed = Counter(key[row.referral_id] for row in booked)
+        hours: defaultdict[str, float] = defaultdict(float)
+        bed_nights: defaultdict[str, int] = defaultdict(int)
+        money: defaultdict[str, float] = defaultdict(float)
+        for child, value in hours_of.items():
+            if child in key:
+                hours[key[child]] += value
+        for child, count in nights_of.items():
+            if child in key:
+                bed_nights[key[child]] += count
+        for child, amount in spend_of.items():
+            if child in key:
+                money[key[child]] += amount
+        table = Table(
+            name,
+            [
+                name.removeprefix("By ").capitalize(),
+                "referrals received",
+                "children placed",
+                "staff-hours booked",
+                "bed-nights booked",
+                "spend (£)",
+            ],
+        )
+        for label in sorted(set(got) | set(placed) | set(hours) | set(bed_nights)):
+            table.rows.append(
+                [
+                    label,
+                    got[label],
+                    placed[label],
+                    round(hours[label], 1),
+                    bed_nights[label],
+                    round(money[label]),
+                ]
+            )
+        out.tables.insert(position, table)
 
     # Children waiting at the end of the period, by reason.
     placed_now = {row.referral_id for row in rows if row.status == "active"}

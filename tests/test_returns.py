@@ -77,6 +77,10 @@ def test_the_returns_count_what_the_register_booked_and_name_no_child(
     assert headline["Children placed"] == "2"
     assert headline["Children waiting at the end"] == "1"  # R-0003
     assert headline["Spend on the framework"] != "£0"
+    [preston] = [row for row in tables["By district"] if row[0] == "Preston"]
+    assert preston[2] == 2  # both children placed live there
+    assert float(str(preston[3])) > 0 and preston[4] == 2  # their hours and nights
+    assert float(str(preston[5])) > 0  # and what they cost in the period
     occupancy = {str(row[0]): row for row in tables["Occupancy of overnight units"]}
     assert any(row[3] == 2 for row in occupancy.values())  # the two nights booked
     text = str(tables)
