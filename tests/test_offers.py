@@ -169,3 +169,53 @@ def test_two_providers_accepting_at_once_have_one_outcome(
     assert sorted(results) == [200, 409]
     assert sorted(statuses(db).values()) == ["active", "withdrawn"]
     exact(db)
+
+
+def test_a_declined_overnight_offer_goes_on_to_the_next_unit(tmp_path: Path) -> None:
+    from tests import factories as f
+
+    second = f.overnight_provider(
+        id="P-10",
+        name="Ribble Lodge",
+        units=[
+            {
+                "id": "U-2",
+                "name": "Ribble Lodge",
+                "district": "preston",
+                "beds": 4,
+                "specialisms": ["autism_learning_disability"],
+            }
+        ],
+    )
+    instance = f.instance(
+        providers=[f.overnight_provider(), second], referrals=[f.overnight_referral(id="R-0002")]
+    )
+    url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    Register(url).replace(instance)
+    db = Database(url)
+    with TestClient(create_app(config(url))) as client:
+        ranked = client.post("/referrals/R-0002/matches", headers=auth("navigator")).json()
+        first, following = (c["provider_id"] for c in ranked["candidates"][:2])
+        unit = ranked["candidates"][0]["units"][0]
+        sent = client.post(
+            "/offers",
+            json={
+                "referral_id": "R-0002",
+                "provider_ids": [first],
+                "unit_id": unit["unit_id"],
+                "nights": unit["nights"][:3],
+                "cascade": True,
+            },
+            headers=auth("navigator"),
+        )
+        assert sent.status_code == 201, sent.json()
+        [made] = sent.json()["offers"]
+        declined = client.post(
+            f"/offers/{made['id']}/decline", json={"reason": "no_capacity"}, headers=auth("admin")
+        )
+        assert declined.status_code == 200
+        now = client.get("/offers", headers=auth("navigator")).json()["offers"]
+        [onward] = now
+        assert onward["provider_id"] == following and len(onward["nights"]) == 3
+        exact(db)
+    db.dispose()

@@ -10,8 +10,8 @@ booking would take until the provider answers by its reply-by time (24 hours by 
   index on a child's active placement lets one through; the other is told the child is
   placed.
 - **Decline or expire.** The held capacity goes back; with ``cascade`` the referral goes
-  on to the next provider in the ranking that has not had it (day services: an overnight
-  offer names its unit and nights, which only a navigator can choose).
+  on to the next provider in the ranking that has not had it (overnight: as many nights
+  as before, the first its first suitable unit has free for the child).
 
 Every step is audited with the offer; a provider sees and answers only offers made to it.
 """
@@ -29,7 +29,13 @@ from matcher.errors import Conflict, InputError, NotFound, Problem
 from matcher.model import Instance
 from matcher.ranking import rank
 from matcher.register.access import Action, Principal, Role, audit
-from matcher.register.booking import NO_KEY_UPDATE, BookingRequest, book, release
+from matcher.register.booking import (
+    NO_KEY_UPDATE,
+    BookingRequest,
+    book,
+    bookable_nights,
+    release,
+)
 from matcher.register.database import utcnow
 from matcher.register.tables import (
     ACTIVE,
@@ -204,12 +210,12 @@ def expire_due(session: Session, instance: Instance, who: Principal) -> list[str
 
 
 def _next(session: Session, instance: Instance, offer: PlacementRow, who: Principal) -> None:
-    """Send the referral to the best-ranked provider that has not had it (day services)."""
+    """Send the referral to the best-ranked provider that has not had it. Overnight, the
+    offer is for as many nights as the one declined, the first that the provider's first
+    suitable unit has free for the child (as its matches list them)."""
     if offer.referral_id not in instance.referral_index:
         return
     referral = instance.referral(offer.referral_id)
-    if referral.service.is_overnight:
-        return
     if session.scalar(
         select(PlacementRow.id).where(
             PlacementRow.referral_id == referral.id, PlacementRow.status.in_((ACTIVE, OFFERED))
@@ -222,9 +228,17 @@ def _next(session: Session, instance: Instance, offer: PlacementRow, who: Princi
         if offer.reply_by and offer.created_at
         else REPLY_HOURS
     )
+    wanted = len(offer.taken.get("bed_nights", {})) or referral.nights_per_month
     for candidate in rank(instance, referral).candidates:
         if candidate.provider_id in had:
             continue
+        unit_id, nights = None, []
+        if referral.service.is_overnight:
+            provider = instance.provider(candidate.provider_id)
+            free = bookable_nights(session, instance, referral, provider)
+            if not free:
+                continue
+            unit_id, nights = free[0].unit_id, free[0].nights[:wanted]
         sent = send(
             session,
             instance,
@@ -233,6 +247,8 @@ def _next(session: Session, instance: Instance, offer: PlacementRow, who: Princi
             who,
             reply_hours=max(1 / 60, hours),
             cascade=True,
+            unit_id=unit_id,
+            nights=nights,
         )
         if sent.offers:
             return
