@@ -102,20 +102,41 @@ def _overlap_weeks(row: PlacementRow, span: Period) -> float:
     return max(0, (finish - begin).days + 1) / WEEK_DAYS
 
 
-def compute(session: Session, instance: Instance, span: Period) -> Returns:
-    """The period's returns from the register (``session``) and its instance."""
+def compute(
+    session: Session, instance: Instance, span: Period, provider_id: str | None = None
+) -> Returns:
+    """The period's returns from the register (``session``) and its instance; with
+    ``provider_id``, one provider's own: its placements, capacity, units and offers (the
+    referrals it received are the offers made to it), and no child waiting elsewhere."""
     out = Returns(span, instance.settings.council)
+    if provider_id is not None:
+        out.council = f"{instance.provider(provider_id).name} ({instance.settings.council})"
     start = datetime.combine(span.start, time.min)
     stop = datetime.combine(span.end + timedelta(days=1), time.min)
     # Bookings only: an offer counts once accepted (it is then the child's placement).
-    rows = list(
-        session.scalars(select(PlacementRow).where(PlacementRow.status.in_((ACTIVE, RELEASED))))
-    )
+    query = select(PlacementRow).where(PlacementRow.status.in_((ACTIVE, RELEASED)))
+    if provider_id is not None:
+        query = query.where(PlacementRow.provider_id == provider_id)
+    rows = list(session.scalars(query))
     referrals = {r.id: r for r in instance.referrals}
     district = {r.id: instance.district_name(r.home_district) for r in instance.referrals}
     service = {r.id: r.service.label for r in instance.referrals}
 
     received = [r for r in instance.referrals if span.start <= r.referral_date <= span.end]
+    offers_made: list[PlacementRow] = []
+    if provider_id is not None:
+        # A provider receives referrals as offers (matcher.register.offers).
+        offers_made = list(
+            session.scalars(
+                select(PlacementRow).where(
+                    PlacementRow.provider_id == provider_id,
+                    PlacementRow.reply_by.is_not(None),
+                    PlacementRow.created_at >= start,
+                    PlacementRow.created_at < stop,
+                )
+            )
+        )
+        received = [referrals[o.referral_id] for o in offers_made if o.referral_id in referrals]
     booked = [
         row for row in rows if start <= row.created_at < stop and row.referral_id in referrals
     ]
@@ -125,7 +146,10 @@ def compute(session: Session, instance: Instance, span: Period) -> Returns:
 
     # Referrals received and children placed, by district and by service.
     # Staff-hours and bed-nights: booked against commissioned, and each unit's occupancy.
-    offered_minutes = sum(row.offered for row in session.scalars(select(StaffCapacity)))
+    capacity = select(StaffCapacity)
+    if provider_id is not None:
+        capacity = capacity.where(StaffCapacity.provider_id == provider_id)
+    offered_minutes = sum(row.offered for row in session.scalars(capacity))
     active = [row for row in rows if _overlap_weeks(row, span) > 0]
     # Per child: staff-hours and bed-nights booked in the period, and what they cost.
     hours_of: defaultdict[str, float] = defaultdict(float)
@@ -142,7 +166,11 @@ def compute(session: Session, instance: Instance, span: Period) -> Returns:
     commissioned_hours = offered_minutes / 60 * span.weeks
     nights = list(
         session.scalars(
-            select(BedNight).where(BedNight.night >= span.start, BedNight.night <= span.end)
+            select(BedNight).where(
+                BedNight.night >= span.start,
+                BedNight.night <= span.end,
+                *([BedNight.provider_id == provider_id] if provider_id is not None else []),
+            )
         )
     )
     units = {u.id: (p, u) for p in instance.providers for u in p.units}
@@ -244,7 +272,7 @@ def compute(session: Session, instance: Instance, span: Period) -> Returns:
     # Children waiting at the end of the period, by reason.
     placed_now = {row.referral_id for row in rows if row.status == "active"}
     waiting_reasons: Counter[tuple[str, str, str]] = Counter()
-    for referral in instance.referrals:
+    for referral in instance.referrals if provider_id is None else []:
         if referral.id in placed_now or referral.referral_date > span.end:
             continue
         ranking = rank(instance, referral)
@@ -291,6 +319,14 @@ def compute(session: Session, instance: Instance, span: Period) -> Returns:
         ("Spend on spot purchase", f"£{spend['spot']:,.0f}"),
         ("Children waiting at the end", f"{sum(waiting_reasons.values()):,}"),
     ]
+    if provider_id is not None:
+        answers = Counter(o.answer or o.status for o in offers_made)
+        out.headline[0] = ("Referrals offered to it", f"{len(offers_made):,}")
+        out.headline[-1] = (
+            "Its answers",
+            "; ".join(f"{k.replace('_', ' ')}: {n}" for k, n in sorted(answers.items()))
+            or "no offer in the period",
+        )
     headline = Table("Headline", ["figure", "value"])
     headline.rows = [[k, v] for k, v in out.headline]
     out.tables.insert(0, headline)

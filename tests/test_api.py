@@ -107,7 +107,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("POST", "/offers/none/decline", {"reason": "other"}, {"provider", "admin"}),
     ("POST", "/scenarios", {"document": {}}, {"commissioner", "admin"}),
     ("GET", "/scenarios/none", None, {"commissioner", "admin"}),
-    ("GET", "/returns?month=2026-11", None, {"commissioner", "admin"}),
+    ("GET", "/returns?month=2026-11", None, {"commissioner", "provider", "admin"}),
 ]
 
 

@@ -74,7 +74,7 @@ PAGES: list[tuple[str, set[str]]] = [
     ("/what-if", {"commissioner", "admin"}),
     ("/what-if/build", {"commissioner", "admin"}),
     ("/allocate", {"navigator", "commissioner", "admin"}),
-    ("/performance", {"commissioner", "admin"}),
+    ("/performance", {"commissioner", "provider", "admin"}),
     ("/admin/providers", {"admin"}),
     ("/admin/people", {"admin"}),
 ]

@@ -109,3 +109,20 @@ def test_the_returns_page_and_command(service: tuple[TestClient, str], tmp_path:
     assert done.returncode == 0, done.stderr
     assert "Children placed" in done.stdout
     assert load_workbook(workbook).sheetnames[0] == "Headline"
+
+
+def test_a_provider_reads_its_own_returns_only(service: tuple[TestClient, str]) -> None:
+    client, _ = service
+    today = utcnow().date().isoformat()
+    query = {"from": "2026-06-01", "to": today}
+    mine = client.get("/returns", params=query | {"provider": "P-9"}, headers=auth("provider"))
+    assert mine.status_code == 200
+    tables = {t["name"]: t["rows"] for t in mine.json()["tables"]}
+    headline = {str(k): str(v) for k, v in tables["Headline"]}
+    assert mine.json()["council"].startswith("Ribble Sunrise Care")  # P-1's, not P-9's
+    assert headline["Children placed"] == "1"  # R-0001 with P-1; R-0002 is with P-9
+    assert tables["Occupancy of overnight units"] == []  # P-1 has no unit
+    assert tables["Children waiting at the end of the period"] == []
+    council = client.get("/returns", params=query | {"provider": "P-9"}, headers=auth("admin"))
+    by = {str(k): str(v) for k, v in council.json()["tables"][0]["rows"]}
+    assert by["Children placed"] == "1" and council.json()["council"].startswith("Pendle House")

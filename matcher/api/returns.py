@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
-from matcher.api.deps import Commissioning, ServicesDep
+from matcher.api.deps import ServicesDep, allow
+from matcher.errors import NotFound
+from matcher.register.access import Principal, Role
 from matcher.returns import compute, period
 from matcher.spreadsheets import MEDIA_TYPES, as_bytes
 
@@ -27,17 +29,26 @@ router = APIRouter(prefix="/returns", tags=["returns"])
 )
 def get_returns(
     found: ServicesDep,
-    who: Commissioning,
+    who: Annotated[Principal, Depends(allow(Role.COMMISSIONER, Role.PROVIDER, Role.ADMIN))],
     month: Annotated[str | None, Query(description="YYYY-MM")] = None,
     quarter: Annotated[str | None, Query(description="YYYY-Qn")] = None,
     start: Annotated[date | None, Query(alias="from", description="First day")] = None,
     end: Annotated[date | None, Query(alias="to", description="Last day")] = None,
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
+    provider: Annotated[
+        str | None, Query(description="One provider's own returns (a provider: always its own)")
+    ] = None,
 ) -> Response:
-    """A month's, a quarter's or any period's performance returns."""
+    """A month's, a quarter's or any period's performance returns: the council's, or one
+    provider's own (a provider's token gets its own only)."""
     span = period(start, end, month, quarter)
+    if who.role is Role.PROVIDER:
+        provider = who.provider_id
     with found.database.read() as session:
-        figures = compute(session, found.register.instance(session), span)
+        instance = found.register.instance(session)
+        if provider is not None and provider not in instance.provider_index:
+            raise NotFound("no such provider")
+        figures = compute(session, instance, span, provider)
     if format == "json":
         import orjson
 

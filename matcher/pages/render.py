@@ -63,7 +63,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("New referral", "/referral"),
         ("Allocate", "/allocate"),
     ],
-    Role.PROVIDER: [("Your capacity", "/portal")],
+    Role.PROVIDER: [("Your capacity", "/portal"), ("Your returns", "/performance")],
     Role.COMMISSIONER: [
         ("What if?", "/what-if"),
         ("Allocate", "/allocate"),

@@ -4,6 +4,7 @@ returns from the register, as tables and as a workbook (figures only, no child).
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -11,9 +12,12 @@ from starlette.responses import Response
 from matcher.api.deps import ServicesDep
 from matcher.errors import InputError
 from matcher.pages.render import page
-from matcher.pages.session import CommissionerPage, SessionDep
+from matcher.pages.session import SessionDep, page_role
+from matcher.register.access import Principal, Role
 from matcher.returns import Period, compute, period
 from matcher.spreadsheets import MEDIA_TYPES, as_bytes
+
+ReturnsPage = Annotated[Principal, page_role(Role.COMMISSIONER, Role.PROVIDER)]
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,13 +41,13 @@ def _period(request: Request, default: date) -> tuple[Period | None, list[tuple[
 
 @router.get("/performance")
 def returns_page(
-    request: Request, found: ServicesDep, session: SessionDep, who: CommissionerPage
+    request: Request, found: ServicesDep, session: SessionDep, who: ReturnsPage
 ) -> Response:
     span, errors = _period(request, found.register.planning_date())
     figures = None
     if span is not None:
         with found.database.read() as db:
-            figures = compute(db, found.register.instance(db), span)
+            figures = compute(db, found.register.instance(db), span, _own(who))
     context = {
         "title": "Performance returns",
         "figures": figures,
@@ -56,14 +60,19 @@ def returns_page(
 
 
 @router.get("/performance.xlsx")
-def returns_workbook(request: Request, found: ServicesDep, who: CommissionerPage) -> Response:
+def returns_workbook(request: Request, found: ServicesDep, who: ReturnsPage) -> Response:
     span, errors = _period(request, found.register.planning_date())
     if span is None:
         raise InputError(errors[0][1])
     with found.database.read() as db:
-        figures = compute(db, found.register.instance(db), span)
+        figures = compute(db, found.register.instance(db), span, _own(who))
     return Response(
         as_bytes(figures.tables, "xlsx"),
         media_type=MEDIA_TYPES["xlsx"],
         headers={"Content-Disposition": f'attachment; filename="returns-{span.start}.xlsx"'},
     )
+
+
+def _own(who: Principal) -> str | None:
+    """A provider reads its own returns; the council's people read the council's."""
+    return who.provider_id if who.role is Role.PROVIDER else None
