@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -219,3 +219,65 @@ def test_a_declined_overnight_offer_goes_on_to_the_next_unit(tmp_path: Path) -> 
         assert onward["provider_id"] == following and len(onward["nights"]) == 3
         exact(db)
     db.dispose()
+
+
+def race(*calls: Callable[[], int]) -> list[int]:
+    """Run the calls at once (a barrier), each in its thread; their status codes."""
+    barrier = threading.Barrier(len(calls))
+    codes: list[int] = [0] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        codes[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return codes
+
+
+def test_an_acceptance_racing_a_capacity_change_has_one_outcome(
+    service: tuple[TestClient, Database],
+) -> None:
+    client, db = service
+    sent = offer(client, provider_ids=["P-1"])
+    [made] = sent["offers"]  # type: ignore[misc]
+    zero = {slot: 0 for slot in made["staff_hours"]}  # type: ignore[union-attr]
+    accepted, changed = race(
+        lambda: client.post(f"/offers/{made['id']}/accept", headers=auth("provider")).status_code,
+        lambda: (
+            client.put(
+                "/providers/P-1/capacity", json={"staff_hours": zero}, headers=auth("provider")
+            ).status_code
+        ),
+    )
+    # Held or booked, the hours stay taken: the change is refused either way.
+    assert (accepted, changed) == (200, 409)
+    assert statuses(db) == {"P-1": "active"}
+    exact(db)
+
+
+def test_an_acceptance_racing_its_expiry_has_one_outcome(
+    service: tuple[TestClient, Database],
+) -> None:
+    client, db = service
+    sent = client.post(
+        "/offers",
+        json={"referral_id": "R-0003", "provider_ids": ["P-1"], "reply_hours": 0.0002},
+        headers=auth("navigator"),
+    )
+    assert sent.status_code == 201, sent.json()
+    made = sent.json()["offers"][0]
+    time.sleep(0.6)  # about when it expires: either may come first
+    accepted, listed = race(
+        lambda: client.post(f"/offers/{made['id']}/accept", headers=auth("admin")).status_code,
+        lambda: client.get("/offers", headers=auth("navigator")).status_code,
+    )
+    assert listed == 200 and accepted in (200, 409)
+    with db.read() as session:
+        row = session.get(PlacementRow, made["id"])
+        assert row is not None
+        assert row.status == ("active" if accepted == 200 else "expired")
+    exact(db)
