@@ -464,23 +464,18 @@ class OfferOut(Out):
 
     @classmethod
     def of(cls, row: PlacementRow) -> OfferOut:
-        taken = row.taken
+        """An offer is a placement row: what it holds read as a placement's is."""
+        held = PlacementOut.of(row)
         return cls(
-            id=row.id,
-            referral_id=row.referral_id,
-            provider_id=row.provider_id,
-            unit_id=row.unit_id,
+            **held.model_dump(include={"id", "referral_id", "provider_id", "unit_id"}),
             status=row.status,
             reply_by=row.reply_by,
             answer=row.answer,
             cascade=bool(row.cascade),
-            weekly_cost=row.weekly_cost,
-            staff_hours={
-                slot: round(minutes / 60, 4)
-                for slot, minutes in taken.get("staff_minutes", {}).items()
-            },
-            nights=[date.fromisoformat(n) for n in sorted(taken.get("bed_nights", {}))],
-            created_at=row.created_at,
+            weekly_cost=held.weekly_cost,
+            staff_hours=held.staff_hours,
+            nights=held.nights,
+            created_at=held.created_at,
         )
 
 

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from matcher.api.deps import Services, ServicesDep
@@ -154,15 +155,9 @@ def _referral_page(
         found.database.write() as db,
     ):
         instance = found.register.instance(db)
-        if referral_id not in instance.referral_index:
-            raise NotFound("no such referral")
-        referral = instance.referral(referral_id)
+        referral = _referral(instance, referral_id)
         audit(db, who, Action.MATCH, referral_id, "referral page")
-        active = db.scalar(
-            select(PlacementRow).where(
-                PlacementRow.referral_id == referral_id, PlacementRow.status == "active"
-            )
-        )
+        active = _active(db, referral_id)
         offers.expire_due(db, instance, who)
         open_offers = [o for o in offers.open_offers(db, who) if o.referral_id == referral_id]
         ranking = rank(instance, referral)
@@ -359,14 +354,8 @@ def summary_page(
         found.database.write() as db,
     ):
         instance = found.register.instance(db)
-        if referral_id not in instance.referral_index:
-            raise NotFound("no such referral")
-        referral = instance.referral(referral_id)
-        active = db.scalar(
-            select(PlacementRow).where(
-                PlacementRow.referral_id == referral_id, PlacementRow.status == "active"
-            )
-        )
+        referral = _referral(instance, referral_id)
+        active = _active(db, referral_id)
         audit(db, who, Action.READ, referral_id, "family summary")
     context = {
         "title": f"Short break for {referral.id}",
@@ -441,3 +430,19 @@ def offer_page(
 def _provider_name(instance: Instance, provider_id: str) -> str:
     known = provider_id in instance.provider_index
     return instance.provider(provider_id).name if known else provider_id
+
+
+def _referral(instance: Instance, referral_id: str) -> Referral:
+    """The child's referral, or NotFound (the caller's misses_audited records the miss)."""
+    if referral_id not in instance.referral_index:
+        raise NotFound("no such referral")
+    return instance.referral(referral_id)
+
+
+def _active(db: Session, referral_id: str) -> PlacementRow | None:
+    """The child's placement, if it has one."""
+    return db.scalar(
+        select(PlacementRow).where(
+            PlacementRow.referral_id == referral_id, PlacementRow.status == "active"
+        )
+    )
