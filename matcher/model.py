@@ -807,6 +807,12 @@ class Instance(Record):
         except KeyError:
             raise InputError(f"no provider with id {provider_id!r}") from None
 
+    def provider_name(self, provider_id: str) -> str:
+        """The provider's name, or its id if it has left the register since (a booking
+        or a result may outlive it)."""
+        index = self.provider_index.get(provider_id)
+        return self.providers[index].name if index is not None else provider_id
+
     def referral(self, referral_id: str) -> Referral:
         try:
             return self.referrals[self.referral_index[referral_id]]

@@ -148,19 +148,13 @@ def print_result(console: Console, instance: Instance, result: Result) -> None:
         for r in result.reassess:
             reassess.add_row(
                 r.referral_id,
-                _provider_name(instance, r.provider_id),
+                instance.provider_name(r.provider_id),
                 r.service,
                 Text(r.message, "yellow"),
             )
         console.print(reassess)
     total = result.timings.total_s + (result.overnight.solve_s if result.overnight else 0.0)
     console.print(Text(f"Took {total:.1f} s.", style="dim"))
-
-
-def _provider_name(instance: Instance, provider_id: str) -> str:
-    if provider_id in instance.provider_index:
-        return instance.provider(provider_id).name
-    return provider_id
 
 
 def _proof_words(levels: list[LevelResult], stopped_by: StopReason) -> Text:
@@ -195,7 +189,7 @@ def _who_goes_where(instance: Instance, result: Result) -> Table:
     table.add_column("when", ratio=1)
     table.add_column("£ a week", justify="right")
     for p in sorted(
-        result.placements, key=lambda p: (_provider_name(instance, p.provider_id), p.referral_id)
+        result.placements, key=lambda p: (instance.provider_name(p.provider_id), p.referral_id)
     ):
         when = ", ".join(
             f"{instance.slot_label(s)} {round(h, 2):g} h" for s, h in p.staff_hours.items()
@@ -203,7 +197,7 @@ def _who_goes_where(instance: Instance, result: Result) -> Table:
         moved = " (moved)" if p.moved else ""
         table.add_row(
             p.referral_id,
-            Text(_provider_name(instance, p.provider_id) + moved),
+            Text(instance.provider_name(p.provider_id) + moved),
             Text(when),
             f"{p.cost:,.0f}",
         )

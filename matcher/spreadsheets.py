@@ -35,12 +35,6 @@ class Table:
     rows: list[list[Value]] = field(default_factory=list)
 
 
-def _provider_name(instance: Instance, provider_id: str) -> str:
-    if provider_id in instance.provider_index:
-        return instance.provider(provider_id).name
-    return provider_id
-
-
 def allocation_tables(instance: Instance, result: Result) -> list[Table]:
     """Who goes where (one row per child, day and overnight), and the totals."""
     children = Table(
@@ -97,7 +91,7 @@ def allocation_tables(instance: Instance, result: Result) -> list[Table]:
                     service,
                     district,
                     outcome,
-                    ", ".join(_provider_name(instance, p) for p in providers),
+                    ", ".join(instance.provider_name(p) for p in providers),
                     ", ".join(unit_names),
                     None,
                     "",
@@ -122,7 +116,7 @@ def allocation_tables(instance: Instance, result: Result) -> list[Table]:
                     service,
                     district,
                     "placed",
-                    _provider_name(instance, placement.provider_id),
+                    instance.provider_name(placement.provider_id),
                     "",
                     round(hours, 2),
                     when,

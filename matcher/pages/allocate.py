@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from matcher.api.deps import Services, ServicesDep, own_job
+from matcher.api.deps import Services, ServicesDep
 from matcher.api.schemas import referral_ids
 from matcher.errors import Conflict
 from matcher.model import Instance
@@ -24,7 +24,7 @@ from matcher.pages.session import (
     PlanningPage,
     SessionDep,
 )
-from matcher.pages.whatif import STATUS_WORDS
+from matcher.pages.whatif import STATUS_WORDS, cancel_job
 from matcher.register import jobs
 from matcher.register.access import Action, Principal, Role, audit
 from matcher.register.approval import approve
@@ -84,14 +84,10 @@ class Placed:
 def _placed(instance: Instance, result: Result) -> tuple[list[Placed], list[tuple[str, str]]]:
     """Who goes where, and each child left out with the first reason."""
 
-    def name(provider_id: str) -> str:
-        known = provider_id in instance.provider_index
-        return instance.provider(provider_id).name if known else provider_id
-
     rows = [
         Placed(
             p.referral_id,
-            name(p.provider_id),
+            instance.provider_name(p.provider_id),
             "; ".join(f"{instance.slot_label(s)} {h:g} h" for s, h in p.staff_hours.items()),
             f"£{p.cost:,.0f} a week",
         )
@@ -252,10 +248,7 @@ def _allocation(
 
 @router.post("/allocate/{job_id}/cancel", dependencies=[CheckedForm])
 def cancel_allocation(job_id: str, found: ServicesDep, who: PlanningPage) -> Response:
-    with found.database.write() as db:
-        job = own_job(jobs.get(db, jobs.JobKind.ALLOCATION, job_id), who)
-        jobs.cancel(db, job, who.subject)
-    found.worker.submit(job_id)
+    cancel_job(found, who, jobs.JobKind.ALLOCATION, job_id)
     return RedirectResponse(f"/allocate/{job_id}", status_code=303)
 
 

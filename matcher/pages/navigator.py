@@ -177,15 +177,7 @@ def _referral_page(
         "more_candidates": len(ranking.candidates) - len(candidates),
         "units": units,
         "misses": _nearest_misses(ranking),
-        "open_offers": [
-            (
-                o,
-                instance.provider(o.provider_id).name
-                if o.provider_id in instance.provider_index
-                else o.provider_id,
-            )
-            for o in open_offers
-        ],
+        "open_offers": [(o, instance.provider_name(o.provider_id)) for o in open_offers],
         "errors": errors or [],
         "notice": notice,
     }
@@ -425,11 +417,6 @@ def offer_page(
         ]
         return _referral_page(request, found, session, who, referral_id, errors, status_code=409)
     return RedirectResponse(f"/waiting-list/{referral_id}?offered=1", status_code=303)
-
-
-def _provider_name(instance: Instance, provider_id: str) -> str:
-    known = provider_id in instance.provider_index
-    return instance.provider(provider_id).name if known else provider_id
 
 
 def _referral(instance: Instance, referral_id: str) -> Referral:

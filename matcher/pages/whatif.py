@@ -13,7 +13,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from matcher.api.deps import Services, ServicesDep
+from matcher.api.deps import Services, ServicesDep, own_job
 from matcher.errors import InputError
 from matcher.model import Lot
 from matcher.pages.portal import DAY_WORDS
@@ -324,14 +324,18 @@ def scenario_page(
     return page(request, session, "whatif_job.html", context)
 
 
-@router.post("/what-if/{job_id}/cancel", dependencies=[CheckedForm])
-def cancel_page(job_id: str, found: ServicesDep, who: CommissionerPage) -> Response:
-    from matcher.api.deps import own_job
-
+def cancel_job(found: Services, who: Principal, kind: jobs.JobKind, job_id: str) -> None:
+    """Cancel a job from its page, as the API does: its maker or an administrator only,
+    queued or running (the worker stops its solve)."""
     with found.database.write() as db:
-        job = own_job(jobs.get(db, jobs.JobKind.SCENARIO, job_id), who)
+        job = own_job(jobs.get(db, kind, job_id), who)
         jobs.cancel(db, job, who.subject)
     found.worker.submit(job_id)
+
+
+@router.post("/what-if/{job_id}/cancel", dependencies=[CheckedForm])
+def cancel_page(job_id: str, found: ServicesDep, who: CommissionerPage) -> Response:
+    cancel_job(found, who, jobs.JobKind.SCENARIO, job_id)
     return RedirectResponse(f"/what-if/{job_id}", status_code=303)
 
 
