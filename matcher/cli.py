@@ -517,9 +517,18 @@ def scenario_run(
         int | None,
         typer.Option(min=1, max=64, help="Variants solved at once (default: cores / workers)."),
     ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="Where the variants are solved: local worker processes, or the scheduler "
+            "of a Dask cluster as dask://HOST:PORT (pip install 'matcher[dask]'). The "
+            "answers are the same either way."
+        ),
+    ] = "local",
 ) -> None:
-    """Solve every variant of a scenario file in parallel worker processes and write the
-    results and their report (report.html, summary.md, CSV files) into a folder."""
+    """Solve every variant of a scenario file in parallel worker processes (or on a Dask
+    cluster) and write the results and their report (report.html, summary.md, CSV files)
+    into a folder."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -535,8 +544,9 @@ def scenario_run(
     scenario, base_path, variants = prepare(file)
     jobs = jobs or default_jobs(scenario)
     folder = writable_folder(out or Path("results") / file.stem)  # before the solves
+    where = "" if executor == "local" else f" on {executor}"
     console.print(
-        f"{scenario.name}: {len(variants)} variants, {jobs} at a time, each searched with "
+        f"{scenario.name}: {len(variants)} variants{where}, {jobs} at a time, each searched with "
         f"{scenario.solver.effort.value} effort on {scenario.solver.workers} workers"
     )
     with Progress(
@@ -553,8 +563,8 @@ def scenario_run(
         def advance(name: str, done: int, total: int) -> None:
             bar.update(task, completed=done, description=f"{name} done; {total - done} to go")
 
-        summaries = run_variants(scenario, variants, jobs=jobs, progress=advance)
-    write_results(folder, scenario, file, base_path, summaries, jobs)
+        summaries = run_variants(scenario, variants, jobs=jobs, progress=advance, executor=executor)
+    write_results(folder, scenario, file, base_path, summaries, jobs, executor)
     for summary in summaries:
         t = summary.totals
         gap = summary.capacity_gap

@@ -1,4 +1,4 @@
-"""``matcher scenario run``: every variant solved in its own worker process.
+"""``matcher scenario run``: every variant solved as a task of an executor.
 
 Each variant is the base instance with its changes (matcher.scenario.changes), allocated
 with the same rules and solver as the panel's (:func:`matcher.allocate.allocate`), checked
@@ -22,12 +22,12 @@ import multiprocessing
 import shutil
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from matcher.errors import InputError, Problem
+from matcher.executor import open_executor
 from matcher.io import load_instance
 from matcher.model import Instance
 from matcher.provenance import commit, machine, versions
@@ -122,12 +122,13 @@ def run_scenario(
     *,
     jobs: int | None = None,
     progress: Progress | None = None,
+    executor: str = "local",
 ) -> Path:
     """Solve every variant of the scenario file at ``path`` into the folder ``out``."""
     path, out = Path(path), Path(out)
     scenario, base_path, variants = prepare(path)
-    summaries = run_variants(scenario, variants, jobs=jobs, progress=progress)
-    write_results(out, scenario, path, base_path, summaries, jobs)
+    summaries = run_variants(scenario, variants, jobs=jobs, progress=progress, executor=executor)
+    write_results(out, scenario, path, base_path, summaries, jobs, executor)
     return out
 
 
@@ -143,25 +144,27 @@ def run_variants(
     *,
     jobs: int | None = None,
     progress: Progress | None = None,
+    executor: str = "local",
 ) -> list[VariantSummary]:
-    """Each variant in a worker process (``jobs`` at a time), in the file's order."""
+    """Each variant as a task of the executor (local worker processes, ``jobs`` at a time,
+    or a Dask cluster: :mod:`matcher.executor`), in the file's order."""
     jobs = jobs or default_jobs(scenario)
     scenario_json = scenario.model_dump_json()
-    results: dict[int, VariantSummary] = {}
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: dict[Future[str], int] = {
-            pool.submit(_work, scenario_json, i, inst.model_dump_json(), budget): i
-            for i, (_v, inst, budget) in enumerate(variants)
-        }
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                i = pending.pop(future)
-                results[i] = VariantSummary.model_validate_json(future.result())
-                if progress is not None:
-                    progress(variants[i][0].name, len(results), len(variants))
-    return [results[i] for i in range(len(variants))]
+    tasks = [
+        (scenario_json, i, inst.model_dump_json(), budget)
+        for i, (_v, inst, budget) in enumerate(variants)
+    ]
+
+    def done(i: int, count: int) -> None:
+        if progress is not None:
+            progress(variants[i][0].name, count, len(variants))
+
+    pool = open_executor(executor, slots=jobs, cores=scenario.solver.workers)
+    try:
+        answers = pool.map(_work, tasks, on_done=done)
+    finally:
+        pool.close()
+    return [VariantSummary.model_validate_json(answer) for answer in answers]
 
 
 def write_results(
@@ -171,6 +174,7 @@ def write_results(
     base_path: Path,
     summaries: list[VariantSummary],
     jobs: int | None,
+    executor: str = "local",
 ) -> None:
     if out.exists() and not out.is_dir():
         raise InputError(Problem(str(out), "exists and is not a folder"))
@@ -195,6 +199,7 @@ def write_results(
                 "workers": scenario.solver.workers,
                 "seed": scenario.solver.seed,
                 "jobs": jobs or default_jobs(scenario),
+                "executor": executor,
             },
             "commit": commit(),
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -1,0 +1,133 @@
+"""The executors: local worker processes and a Dask cluster give the same answers, and a
+task lost with its worker is run again."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from matcher.errors import InputError
+from matcher.executor import LocalExecutor, open_executor
+from matcher.generate import generate
+from matcher.scenario.runner import prepare, run_variants
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A Dask LocalCluster of two single-threaded worker processes, on the loopback only."""
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as local:
+        address = local.scheduler_address.removeprefix("tcp://")
+        yield f"dask://{address}"
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def dies_once(marker: str, x: int) -> int:
+    """Kills the process running it the first time (the marker file says it was run)."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text("ran")
+        os._exit(3)
+    return x + 1
+
+
+def sweep(tmp_path: Path) -> Path:
+    base = generate(150, 15, seed=7)
+    (tmp_path / "base.json").write_text(base.model_dump_json())
+    scales = [1.0, 1.2, 1.5, 2.0]
+    scenario = {
+        "name": "Staff-hours sweep",
+        "question": "How many more children are placed as every provider gains hours?",
+        "base": "base.json",
+        "solver": {"budget": 1, "workers": 1},
+        "gap": {"enabled": False},
+        "variants": [
+            {
+                "name": f"hours x{scale}",
+                "changes": [
+                    {"change": "staff_hours", "provider": p.id, "scale": scale}
+                    for p in base.providers
+                ],
+            }
+            for scale in scales
+        ],
+    }
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps(scenario))
+    return path
+
+
+def answers(summaries: list[Any]) -> list[dict[str, Any]]:
+    """Everything a variant's summary says except how long it took."""
+    return [s.model_dump(mode="json", exclude={"solve_s"}) for s in summaries]
+
+
+def test_a_sweep_on_a_dask_cluster_equals_the_local_one(tmp_path: Path, cluster: str) -> None:
+    scenario, _base, variants = prepare(sweep(tmp_path))
+    seen: list[str] = []
+    local = run_variants(scenario, variants, jobs=2)
+    dask = run_variants(
+        scenario,
+        variants,
+        executor=cluster,
+        progress=lambda name, done, total: seen.append(f"{name} {done}/{total}"),
+    )
+    assert answers(dask) == answers(local)
+    assert [s.name for s in dask] == ["hours x1.0", "hours x1.2", "hours x1.5", "hours x2.0"]
+    assert sorted(int(s.split()[-1].split("/")[0]) for s in seen) == [1, 2, 3, 4]
+    assert all(s.violations == [] for s in dask)
+    # The sweep says something: more hours, more children placed.
+    placed = [s.totals.placed for s in dask]
+    assert placed[0] < placed[3]
+
+
+def test_results_come_back_in_the_order_given(cluster: str) -> None:
+    for spec in ("local", cluster):
+        pool = open_executor(spec, slots=2)
+        try:
+            assert pool.map(square, [(i,) for i in range(12)]) == [i * i for i in range(12)]
+        finally:
+            pool.close()
+
+
+def test_a_task_lost_with_its_worker_runs_again_on_dask(tmp_path: Path, cluster: str) -> None:
+    pool = open_executor(cluster)
+    try:
+        assert pool.map(dies_once, [(str(tmp_path / "marker"), 41)]) == [42]
+    finally:
+        pool.close()
+
+
+def test_a_task_lost_with_its_local_process_runs_again(tmp_path: Path) -> None:
+    pool = LocalExecutor(slots=2, cores=1)
+    tasks = [(str(tmp_path / "marker"), 1), (str(tmp_path / "marker"), 2)]
+    assert pool.map(dies_once, tasks) == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("dask", "is not an executor"),
+        ("spark://x:1", "is not an executor"),
+        ("dask://nowhere", "dask://HOST:PORT"),
+        ("dask://127.0.0.1:9", "no Dask scheduler answers"),
+    ],
+)
+def test_a_wrong_executor_is_a_clear_error(spec: str, words: str) -> None:
+    with pytest.raises(InputError, match=words):
+        open_executor(spec)
