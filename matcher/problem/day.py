@@ -287,29 +287,53 @@ def split(problem: DayProblem) -> list[IntArray]:
     return [np.array(ks, dtype=np.int64) for ks in parts.values()]
 
 
-def restrict(problem: DayProblem, positions: IntArray) -> tuple[DayProblem, IntArray]:
-    """The problem of some referrals only, and each of its pairs' index in ``problem``.
+def fits_alone(problem: DayProblem) -> np.ndarray:
+    """Per pair: whether it fits its provider's capacity on its own.
+
+    A pair that needs more of some capacity column than the provider offers there can never
+    be chosen (eligibility looks at the provider's services and districts, not at how many
+    staff-hours or workers a slot has). In a generated region nearly three pairs in four are
+    such: a search that leaves them out has a quarter of the variables, its parts split
+    finer, and its linear relaxation no longer spreads a child over providers that could
+    not take them. An existing placement is always kept (continuity decides about it).
+    """
+    n_pairs = len(problem.pair_provider)
+    pair_of_use = np.repeat(np.arange(n_pairs, dtype=np.int64), np.diff(problem.use_start))
+    over = (
+        problem.use_units
+        > problem.capacity_units[problem.pair_provider[pair_of_use], problem.use_slot]
+    )
+    fits: np.ndarray = np.ones(n_pairs, dtype=np.bool_)
+    fits[pair_of_use[over]] = False
+    current = problem.current_pair[problem.current_pair >= 0]
+    fits[current] = True
+    return fits
+
+
+def restrict(
+    problem: DayProblem, positions: IntArray, keep: np.ndarray | None = None
+) -> tuple[DayProblem, IntArray]:
+    """The problem of some referrals only (and, with ``keep``, a mask over the pairs, of
+    those pairs only), and each of its pairs' index in ``problem``.
 
     Capacity is kept whole: providers belong to one part (see :func:`split`), so the other
     parts never touch this part's providers.
     """
-    starts = problem.pair_start[positions]
-    counts = problem.pair_start[positions + 1] - starts
-    pair_map = np.concatenate(
-        [np.arange(s, s + c, dtype=np.int64) for s, c in zip(starts, counts, strict=True)]
-        or [np.zeros(0, dtype=np.int64)]
-    )
+    pair_map = _ranges(problem.pair_start[positions], problem.pair_start[positions + 1])
+    if keep is not None:
+        pair_map = pair_map[keep[pair_map]]
+    position_of = np.full(len(problem.referral_idx), -1, dtype=np.int64)
+    position_of[positions] = np.arange(len(positions), dtype=np.int64)
+    counts = np.bincount(
+        position_of[problem.pair_referral[pair_map]], minlength=len(positions)
+    ).astype(np.int64)
     use_counts = problem.use_start[pair_map + 1] - problem.use_start[pair_map]
-    use_map = np.concatenate(
-        [
-            np.arange(s, s + c, dtype=np.int64)
-            for s, c in zip(problem.use_start[pair_map], use_counts, strict=True)
-        ]
-        or [np.zeros(0, dtype=np.int64)]
-    )
+    use_map = _ranges(problem.use_start[pair_map], problem.use_start[pair_map + 1])
     local = np.full(len(problem.pair_provider), -1, dtype=np.int64)
     local[pair_map] = np.arange(len(pair_map), dtype=np.int64)
-    current = problem.current_pair[positions]
+    current = problem.current_pair[positions].copy()
+    placed = current >= 0
+    current[placed] = local[current[placed]]
     sub = DayProblem(
         instance=problem.instance,
         referral_idx=problem.referral_idx[positions],
@@ -325,7 +349,7 @@ def restrict(problem: DayProblem, positions: IntArray) -> tuple[DayProblem, IntA
         capacity_hours=problem.capacity_hours,
         capacity_units=problem.capacity_units,
         allow_moves=problem.allow_moves,
-        current_pair=np.where(current >= 0, local[np.maximum(current, 0)], -1),
+        current_pair=current,
         crisis=problem.crisis[positions],
         factors=problem.factors[positions],
         waiting_days=problem.waiting_days[positions],
@@ -335,3 +359,11 @@ def restrict(problem: DayProblem, positions: IntArray) -> tuple[DayProblem, IntA
         n_slots=problem.n_slots,
     )
     return sub, pair_map
+
+
+def _ranges(starts: IntArray, stops: IntArray) -> IntArray:
+    """``starts[0]..stops[0]-1``, then ``starts[1]..stops[1]-1``, and so on, as one array."""
+    lengths = (stops - starts).astype(np.int64)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    out: IntArray = (offsets + np.arange(int(lengths.sum()), dtype=np.int64)).astype(np.int64)
+    return out
