@@ -27,8 +27,25 @@ import numpy as np
 from matcher.explain import blocked_by_existing, short_of_nights, to_reassess, unplaced_reasons
 from matcher.greedy import greedy, greedy_nights
 from matcher.model import Instance
-from matcher.objective import MOVES, PREFERRED_NIGHTS, Sense, day_coefficients, night_coefficients
-from matcher.problem.day import DayProblem, IntArray, build_day, column_label, restrict, split
+from matcher.objective import (
+    DAY_LEVELS,
+    DAY_STAGES,
+    MOVES,
+    PREFERRED_NIGHTS,
+    Level,
+    Sense,
+    day_coefficients,
+    night_coefficients,
+)
+from matcher.problem.day import (
+    DayProblem,
+    IntArray,
+    build_day,
+    column_label,
+    fits_alone,
+    restrict,
+    split,
+)
 from matcher.problem.nights import NightProblem, build_nights
 from matcher.result import (
     ChildNights,
@@ -42,12 +59,26 @@ from matcher.result import (
     Timings,
     UnitNights,
 )
-from matcher.solver import Clock, DayStages, NightStages, Outcome, solve_stages, stop_reason
+from matcher.search import blocks
+from matcher.solver import (
+    Clock,
+    DayStages,
+    NightStages,
+    Outcome,
+    solve_stages,
+    stage_coefficients,
+    stop_reason,
+)
 
 #: Overnight's share of the budget when an instance has day referrals too.
 OVERNIGHT_SHARE = 0.3
 #: The least budget a part of the day problem gets (what it does not use passes on).
 LEAST_PART_BUDGET = 0.25
+#: Of a large part's budget, the share its district blocks may use (the staged core goes on
+#: from their answer with the rest).
+BLOCKS_SHARE = 0.3
+#: The level the district blocks bound: children placed, weighted.
+PRIORITY = DAY_LEVELS[1]
 
 
 def allocate(
@@ -161,28 +192,93 @@ def optimise_day(
     parts, and the seconds spent writing models."""
     incumbent = np.zeros(len(problem.pair_provider), dtype=np.int64)
     incumbent[start] = 1
-    parts = sorted(split(problem), key=lambda ks: int(np.diff(problem.pair_start)[ks].sum()))
-    sizes = [int(np.diff(problem.pair_start)[ks].sum()) for ks in parts]
+    # Pairs that cannot fit even alone are left out before the problem splits: without
+    # them it splits finer, and each part's model is smaller and its relaxation tighter.
+    everyone = np.arange(len(problem.referral_idx), dtype=np.int64)
+    live, live_map = restrict(problem, everyone, fits_alone(problem))
+    if int(incumbent[live_map].sum()) != len(start):
+        raise AssertionError("the start uses a pair that cannot fit")
+    parts = sorted(split(live), key=lambda ks: int(np.diff(live.pair_start)[ks].sum()))
+    sizes = [int(np.diff(live.pair_start)[ks].sum()) for ks in parts]
     proofs = {level.name: (0, True) for level in DayStages.levels}
     used, model_s, source = 0.0, 0.0, "greedy"
     for i, positions in enumerate(parts):
-        sub, pair_map = restrict(problem, positions)
+        sub, part_map = restrict(live, positions)
+        pair_map = live_map[part_map]
         left = max(0.0, budget - used)
         part_budget = max(left * sizes[i] / sum(sizes[i:]), min(left, LEAST_PART_BUDGET))
         started = time.perf_counter()
-        spec = DayStages(sub)
+        by_blocks = _by_blocks(sub, params)
+        spec = DayStages(sub, relaxation=not by_blocks)
         model_s += time.perf_counter() - started
-        outcome = solve_stages(spec, incumbent[pair_map], part_budget, clock, params)
+        begin = incumbent[pair_map]
+        blocked: blocks.Decomposition | None = None
+        if by_blocks:
+            blocked = _blocks(spec, begin, BLOCKS_SHARE * part_budget, clock, params)
+            if not np.array_equal(blocked.solution, begin):
+                begin, source = blocked.solution, "cp-sat"
+            part_budget = max(0.0, part_budget - blocked.used)
+            used += blocked.used
+        outcome = solve_stages(spec, begin, part_budget, clock, params)
         if outcome.infeasible:
             return Outcome(incumbent, proofs, used + outcome.used, source, True), model_s
         if outcome.source != "greedy":
             source = outcome.source
         incumbent[pair_map] = outcome.solution
-        for name, (bound, proven) in outcome.proofs.items():
+        part_proofs = dict(outcome.proofs)
+        if blocked is not None:
+            part_proofs[PRIORITY.name] = _with_bound(
+                spec, outcome, PRIORITY, blocked.bound, part_proofs[PRIORITY.name]
+            )
+        for name, (bound, proven) in part_proofs.items():
             total, all_proven = proofs[name]
             proofs[name] = (total + bound, all_proven and proven)
         used += outcome.used
     return Outcome(incumbent, proofs, used, source), model_s
+
+
+def _by_blocks(problem: DayProblem, params: Params) -> bool:
+    """Whether a part is large enough to be solved through district blocks first (not the
+    generalized assignment problem, nor with moves allowed: the blocks keep each child who
+    must stay placed with the start's provider)."""
+    return (
+        len(problem.pair_provider) >= blocks.DECOMPOSE_PAIRS
+        and not problem.must_place
+        and not params.allow_moves
+    )
+
+
+def _blocks(
+    spec: DayStages, start: IntArray, budget: float, clock: Clock, params: Params
+) -> blocks.Decomposition:
+    """The part's district blocks (:mod:`matcher.search.blocks`): a bound on the priority
+    level, and the start improved block by block on the crisis-and-priority stage."""
+    problem = spec.problem
+    decomposition, capped = blocks.decompose(
+        problem,
+        day_coefficients(problem, PRIORITY),
+        stage_coefficients(spec, DAY_STAGES[1]),
+        start,
+        budget,
+        executor=params.executor,
+        workers=params.workers,
+        seed=params.seed,
+        wall_s=clock.left(),
+    )
+    clock.capped = clock.capped or capped
+    return decomposition
+
+
+def _with_bound(
+    spec: DayStages, outcome: Outcome, level: Level, bound: int, proof: tuple[int, bool]
+) -> tuple[int, bool]:
+    """A maximised level's proof given another valid bound: the tighter, and proven if the
+    final solution reaches it (and every level before it is proven)."""
+    tighter = min(proof[0], bound)
+    value = int(spec.coefficients(level) @ outcome.solution)
+    before = spec.levels[: spec.levels.index(level)]
+    earlier = all(outcome.proofs[lv.name][1] for lv in before)
+    return tighter, proof[1] or (earlier and value >= tighter)
 
 
 def _values(problem: DayProblem, chosen: IntArray) -> dict[str, int]:

@@ -199,6 +199,15 @@ TimeLimit = Annotated[
     ),
 ]
 Workers = Annotated[int, typer.Option(min=1, max=64, help="Threads the search may use.")]
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="Where independent solves run: local worker processes, or the scheduler of a "
+        "Dask cluster as dask://HOST:PORT (pip install 'matcher[dask]'). The answers are the "
+        "same either way.",
+    ),
+]
 
 
 def _params(
@@ -206,11 +215,13 @@ def _params(
 ) -> Params:
     from matcher.errors import InputError
     from matcher.errors import Problem as Issue
+    from matcher.executor import checked
     from matcher.result import Effort as Efforts
     from matcher.result import Params
 
     if effort not in {e.value for e in Efforts}:
         raise InputError([Issue("--effort", f"{effort!r} is not quick, standard or thorough")])
+    checked(str(more.get("executor", "local")), "--executor")
     return Params.model_validate(
         {"effort": effort, "budget": budget, "time_limit": time_limit, "workers": workers, **more}
     )
@@ -226,6 +237,7 @@ def allocate(
     allow_moves: Annotated[
         bool, typer.Option(help="Existing placements may move to another provider.")
     ] = False,
+    executor: ExecutorOption = "local",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the result (JSON) to this file.")] = None,
     csv_file: Annotated[
@@ -251,7 +263,9 @@ def allocate(
     if xlsx_file is not None:
         spreadsheet_path(xlsx_file, ".xlsx")
     loaded = load_instance(instance)
-    params = _params(effort, budget, time_limit, workers, allow_moves=allow_moves)
+    params = _params(
+        effort, budget, time_limit, workers, allow_moves=allow_moves, executor=executor
+    )
     # On the terminal, a progress display; for --json, nothing but the JSON.
     result = allocate_all(loaded, params) if as_json else _allocate_with_progress(loaded, params)
     text = result.model_dump_json(indent=1) + "\n"
@@ -517,14 +531,7 @@ def scenario_run(
         int | None,
         typer.Option(min=1, max=64, help="Variants solved at once (default: cores / workers)."),
     ] = None,
-    executor: Annotated[
-        str,
-        typer.Option(
-            help="Where the variants are solved: local worker processes, or the scheduler "
-            "of a Dask cluster as dask://HOST:PORT (pip install 'matcher[dask]'). The "
-            "answers are the same either way."
-        ),
-    ] = "local",
+    executor: ExecutorOption = "local",
 ) -> None:
     """Solve every variant of a scenario file in parallel worker processes (or on a Dask
     cluster) and write the results and their report (report.html, summary.md, CSV files)
@@ -537,10 +544,12 @@ def scenario_run(
         TimeRemainingColumn,
     )
 
+    from matcher.executor import checked
     from matcher.io import writable_folder
     from matcher.scenario.report import status_text, write_report
     from matcher.scenario.runner import default_jobs, prepare, run_variants, write_results
 
+    checked(executor, "--executor")
     scenario, base_path, variants = prepare(file)
     jobs = jobs or default_jobs(scenario)
     folder = writable_folder(out or Path("results") / file.stem)  # before the solves

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -61,8 +62,14 @@ class LocalExecutor:
     def __init__(self, slots: int | None = None, cores: int | None = None) -> None:
         machine = os.cpu_count() or 1
         self.slots = max(1, slots or machine)
+        if multiprocessing.current_process().daemon:
+            # A daemon (the service's job worker) may not start processes: the tasks run
+            # one after another in it, with the same answers.
+            self.slots = 1
         self.cores = max(1, cores or machine // self.slots)
         self.name = "local"
+        # Started at the first task and kept until close(): later maps reuse its processes.
+        self._pool: ProcessPoolExecutor | None = None
 
     def map(
         self,
@@ -98,10 +105,11 @@ class LocalExecutor:
                 if on_done is not None:
                     on_done(i, len(results))
             return
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=min(self.slots, len(todo)), mp_context=context
-        ) as pool:
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.slots, mp_context=context)
+        pool = self._pool
+        try:
             pending: dict[Future[R], int] = {pool.submit(fn, *tasks[i]): i for i in todo}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -110,9 +118,14 @@ class LocalExecutor:
                     results[i] = future.result()
                     if on_done is not None:
                         on_done(i, len(results))
+        except BrokenProcessPool:
+            self.close()
+            raise
 
     def close(self) -> None:
-        return None
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
 
 class DaskExecutor:
@@ -183,6 +196,19 @@ class DaskExecutor:
         self.client.close()
 
 
+#: An executor as users write it.
+SPEC = re.compile(r"local|dask://[^/\s:]+:[0-9]+")
+
+
+def checked(spec: str, where: str = "executor") -> str:
+    """``spec`` if it names an executor; else an InputError naming ``where``."""
+    if not SPEC.fullmatch(spec):
+        raise InputError(
+            Problem(where, f"{spec!r} is not an executor: give local or dask://HOST:PORT")
+        )
+    return spec
+
+
 def open_executor(
     spec: str = "local", slots: int | None = None, cores: int | None = None
 ) -> Executor:
@@ -191,13 +217,6 @@ def open_executor(
     ``slots`` (local only): tasks at once, by default one per core; ``cores``: CP-SAT
     workers per task, by default the cores a slot has.
     """
-    if spec == "local":
+    if checked(spec) == "local":
         return LocalExecutor(slots, cores)
-    if spec.startswith("dask://"):
-        address = spec.removeprefix("dask://")
-        if not address or ":" not in address:
-            raise InputError(Problem("executor", f"{spec!r}: give dask://HOST:PORT"))
-        return DaskExecutor(spec, f"tcp://{address}", cores)
-    raise InputError(
-        Problem("executor", f"{spec!r} is not an executor: give local or dask://HOST:PORT")
-    )
+    return DaskExecutor(spec, "tcp://" + spec.removeprefix("dask://"), cores)

@@ -69,6 +69,14 @@ class Params(Record):
     workers: int = Field(2, ge=1, le=64, description="Threads the search may use.")
     allow_moves: bool = Field(False, description="Existing placements may move provider.")
     seed: int = Field(0, ge=0, description="Random seed of the search.")
+    executor: str = Field(
+        "local",
+        pattern=r"^(local|dask://[^/\s:]+:[0-9]+)$",
+        description="Where a region's district blocks are solved: local worker processes, "
+        "or a Dask cluster's scheduler as dask://HOST:PORT. The answer is the same, so it "
+        "is not recorded in results (nor is a cluster's address shown to their readers).",
+        exclude=True,
+    )
 
     @property
     def deterministic_budget(self) -> float:

@@ -152,8 +152,12 @@ class DayStages(Stages):
     levels = DAY_LEVELS
     stages = DAY_STAGES
 
-    def __init__(self, problem: DayProblem) -> None:
+    def __init__(self, problem: DayProblem, *, relaxation: bool = True) -> None:
         self.problem = problem
+        #: Whether the neighbourhood search starts from the relaxation (GLOP). A part solved
+        #: through district blocks has its bound from their prices, and GLOP's dual simplex
+        #: takes a minute or more on such a part (about a wall second per GLOP unit).
+        self.relaxation = relaxation
         self.model = day_model(problem)
         self._coefficients = {level.name: day_coefficients(problem, level) for level in DAY_LEVELS}
 
@@ -612,7 +616,7 @@ def _local_search(
     upto = spec.levels[: spec.levels.index(stage.levels[-1]) + 1]
     lp_dtime = min(10.0, RELAXATION_SHARE * dtime)
     relaxed = None
-    if len(problem.pair_provider) <= RELAXATION_PAIRS:
+    if spec.relaxation and len(problem.pair_provider) <= RELAXATION_PAIRS:
         relaxed = relaxation.solve(
             problem, coef, maximise, held, GLOP_UNITS * lp_dtime, clock.left()
         )

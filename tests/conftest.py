@@ -21,3 +21,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """The same test on the embedded SQLite file and on PostgreSQL."""
     with database(request.param, tmp_path) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[str]:
+    """A Dask LocalCluster of two single-threaded worker processes on the loopback only,
+    as the executor string that names its scheduler."""
+    import distributed  # a dev dependency: its absence is a failure, not a skip
+
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as local:
+        yield "dask://" + local.scheduler_address.removeprefix("tcp://")

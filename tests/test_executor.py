@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +14,6 @@ from matcher.errors import InputError
 from matcher.executor import LocalExecutor, open_executor
 from matcher.generate import generate
 from matcher.scenario.runner import prepare, run_variants
-
-distributed = pytest.importorskip("distributed")
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """A Dask LocalCluster of two single-threaded worker processes, on the loopback only."""
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as local:
-        address = local.scheduler_address.removeprefix("tcp://")
-        yield f"dask://{address}"
 
 
 def square(x: int) -> int:
@@ -77,14 +60,14 @@ def answers(summaries: list[Any]) -> list[dict[str, Any]]:
     return [s.model_dump(mode="json", exclude={"solve_s"}) for s in summaries]
 
 
-def test_a_sweep_on_a_dask_cluster_equals_the_local_one(tmp_path: Path, cluster: str) -> None:
+def test_a_sweep_on_a_dask_cluster_equals_the_local_one(tmp_path: Path, dask_cluster: str) -> None:
     scenario, _base, variants = prepare(sweep(tmp_path))
     seen: list[str] = []
     local = run_variants(scenario, variants, jobs=2)
     dask = run_variants(
         scenario,
         variants,
-        executor=cluster,
+        executor=dask_cluster,
         progress=lambda name, done, total: seen.append(f"{name} {done}/{total}"),
     )
     assert answers(dask) == answers(local)
@@ -96,8 +79,8 @@ def test_a_sweep_on_a_dask_cluster_equals_the_local_one(tmp_path: Path, cluster:
     assert placed[0] < placed[3]
 
 
-def test_results_come_back_in_the_order_given(cluster: str) -> None:
-    for spec in ("local", cluster):
+def test_results_come_back_in_the_order_given(dask_cluster: str) -> None:
+    for spec in ("local", dask_cluster):
         pool = open_executor(spec, slots=2)
         try:
             assert pool.map(square, [(i,) for i in range(12)]) == [i * i for i in range(12)]
@@ -105,8 +88,8 @@ def test_results_come_back_in_the_order_given(cluster: str) -> None:
             pool.close()
 
 
-def test_a_task_lost_with_its_worker_runs_again_on_dask(tmp_path: Path, cluster: str) -> None:
-    pool = open_executor(cluster)
+def test_a_task_lost_with_its_worker_runs_again_on_dask(tmp_path: Path, dask_cluster: str) -> None:
+    pool = open_executor(dask_cluster)
     try:
         assert pool.map(dies_once, [(str(tmp_path / "marker"), 41)]) == [42]
     finally:
@@ -124,7 +107,7 @@ def test_a_task_lost_with_its_local_process_runs_again(tmp_path: Path) -> None:
     [
         ("dask", "is not an executor"),
         ("spark://x:1", "is not an executor"),
-        ("dask://nowhere", "dask://HOST:PORT"),
+        ("dask://nowhere", "is not an executor"),
         ("dask://127.0.0.1:9", "no Dask scheduler answers"),
     ],
 )

@@ -12,6 +12,7 @@
 | ``MATCHER_PLANNING_DATE`` | the date plans run from (YYYY-MM-DD) | today |
 | ``MATCHER_OFFER_HOURS`` | hours a provider has to answer an offer | 24 |
 | ``MATCHER_SESSION_SECRET`` | signs the pages' session cookies | new at each start |
+| ``MATCHER_EXECUTOR`` | where jobs solve blocks and variants (``dask://HOST:PORT``) | ``local`` |
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from matcher.errors import InputError
 from matcher.register.access import Principal, load_tokens, parse_tokens
 from matcher.register.database import database_url, utcnow
-from matcher.register.jobs import JobLimits
+from matcher.register.jobs import JobLimits, executor_setting
 
 DEFAULT_TOKENS_FILE = Path(".matcher/tokens.json")
 
@@ -50,6 +51,7 @@ class ServiceConfig:
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
+        executor_setting()  # a wrong executor stops the service at its start, named
         inline = os.environ.get("MATCHER_TOKENS")
         tokens = parse_tokens(inline, "MATCHER_TOKENS") if inline else load_tokens(tokens_file())
         return cls(

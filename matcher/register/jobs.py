@@ -189,6 +189,18 @@ def cancel(session: Session, job: JobRow, who: str) -> JobRow:
 PLANNING_DATE = "planning_date"
 
 
+#: Where the job worker solves a region's district blocks and a scenario's variants
+#: (:mod:`matcher.executor`): the service's setting, never a request's.
+EXECUTOR_SETTING = "MATCHER_EXECUTOR"
+
+
+def executor_setting() -> str:
+    """The service's executor (``local`` unless ``MATCHER_EXECUTOR`` names a Dask cluster)."""
+    from matcher.executor import checked
+
+    return checked(os.environ.get(EXECUTOR_SETTING) or "local", EXECUTOR_SETTING)
+
+
 def _planned_from(payload: dict[str, Any]) -> date | None:
     text = payload.get(PLANNING_DATE)
     return date.fromisoformat(text) if text else None
@@ -202,7 +214,8 @@ def _allocation(database: Database, payload: dict[str, Any], progress: Progress)
     with database.read() as session:
         instance = load_with_bookings(session, _planned_from(payload))
     progress(0.05)
-    params = Params.model_validate({k: v for k, v in payload.items() if k != PLANNING_DATE})
+    asked = {k: v for k, v in payload.items() if k != PLANNING_DATE}
+    params = Params.model_validate(asked | {"executor": executor_setting()})
     # The overnight part reports the share of the budget it used; the day part ends it.
     result = allocate(instance, params, lambda share: progress(0.05 + 0.9 * share))
     return result.model_dump(mode="json")
@@ -215,7 +228,7 @@ def _scenario(database: Database, payload: dict[str, Any], progress: Progress) -
     # The variants change the register as it is, bookings included.
     with database.read() as session:
         instance = load_with_bookings(session, _planned_from(payload))
-    return run_document(payload["document"], progress, base=instance)
+    return run_document(payload["document"], progress, base=instance, executor=executor_setting())
 
 
 RUNNERS: dict[str, Callable[[Database, dict[str, Any], Progress], Any]] = {

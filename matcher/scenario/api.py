@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from matcher.errors import InputError, Problem
+from matcher.executor import open_executor
 from matcher.model import Instance
-from matcher.scenario.runner import build_variants, solve_variant
+from matcher.scenario.runner import build_variants, solve_json
 from matcher.scenario.spec import Scenario, Variant, parse_scenario
 from matcher.scenario.summary import VariantSummary
 
@@ -63,17 +64,29 @@ def run_document(
     document: dict[str, Any],
     progress: Callable[[float], None] | None = None,
     base: Instance | None = None,
+    executor: str = "local",
 ) -> dict[str, Any]:
-    """Solve every variant of ``document`` against ``base`` and return their figures."""
+    """Solve every variant of ``document`` against ``base`` and return their figures:
+    one after another here, or side by side on a Dask cluster (:mod:`matcher.executor`)."""
     if base is None:
         raise InputError(Problem("base", "the service runs scenarios on its register only"))
     scenario, variants = check_document(document, base)
-    out = []
-    for i, (variant, instance, budget) in enumerate(variants):
-        summary = solve_variant(scenario, variant, instance, budget)
-        out.append(figures(summary))
+    scenario_json = scenario.model_dump_json()
+    tasks = [
+        (scenario_json, i, instance.model_dump_json(), budget)
+        for i, (_variant, instance, budget) in enumerate(variants)
+    ]
+
+    def done(_i: int, count: int) -> None:
         if progress is not None:
-            progress((i + 1) / len(variants))
+            progress(count / len(variants))
+
+    pool = open_executor(executor, slots=1, cores=scenario.solver.workers)
+    try:
+        answers = pool.map(solve_json, tasks, on_done=done)
+    finally:
+        pool.close()
+    out = [figures(VariantSummary.model_validate_json(answer)) for answer in answers]
     return {
         "scenario": scenario.name,
         "question": scenario.question,

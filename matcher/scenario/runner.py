@@ -100,8 +100,8 @@ def solve_variant(
     return summary
 
 
-def _work(scenario_json: str, index: int, instance_json: str, budget: float | None) -> str:
-    # In the worker: everything crosses the process boundary as JSON.
+def solve_json(scenario_json: str, index: int, instance_json: str, budget: float | None) -> str:
+    """One variant as an executor's task: everything crosses to the worker as JSON."""
     scenario = Scenario.model_validate_json(scenario_json)
     instance = Instance.build(json.loads(instance_json))
     summary = solve_variant(scenario, scenario.variants[index], instance, budget)
@@ -161,7 +161,7 @@ def run_variants(
 
     pool = open_executor(executor, slots=jobs, cores=scenario.solver.workers)
     try:
-        answers = pool.map(_work, tasks, on_done=done)
+        answers = pool.map(solve_json, tasks, on_done=done)
     finally:
         pool.close()
     return [VariantSummary.model_validate_json(answer) for answer in answers]
