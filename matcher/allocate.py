@@ -9,7 +9,11 @@ each from its greedy allocation (:mod:`matcher.greedy`).
 
 Day referrals that share no eligible provider, even through other referrals, never
 compete for capacity, so the day problem splits into independent parts
-(:func:`matcher.problem.day.split`), solved one at a time, smallest first, exactly.
+(:func:`matcher.problem.day.split`), solved one at a time, smallest first, exactly. Pairs
+that cannot fit their provider even alone are left out first
+(:func:`matcher.problem.day.fits_alone`). A part of a region's size goes through district
+blocks first (:mod:`matcher.search.blocks`, on the executor ``params.executor`` names),
+for a proven bound and a better start, with :data:`BLOCKS_SHARE` of its budget.
 
 The budget (deterministic seconds) is shared: overnight may use 30 % when there are both
 kinds of referral, and the day part the rest; a part of the day problem may use the budget

@@ -3,16 +3,15 @@ task lost with its worker is run again."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from benchmarks.sweep import scenario as sweep
 from matcher.errors import InputError
 from matcher.executor import LocalExecutor, open_executor
-from matcher.generate import generate
 from matcher.scenario.runner import prepare, run_variants
 
 
@@ -29,39 +28,14 @@ def dies_once(marker: str, x: int) -> int:
     return x + 1
 
 
-def sweep(tmp_path: Path) -> Path:
-    base = generate(150, 15, seed=7)
-    (tmp_path / "base.json").write_text(base.model_dump_json())
-    scales = [1.0, 1.2, 1.5, 2.0]
-    scenario = {
-        "name": "Staff-hours sweep",
-        "question": "How many more children are placed as every provider gains hours?",
-        "base": "base.json",
-        "solver": {"budget": 1, "workers": 1},
-        "gap": {"enabled": False},
-        "variants": [
-            {
-                "name": f"hours x{scale}",
-                "changes": [
-                    {"change": "staff_hours", "provider": p.id, "scale": scale}
-                    for p in base.providers
-                ],
-            }
-            for scale in scales
-        ],
-    }
-    path = tmp_path / "sweep.json"
-    path.write_text(json.dumps(scenario))
-    return path
-
-
 def answers(summaries: list[Any]) -> list[dict[str, Any]]:
     """Everything a variant's summary says except how long it took."""
     return [s.model_dump(mode="json", exclude={"solve_s"}) for s in summaries]
 
 
 def test_a_sweep_on_a_dask_cluster_equals_the_local_one(tmp_path: Path, dask_cluster: str) -> None:
-    scenario, _base, variants = prepare(sweep(tmp_path))
+    # The benchmark's sweep, small: 4 variants, every provider's hours × 1 to 2.
+    scenario, _base, variants = prepare(sweep(tmp_path, 4, 150, 15, 1.0))
     seen: list[str] = []
     local = run_variants(scenario, variants, jobs=2)
     dask = run_variants(
@@ -71,7 +45,7 @@ def test_a_sweep_on_a_dask_cluster_equals_the_local_one(tmp_path: Path, dask_clu
         progress=lambda name, done, total: seen.append(f"{name} {done}/{total}"),
     )
     assert answers(dask) == answers(local)
-    assert [s.name for s in dask] == ["hours x1.0", "hours x1.2", "hours x1.5", "hours x2.0"]
+    assert [s.name for s in dask] == ["hours x1.0", "hours x1.3333", "hours x1.6667", "hours x2.0"]
     assert sorted(int(s.split()[-1].split("/")[0]) for s in seen) == [1, 2, 3, 4]
     assert all(s.violations == [] for s in dask)
     # The sweep says something: more hours, more children placed.

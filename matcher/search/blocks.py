@@ -31,13 +31,15 @@ weaker than ``L(π)`` and is tighter wherever CP-SAT's cuts and search close a b
 Existing placements that must continue are left free in the bound's tasks (a relaxation,
 so still an upper bound).
 
-**The placements.** Every child is given to one block: the block of its pair in the
-incumbent if placed, otherwise that of its pair with the best reduced value. Each block
-then improves the incumbent's placements of its own children from the incumbent as a hint,
-on the stage's exact weights; their union is feasible (the blocks share neither providers
-nor children) and, block by block, never worse than the incumbent. The staged core then
-goes on from it (crisis exactly, then its portfolio and neighbourhood search across
-blocks).
+**The placements.** In each of :data:`PLACEMENT_ROUNDS` rounds every child is given to
+one block: the block of their pair in the incumbent if placed, otherwise, round by round,
+the next of their blocks ranked by their best reduced value. Each block's task solves its
+own children's placements on the stage's exact weights from scratch (a single CP-SAT
+worker given the greedy solution as a hint stays at the hint on these models), and its
+answer is kept where it is better than what the block had. The union is feasible (the
+blocks share neither providers nor children) and never worse than the incumbent, level by
+level. The staged core then goes on from it (crisis exactly, then its portfolio and
+neighbourhood search across blocks).
 
 **Determinism.** Blocks are formed in a fixed order; prices are a fixed number of
 numpy steps; each task runs CP-SAT on one worker, budgeted in deterministic time, so the
