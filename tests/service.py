@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from matcher.api.config import ServiceConfig
@@ -62,3 +63,14 @@ def small_instance() -> Instance:
             f.referral(id="R-0003", hours={"sat_afternoon": 2}),
         ],
     )
+
+
+def finished_job(client: Any, job_id: str, role: str = "navigator") -> dict[str, Any]:
+    """The allocation job's record once it is done or failed (a bounded wait: 60 s)."""
+    state: dict[str, Any] = {}
+    for _ in range(600):
+        state = client.get(f"/allocations/{job_id}", headers=auth(role)).json()
+        if state["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    return state

@@ -4,7 +4,6 @@ the ledger stays exact."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from matcher.register.store import Register, load_instance
 from matcher.register.tables import PlacementRow
 from matcher.result import Params, Result
 from tests.databases import database
-from tests.service import auth, config, small_instance
+from tests.service import auth, config, finished_job, small_instance
 
 NAVIGATOR = Principal("nav-1", Role.NAVIGATOR)
 
@@ -121,11 +120,7 @@ def test_the_service_approves_a_finished_allocation(tmp_path: Path) -> None:
     Register(url).replace(small_instance())
     with TestClient(create_app(config(url))) as client:
         job = client.post("/allocations", json={"budget": 2}, headers=auth("navigator")).json()
-        for _ in range(600):
-            state = client.get(f"/allocations/{job['id']}", headers=auth("navigator")).json()
-            if state["status"] in ("done", "failed"):
-                break
-            time.sleep(0.1)
+        state = finished_job(client, job["id"])
         assert state["status"] == "done"
         refused = client.post(f"/allocations/{job['id']}/approve", headers=auth("commissioner"))
         assert refused.status_code == 403

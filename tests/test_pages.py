@@ -22,6 +22,18 @@ from matcher.register.tables import AuditRow, PlacementRow, StaffCapacity
 from tests.service import ROLES, TOKENS, config, small_instance
 
 
+def finished_page(client: TestClient, job_url: str) -> str:
+    """The job's page once it says Finished or Failed (the worker process solves it; a
+    bounded wait: two minutes)."""
+    text = ""
+    for _ in range(600):
+        text = client.get(job_url).text
+        if "Finished" in text or "Failed" in text:
+            break
+        time.sleep(0.2)
+    return text
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('pages') / 'register.sqlite'}"
@@ -528,11 +540,7 @@ def test_an_allocation_in_the_pages_names_children_to_navigators_only(
     response = client.post("/allocate", data={"csrf_token": csrf(page), "effort": "quick"})
     assert response.status_code == 303
     job_url = response.headers["location"]
-    for _ in range(600):  # the worker process solves it (a bounded wait)
-        text = client.get(job_url).text
-        if "Finished" in text or "Failed" in text:
-            break
-        time.sleep(0.2)
+    text = finished_page(client, job_url)
     assert "Finished" in text, text[-2000:]
     assert "Children given a day place" in text
     assert not re.search(r"R-\d{4}", text)  # a commissioner reads figures only
@@ -564,10 +572,7 @@ def test_navigators_download_the_shortlist_and_the_allocation_as_workbooks(
     assert load_workbook(io.BytesIO(book.content)).sheetnames == ["Shortlist", "Ruled out"]
     start = client.post("/allocate", data={"csrf_token": csrf(page), "effort": "quick"})
     job_url = start.headers["location"]
-    for _ in range(600):
-        if "Finished" in client.get(job_url).text:
-            break
-        time.sleep(0.2)
+    finished_page(client, job_url)
     sheet = client.get(f"{job_url}/allocation.xlsx")
     assert sheet.status_code == 200
     rows = load_workbook(io.BytesIO(sheet.content))["Allocation"].iter_rows(min_row=2)
@@ -584,11 +589,7 @@ def test_the_panel_books_the_ticked_children_from_the_allocation_page(
     page = client.get("/allocate").text
     start = client.post("/allocate", data={"csrf_token": csrf(page), "effort": "quick"})
     job_url = start.headers["location"]
-    for _ in range(600):
-        text = client.get(job_url).text
-        if "Finished" in text:
-            break
-        time.sleep(0.2)
+    text = finished_page(client, job_url)
     assert 'name="referral_ids"' in text
     none = client.post(f"{job_url}/approve", data={"csrf_token": csrf(text)})
     assert none.status_code == 200 and "Tick at least one child" in none.text

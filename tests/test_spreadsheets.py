@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from matcher.register.tables import AuditRow
 from matcher.result import Params
 from matcher.spreadsheets import allocation_tables, csv_text, shortlist_tables
 from tests import factories as f
-from tests.service import auth, config, small_instance
+from tests.service import auth, config, finished_job, small_instance
 from tests.test_cli import run
 
 
@@ -112,11 +111,7 @@ def test_the_service_sends_shortlists_and_allocations_as_spreadsheets(
     ranked = client.post("/referrals/R-0001/matches", headers=auth("navigator")).json()
     assert names == [c["provider_name"] for c in ranked["candidates"]]
     job = client.post("/allocations", json={"budget": 2}, headers=auth("navigator")).json()
-    for _ in range(600):
-        state = client.get(f"/allocations/{job['id']}", headers=auth("navigator")).json()
-        if state["status"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
+    state = finished_job(client, job["id"])
     assert state["status"] == "done"
     book = client.get(f"/allocations/{job['id']}/spreadsheet", headers=auth("navigator"))
     assert book.status_code == 200
