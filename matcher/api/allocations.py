@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from matcher.api.deps import Navigating, Planning, ServicesDep, own_job
+from matcher.api.deps import Navigating, Planning, Services, ServicesDep, own_job
 from matcher.api.schemas import (
     AllocationIn,
     AllocationJobOut,
@@ -25,7 +25,7 @@ from matcher.api.schemas import (
 )
 from matcher.errors import Conflict
 from matcher.register import jobs
-from matcher.register.access import Action, Role, audit
+from matcher.register.access import Action, Principal, Role, audit
 from matcher.register.approval import approve
 from matcher.register.store import bump_version
 from matcher.result import Result
@@ -97,6 +97,14 @@ def get_allocation_spreadsheet(
 ) -> Response:
     """The finished allocation as a spreadsheet (a navigator's: it names children, and each
     child in it is audited)."""
+    return allocation_spreadsheet(found, who, job_id, format)
+
+
+def allocation_spreadsheet(
+    found: Services, who: Principal, job_id: str, format: Literal["csv", "xlsx"]
+) -> Response:
+    """A finished allocation's spreadsheet, every child in it audited as read by ``who``
+    (the API's and the allocation page's download)."""
     with found.database.write() as session:
         job = jobs.get(session, jobs.JobKind.ALLOCATION, job_id)
         if job.result is None:
@@ -105,9 +113,8 @@ def get_allocation_spreadsheet(
         instance = found.register.instance(session)
         for referral_id in sorted(referral_ids(result)):
             audit(session, who, Action.READ, referral_id, f"allocation {job_id} (spreadsheet)")
-    content = as_bytes(allocation_tables(instance, result), format)
     return Response(
-        content,
+        as_bytes(allocation_tables(instance, result), format),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="allocation.{format}"'},
     )

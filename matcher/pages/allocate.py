@@ -12,8 +12,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from matcher.api.allocations import allocation_spreadsheet
 from matcher.api.deps import Services, ServicesDep
-from matcher.api.schemas import referral_ids
 from matcher.errors import Conflict
 from matcher.model import Instance
 from matcher.pages.render import page
@@ -30,7 +30,6 @@ from matcher.register.access import Action, Principal, Role, audit
 from matcher.register.approval import approve
 from matcher.register.store import bump_version
 from matcher.result import Effort, LevelResult, Result
-from matcher.spreadsheets import MEDIA_TYPES, allocation_tables, as_bytes
 
 router = APIRouter(include_in_schema=False)
 
@@ -256,16 +255,4 @@ def cancel_allocation(job_id: str, found: ServicesDep, who: PlanningPage) -> Res
 def allocation_workbook(job_id: str, found: ServicesDep, who: NavigatorPage) -> Response:
     """The finished allocation as a workbook (it names children: navigators only, each
     child audited)."""
-    with found.database.write() as db:
-        job = jobs.get(db, jobs.JobKind.ALLOCATION, job_id)
-        if job.result is None:
-            raise Conflict("not_done", "the allocation has not finished")
-        result = Result.model_validate(job.result)
-        instance = found.register.instance(db)
-        for referral_id in sorted(referral_ids(result)):
-            audit(db, who, Action.READ, referral_id, f"allocation {job_id} (spreadsheet)")
-    return Response(
-        as_bytes(allocation_tables(instance, result), "xlsx"),
-        media_type=MEDIA_TYPES["xlsx"],
-        headers={"Content-Disposition": 'attachment; filename="allocation.xlsx"'},
-    )
+    return allocation_spreadsheet(found, who, job_id, "xlsx")
