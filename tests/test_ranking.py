@@ -346,3 +346,21 @@ def test_off_list_overnight_provider_is_priced_at_its_spot_night_rate() -> None:
 def test_unknown_referral_raises_input_error() -> None:
     with pytest.raises(InputError, match="R-9999"):
         rank(mixed(factories.referral()), "R-9999")
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_shared_reasons_are_the_words_each_pair_would_get(seed: int) -> None:
+    # matcher.rules.explain.SHARED words a reason once per provider and the child's fields
+    # it depends on: every child given a shared reason must get exactly its own words.
+    from matcher.generate import generate
+    from matcher.rules.explain import EXPLAIN, SHARED
+
+    instance = generate(300, 40, seed=seed)
+    shared = 0
+    for referral in instance.referrals:
+        for excluded in rank(instance, referral).excluded:
+            provider = instance.provider(excluded.provider_id)
+            for reason in excluded.reasons:
+                assert reason == EXPLAIN[reason.code](instance, referral, provider)
+                shared += reason.code in SHARED
+    assert shared > 1000  # the shared reasons were exercised, and many times over

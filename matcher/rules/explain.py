@@ -9,7 +9,7 @@ Sentences never quote a date of birth: ages are given in whole years on the star
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -391,16 +391,29 @@ EXPLAIN: dict[ReasonCode, Explainer] = {
 }
 
 
+#: The reasons whose words and facts depend on the provider and on these of the child's
+#: fields alone. A ranking states one of them for most of a county's providers, so each is
+#: worded once per instance and shared (a Reason is immutable; its facts are never changed).
+SHARED: dict[ReasonCode, Callable[[Referral], Hashable]] = {
+    ReasonCode.SERVICE_NOT_OFFERED: lambda r: r.service,
+    ReasonCode.DISTRICT_NOT_COVERED: lambda r: r.home_district,
+    ReasonCode.NEED_NOT_MET: lambda r: (r.service, tuple(r.needs)),
+    ReasonCode.RATIO_NOT_SUPPORTED: lambda r: r.staff_ratio,
+    ReasonCode.PROVIDER_SUSPENDED: lambda r: None,
+    ReasonCode.NO_CQC_PERSONAL_CARE: lambda r: r.service,
+    ReasonCode.NO_OFSTED_CHILDRENS_HOME: lambda r: r.service,
+    ReasonCode.FAMILY_REFUSED: lambda r: None,
+}
+
+
 def explain(code: ReasonCode, instance: Instance, referral: Referral, provider: Provider) -> Reason:
     """The reason ``code`` applied to this pair, with its facts and sentence."""
-    if code is ReasonCode.SERVICE_NOT_OFFERED:
-        # Said of most providers in every ranking, and only of the provider and the lot:
-        # kept per instance (a Reason is immutable; its facts are never changed).
-        kept = instance.cache.setdefault("service_not_offered", {})
-        reason: Reason | None = kept.get((provider.id, referral.service))
-        if reason is None:
-            reason = kept[(provider.id, referral.service)] = _service_not_offered(
-                instance, referral, provider
-            )
-        return reason
-    return EXPLAIN[code](instance, referral, provider)
+    key_of = SHARED.get(code)
+    if key_of is None:
+        return EXPLAIN[code](instance, referral, provider)
+    kept: dict[tuple[object, ...], Reason] = instance.cache.setdefault("shared_reasons", {})
+    key = (code, provider.id, key_of(referral))
+    reason = kept.get(key)
+    if reason is None:
+        reason = kept[key] = EXPLAIN[code](instance, referral, provider)
+    return reason
