@@ -373,3 +373,19 @@ def test_a_half_sent_request_head_is_closed_after_its_deadline(
                 assert whole_response(connection).startswith(b"HTTP/1.1 200")
     finally:
         server.stop()
+
+
+def test_the_server_speaks_httptools_and_falls_back_on_h11(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Both carry the head's deadline (the test above runs the server's own choice).
+    import sys
+
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from matcher.api.protocol import BoundedH11, HeadDeadline, bounded_protocol
+
+    chosen = bounded_protocol()
+    assert issubclass(chosen, HeadDeadline) and issubclass(chosen, HttpToolsProtocol)
+    monkeypatch.setitem(sys.modules, "uvicorn.protocols.http.httptools_impl", None)
+    assert bounded_protocol() is BoundedH11
+    assert issubclass(BoundedH11, HeadDeadline) and issubclass(BoundedH11, H11Protocol)

@@ -70,7 +70,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         worker = Worker(database)
         if config.start_worker:
             worker.start()
-        view = RegisterView(database, config.planning_date_now)
+        view = RegisterView(database, config.planning_date_now, settle_heap=config.settle_heap)
         app.state.services = Services(config, database, view, worker)
         try:
             yield
@@ -87,8 +87,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         docs_url=None,  # served from the app's own assets (matcher.api.docs)
         redoc_url=None,
     )
-    add_docs(app)
-    add_pages(app)
+    # The API's routes first: a request is matched against the routes in order, and the
+    # pages' routes (no common prefix) would otherwise be tried before every API call.
     for module in (
         health,
         providers,
@@ -101,6 +101,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         returns,
     ):
         app.include_router(module.router)
+    add_docs(app)
+    add_pages(app)
     _handlers(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(AccessLog)

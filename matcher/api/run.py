@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from dataclasses import replace
 
 from rich.console import Console
 
@@ -44,7 +45,7 @@ def serve(host: str, port: int, database: str | None, console: Console) -> None:
     import uvicorn
 
     from matcher.api.app import create_app
-    from matcher.api.protocol import BoundedH11
+    from matcher.api.protocol import bounded_protocol
 
     url = database or database_url()
     register = Register(url)
@@ -59,7 +60,8 @@ def serve(host: str, port: int, database: str | None, console: Console) -> None:
             console.print(f"Tokens from {path}.")
     register.database.dispose()
     os.environ["DATABASE_URL"] = url
-    config = ServiceConfig.from_env()
+    # A server lives long and holds the register in memory: see RegisterView's settle_heap.
+    config = replace(ServiceConfig.from_env(), settle_heap=True)
 
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
@@ -74,5 +76,5 @@ def serve(host: str, port: int, database: str | None, console: Console) -> None:
         port=port,
         access_log=False,
         log_level="info",
-        http=BoundedH11,  # a request's head has a deadline (matcher.api.protocol)
+        http=bounded_protocol(),  # a request's head has a deadline (matcher.api.protocol)
     )
