@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from matcher.errors import InputError, MatcherError, NotFound
@@ -207,8 +209,9 @@ def audit(
     session: Session, who: Principal, action: Action, referral_id: str, detail: str = ""
 ) -> None:
     """Record that ``who`` did ``action`` to a child's referral, in the caller's transaction."""
-    session.add(
-        AuditRow(
+    # A plain insert, not an ORM object: every read of a child writes one.
+    session.execute(
+        insert(cast(Table, AuditRow.__table__)).values(
             at=utcnow(),
             subject=who.subject,
             role=who.role.value,

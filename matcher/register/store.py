@@ -16,9 +16,9 @@ in the current directory (the embedded default: no server to install).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -136,9 +136,14 @@ def load_instance(session: Session, overlay: dict[str, str] | None = None) -> In
     )
 
 
+#: The register's version, read as a plain row (every request reads it: no ORM object).
+_STATE = cast(Table, RegisterState.__table__)
+_VERSION = select(_STATE.c.version).where(_STATE.c.id == 1)
+
+
 def current_version(session: Session) -> int:
-    state = session.get(RegisterState, 1)
-    return state.version if state is not None else 0
+    version = session.execute(_VERSION).scalar()
+    return int(version) if version is not None else 0
 
 
 def bump_version(session: Session) -> None:
