@@ -42,3 +42,39 @@ def test_empty_register_says_so(tmp_path: Path) -> None:
     register = Register(f"sqlite:///{tmp_path / 'nested' / 'register.sqlite'}")
     with pytest.raises(InputError, match="is empty"):
         register.load()
+
+
+def test_a_settled_heap_is_frozen_and_keeps_no_garbage_for_good(tmp_path: Path) -> None:
+    # RegisterView(settle_heap=True), as `matcher serve` runs it: each load of the register
+    # collects garbage and freezes what is left; garbage frozen at one load is collected
+    # at the next (nothing is kept for the life of the server).
+    import gc
+    import weakref
+
+    from matcher.register.database import Database
+    from matcher.register.records import RegisterView
+
+    class Node:
+        other: object = None
+
+    url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    register = Register(url)
+    register.replace(f.instance())
+    view = RegisterView(Database(url), settle_heap=True)
+    try:
+        cycle = Node()
+        cycle.other = Node()
+        cycle.other.other = cycle  # a reference cycle: only the collector frees it
+        alive = weakref.ref(cycle)
+        first = view.instance()
+        assert gc.get_freeze_count() > 0
+        del cycle
+        gc.collect()
+        assert alive() is not None  # frozen: ordinary collections no longer reach it
+        register.replace(f.instance(providers=[f.provider(), f.overnight_provider()]))
+        second = view.instance()
+        assert second != first
+        assert alive() is None  # the next load's collection did
+    finally:
+        gc.unfreeze()
+        view.database.dispose()

@@ -45,6 +45,9 @@ class ServiceConfig:
     offer_hours: float = 24.0
     #: Signs the pages' session cookies.
     session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    #: After each load of the register, collect garbage and freeze what is left (the
+    #: server, ``matcher serve``, does; an application built for a test does not).
+    settle_heap: bool = False
 
     def planning_date_now(self) -> date:
         return self.planning_date or utcnow().date()
