@@ -45,6 +45,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process so far (Linux), 0.0 where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
@@ -131,12 +140,16 @@ def main() -> None:
                 errors.extend(bad)
 
         threads = [threading.Thread(target=hammer, args=(i,)) for i in range(args.clients)]
+        server_cpu = cpu_seconds(server.pid)
+        own_cpu = time.process_time()
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        server_cpu = cpu_seconds(server.pid) - server_cpu
+        own_cpu = time.process_time() - own_cpu
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -159,6 +172,9 @@ def main() -> None:
         "p95_ms": round(float(np.percentile(ms, 95)), 2),
         "p99_ms": round(float(np.percentile(ms, 99)), 2),
         "max_ms": round(float(ms.max()), 2),
+        # CPU per request, less sensitive than latency to what else the machine is doing.
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(len(latencies), 1), 3),
+        "client_cpu_ms_per_request": round(own_cpu * 1000 / max(len(latencies), 1), 3),
         "target_p95_ms": 50,
         "commit": commit(),
         "machine": machine(),
@@ -168,7 +184,9 @@ def main() -> None:
         f"{record['providers']} providers, {args.clients} clients for {args.seconds:g} s: "
         f"{record['requests']} requests ({record['errors']} errors), "
         f"{record['throughput_rps']} req/s; p50 {record['p50_ms']} ms, "
-        f"p95 {record['p95_ms']} ms, p99 {record['p99_ms']} ms (target p95 ≤ 50 ms)"
+        f"p95 {record['p95_ms']} ms, p99 {record['p99_ms']} ms (target p95 ≤ 50 ms); "
+        f"CPU per request: server {record['server_cpu_ms_per_request']} ms, "
+        f"clients {record['client_cpu_ms_per_request']} ms"
     )
     args.out.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {args.out}")
