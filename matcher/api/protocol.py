@@ -6,8 +6,9 @@ is held open for as long as the client likes, and enough of them use up the serv
 :class:`HeadDeadline` gives every request's head ``MATCHER_HEADER_SECONDS`` (10) from the
 connection or from the end of the previous response, and closes the connection after.
 
-The server speaks through httptools (a C parser; about a quarter of a request's time in
-the pure-Python h11 parser goes) and falls back on h11 where httptools is not installed.
+The server speaks through httptools (a C parser, with uvloop as the event loop: together
+about a fifth of a served ranking's CPU time less than h11 on asyncio) and falls back on
+h11 where httptools is not installed.
 """
 
 from __future__ import annotations
