@@ -41,7 +41,8 @@ def main() -> None:
     largest = max(split(live), key=len)
     part, _ = restrict(live, largest)
     values = day_coefficients(part, PRIORITY)
-    start = greedy(part)
+    start = np.zeros(len(part.pair_provider), dtype=np.int64)
+    start[greedy(part)] = 1
     prices = blocks.capacity_prices(part, values, float(values @ start))
     print(
         f"largest part: {len(part.referral_idx)} referrals, {len(part.pair_provider)} pairs; "

@@ -62,9 +62,13 @@ from matcher.search import cpsat
 
 #: Parts with at least this many pairs are solved through blocks first.
 DECOMPOSE_PAIRS = 100_000
-#: A block's size, in pairs: small enough for CP-SAT's root relaxation and cuts to finish
-#: within its share of the budget (a county's problem is about 7,000 pairs that can fit).
-BLOCK_PAIRS = 25_000
+#: A block's size, in pairs: small enough for CP-SAT to all but finish a block within its
+#: share of the budget. Measured (benchmarks/block_bounds.py, budget 30, the largest part
+#: of two generated regions): blocks of 25,000 pairs bound it no better than the prices
+#: alone (CP-SAT's relaxation does not finish), blocks of 3,000 pairs 2.1-2.2 % tighter
+#: and with 3.7-4.3 % better placements; 1,000 pairs or one provider a block bound it the
+#: same as 3,000 but place fewer children.
+BLOCK_PAIRS = 3_000
 #: Subgradient steps for the prices.
 PRICE_ROUNDS = 400
 #: Deterministic seconds charged per pair and price step (numpy's work, measured against
