@@ -363,4 +363,14 @@ def test_shared_reasons_are_the_words_each_pair_would_get(seed: int) -> None:
             for reason in excluded.reasons:
                 assert reason == EXPLAIN[reason.code](instance, referral, provider)
                 shared += reason.code in SHARED
+            # The entry as JSON, kept for every child it is the same for, is this child's.
+            assert excluded.to_dict() == {
+                "provider_id": provider.id,
+                "provider_name": provider.name,
+                "codes": [code.value for code in excluded.codes],
+                "reasons": [
+                    EXPLAIN[reason.code](instance, referral, provider).to_dict()
+                    for reason in excluded.reasons
+                ],
+            }
     assert shared > 1000  # the shared reasons were exercised, and many times over
