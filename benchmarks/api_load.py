@@ -46,12 +46,19 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds of a process so far (Linux), 0.0 where unknown."""
+    """User and system CPU seconds so far of a process and of the processes it started (the
+    server's ranking and job processes), on Linux; 0.0 where unknown."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children)
 
 
 def main() -> None:

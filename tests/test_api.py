@@ -702,7 +702,7 @@ def test_a_fault_of_the_service_is_a_500_that_names_no_child(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError(f"a fault quoting {planted}")
 
-    monkeypatch.setattr("matcher.api.referrals.rank", broken)
+    monkeypatch.setattr("matcher.api.ranker.rank", broken)
     with caplog.at_level(logging.DEBUG):
         response = client.post("/referrals/R-0001/matches", headers=auth("navigator"))
     assert response.status_code == 500

@@ -307,8 +307,8 @@ def test_killed_mid_storm_every_acknowledged_booking_survives(
 
 
 def children_of(pid: int) -> set[int]:
-    """The server's job worker processes: children of ``pid`` started by multiprocessing
-    (not its resource tracker), and not zombies."""
+    """The server's worker processes: children of ``pid`` started by multiprocessing (not
+    its resource tracker), and not zombies: the job worker and the ranking process."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -369,13 +369,14 @@ def test_a_cancelled_job_stops_its_solve_and_the_worker_dies_with_the_server(
     register.database.dispose()
     server = start_server(url, tmp_path)
     long = {"budget": 500, "workers": 1}
+    ranking = children_of(server.process.pid)  # matcher.api.ranker's, started with the server
     try:
         with client(server, "admin") as c:
             job = c.post("/allocations", json=long).json()
             assert until(
                 lambda: c.get(f"/allocations/{job['id']}").json()["status"] == "running", 60
             )
-            [worker] = children_of(server.process.pid)
+            [worker] = children_of(server.process.pid) - ranking
             assert until(lambda: solving(worker), 30)
             cancelled = c.delete(f"/allocations/{job['id']}")
             assert cancelled.json()["status"] == "cancelled"
@@ -392,7 +393,7 @@ def test_a_cancelled_job_stops_its_solve_and_the_worker_dies_with_the_server(
             assert until(
                 lambda: c.get(f"/allocations/{again['id']}").json()["status"] == "running", 60
             )
-            [worker] = children_of(server.process.pid)
+            [worker] = children_of(server.process.pid) - ranking
         server.process.send_signal(signal.SIGKILL)
         server.process.wait()
         assert until(lambda: not alive(worker), 10), "the worker outlived the server"

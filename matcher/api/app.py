@@ -33,6 +33,7 @@ from matcher.api.config import ServiceConfig
 from matcher.api.deps import Services
 from matcher.api.docs import add_docs
 from matcher.api.middleware import AccessLog, BodyLimit
+from matcher.api.ranker import Ranker
 from matcher.api.schemas import ErrorOut, ValidationErrorOut
 from matcher.errors import Conflict, InputError, MatcherError, NotFound
 from matcher.model import STRICT_MESSAGES
@@ -71,10 +72,13 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         if config.start_worker:
             worker.start()
         view = RegisterView(database, config.planning_date_now, settle_heap=config.settle_heap)
-        app.state.services = Services(config, database, view, worker)
+        ranker = Ranker(config.database_url, config.planning_date) if config.rank_process else None
+        app.state.services = Services(config, database, view, worker, ranker)
         try:
             yield
         finally:
+            if ranker is not None:
+                ranker.close()
             worker.stop()
             database.dispose()
 

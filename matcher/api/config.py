@@ -48,6 +48,9 @@ class ServiceConfig:
     #: After each load of the register, collect garbage and freeze what is left (the
     #: server, ``matcher serve``, does; an application built for a test does not).
     settle_heap: bool = False
+    #: Compute matches in a process beside the server (:mod:`matcher.api.ranker`; the
+    #: server does, an application built for a test does not).
+    rank_process: bool = False
 
     def planning_date_now(self) -> date:
         return self.planning_date or utcnow().date()

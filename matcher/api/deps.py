@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DBAPIError
 
 from matcher.api.config import ServiceConfig
+from matcher.api.ranker import Ranker
 from matcher.register.access import (
     TOUCH_EVERY,
     AuthError,
@@ -38,6 +39,8 @@ class Services:
     database: Database
     register: RegisterView
     worker: Worker
+    #: Computes matches in a process beside the server (``matcher serve``), or None.
+    ranker: Ranker | None = None
     #: When this process last checked each token against the database (by hash).
     checked: dict[str, datetime] = field(default_factory=dict)
 

@@ -3,19 +3,18 @@ written to the audit trail, in the same transaction as the write."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
-import orjson
 from fastapi import APIRouter, Body, Query, Response, status
 from sqlalchemy import select
 
 from matcher.api.deps import Navigating, Services, ServicesDep
+from matcher.api.ranker import matches_json
 from matcher.api.schemas import MatchIn, RankingOut, ReferralOut
 from matcher.errors import NotFound
 from matcher.model import Instance, Referral
 from matcher.ranking import rank
 from matcher.register.access import Action, audit, misses_audited
-from matcher.register.booking import bookable_nights
 from matcher.register.records import create_referral, stored_referral, update_referral
 from matcher.register.tables import PlacementRow
 from matcher.spreadsheets import MEDIA_TYPES, as_bytes, shortlist_tables
@@ -136,21 +135,10 @@ def get_shortlist(
 
 
 def _matches(found: Services, instance: Instance, referral_id: str, top: int | None) -> bytes:
-    """The ranking as JSON; for an overnight child, each candidate with the units and the
-    nights that could be booked for the child now (from the ledger)."""
-    data = rank(instance, referral_id, top=top).to_dict()
-    referral = instance.referral(referral_id)
-    if referral.service.is_overnight:
-        with found.database.read() as session:
-            for candidate in cast(list[dict[str, object]], data["candidates"]):
-                provider = instance.provider(str(candidate["provider_id"]))
-                candidate["units"] = [
-                    {
-                        "unit_id": b.unit_id,
-                        "unit_name": b.unit_name,
-                        "nights": [night.isoformat() for night in b.nights],
-                        "nights_left_this_year": b.nights_left_this_year,
-                    }
-                    for b in bookable_nights(session, instance, referral, provider)
-                ]
-    return orjson.dumps(data)
+    """The answer, from the ranking process where the server has one (``matcher serve``),
+    else computed here."""
+    if found.ranker is not None:
+        content = found.ranker.answer(instance, referral_id, top)
+        if content is not None:
+            return content
+    return matches_json(found.database, instance, referral_id, top)

@@ -60,8 +60,9 @@ def serve(host: str, port: int, database: str | None, console: Console) -> None:
             console.print(f"Tokens from {path}.")
     register.database.dispose()
     os.environ["DATABASE_URL"] = url
-    # A server lives long and holds the register in memory: see RegisterView's settle_heap.
-    config = replace(ServiceConfig.from_env(), settle_heap=True)
+    # A server lives long and holds the register in memory (RegisterView's settle_heap),
+    # and computes matches beside itself (matcher.api.ranker).
+    config = replace(ServiceConfig.from_env(), settle_heap=True, rank_process=True)
 
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"

@@ -1,0 +1,101 @@
+"""matcher.api.ranker: matches computed in a process beside the server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from matcher.api.ranker import Ranker, matches_json
+from matcher.register.database import Database
+from matcher.register.records import RegisterView
+from matcher.register.store import Register
+from tests import factories as f
+
+
+def register_at(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    Register(url).replace(
+        f.instance(
+            providers=[f.provider(), f.provider(id="P-2"), f.overnight_provider()],
+            referrals=[f.referral(), f.overnight_referral(id="R-0002")],
+        )
+    )
+    return url
+
+
+def test_the_process_answers_as_the_server_would_and_only_at_the_request_version(
+    tmp_path: Path,
+) -> None:
+    url = register_at(tmp_path)
+    view = RegisterView(Database(url), lambda: f.PLANNING_DATE)
+    ranker = Ranker(url, f.PLANNING_DATE)
+    try:
+        instance = view.instance()
+        for referral in instance.referrals:  # a day child, and an overnight one with nights
+            expected = matches_json(view.database, instance, referral.id, None)
+            assert ranker.answer(instance, referral.id, None) == expected
+            assert ranker.answer(instance, referral.id, 1) == matches_json(
+                view.database, instance, referral.id, 1
+            )
+        # The register moves on: an answer at the old version is not the process's to give.
+        Register(url).replace(f.instance(providers=[f.provider()], referrals=[f.referral()]))
+        assert ranker.answer(instance, instance.referrals[0].id, None) is None
+        newer = view.instance()
+        assert ranker.answer(newer, newer.referrals[0].id, None) == matches_json(
+            view.database, newer, newer.referrals[0].id, None
+        )
+    finally:
+        ranker.close()
+        view.database.dispose()
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads Linux's /proc")
+def test_the_process_ends_with_the_server_even_killed(tmp_path: Path) -> None:
+    # As the server kills it on a clean stop; killed with -9, it finds itself orphaned.
+    from tests.test_api_server import start_server
+
+    url = register_at(tmp_path)
+    server = start_server(url, tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not (children := _children(server.process.pid)):
+            assert time.monotonic() < deadline, "no ranking process started"
+            time.sleep(0.2)
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        alive = list(children)
+        while alive:
+            assert time.monotonic() < deadline, f"outlived the server: {alive}"
+            time.sleep(0.2)
+            alive = [pid for pid in alive if _running(pid)]
+    finally:
+        server.stop()
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its parent's wait is missing
+
+
+def test_no_process_is_left_after_close(tmp_path: Path) -> None:
+    ranker = Ranker(register_at(tmp_path), f.PLANNING_DATE)
+    started = set(_children(os.getpid()))  # the ranking process (and multiprocessing's
+    ranker.close()  # resource tracker, shared by the whole test process, which stays)
+    left = {pid for pid in set(_children(os.getpid())) & started if _running(pid)}
+    assert all("resource_tracker" in Path(f"/proc/{pid}/cmdline").read_text() for pid in left)
