@@ -94,8 +94,15 @@ def _running(pid: int) -> bool:
 
 
 def test_no_process_is_left_after_close(tmp_path: Path) -> None:
-    ranker = Ranker(register_at(tmp_path), f.PLANNING_DATE)
-    started = set(_children(os.getpid()))  # the ranking process (and multiprocessing's
-    ranker.close()  # resource tracker, shared by the whole test process, which stays)
-    left = {pid for pid in set(_children(os.getpid())) & started if _running(pid)}
-    assert all("resource_tracker" in Path(f"/proc/{pid}/cmdline").read_text() for pid in left)
+    url = register_at(tmp_path)
+    before = set(_children(os.getpid()))  # other tests' processes: not this one's concern
+    ranker = Ranker(url, f.PLANNING_DATE)
+    started = {pid for pid in set(_children(os.getpid())) - before if not _tracker(pid)}
+    assert started  # the ranking process
+    ranker.close()
+    assert not [pid for pid in started if _running(pid)]
+
+
+def _tracker(pid: int) -> bool:
+    """multiprocessing's resource tracker: one per process that starts others, kept."""
+    return "resource_tracker" in Path(f"/proc/{pid}/cmdline").read_text()
