@@ -106,3 +106,23 @@ def test_no_process_is_left_after_close(tmp_path: Path) -> None:
 def _tracker(pid: int) -> bool:
     """multiprocessing's resource tracker: one per process that starts others, kept."""
     return "resource_tracker" in Path(f"/proc/{pid}/cmdline").read_text()
+
+
+def test_a_lost_process_is_replaced_and_the_server_answers_meanwhile(tmp_path: Path) -> None:
+    url = register_at(tmp_path)
+    view = RegisterView(Database(url), lambda: f.PLANNING_DATE)
+    before = set(_children(os.getpid()))
+    ranker = Ranker(url, f.PLANNING_DATE)
+    try:
+        instance = view.instance()
+        referral_id = instance.referrals[0].id
+        expected = matches_json(view.database, instance, referral_id, None)
+        assert ranker.answer(instance, referral_id, None) == expected
+        for pid in set(_children(os.getpid())) - before:
+            if not _tracker(pid):
+                os.kill(pid, signal.SIGKILL)
+        assert ranker.answer(instance, referral_id, None) is None  # lost: the server answers
+        assert ranker.answer(instance, referral_id, None) == expected  # from a new process
+    finally:
+        ranker.close()
+        view.database.dispose()

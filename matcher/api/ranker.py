@@ -101,6 +101,7 @@ class Ranker:
 
     def __init__(self, url: str, planning_date: date | None):
         self._args = (url, planning_date, os.getpid())
+        self._replacing = threading.Lock()
         self._pool = self._open()
 
     def _open(self) -> ProcessPoolExecutor:
@@ -123,9 +124,10 @@ class Ranker:
             log.warning("the ranking process took over %s s; answered in the server", WAIT_SECONDS)
             return None
         except BrokenProcessPool:
-            log.warning("the ranking process was lost; a new one is started")
-            if self._pool is pool:
-                self._pool = self._open()
+            with self._replacing:  # many requests may find it lost: one replaces it
+                if self._pool is pool:
+                    log.warning("the ranking process was lost; a new one is started")
+                    self._pool = self._open()
             return None
         except Exception as exc:  # the server computes it, and says what went wrong itself
             name = type(exc).__name__
