@@ -34,7 +34,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from matcher.generate import generate
+from matcher.counties.generate import generate
 from matcher.provenance import commit, machine
 from matcher.register.store import Register
 

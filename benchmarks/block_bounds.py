@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from matcher.allocate import PRIORITY
-from matcher.generate import generate
+from matcher.counties.generate import generate
 from matcher.greedy import greedy
 from matcher.objective import day_coefficients
 from matcher.problem.day import build_day, fits_alone, restrict, split

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.generate import generate
+from matcher.counties.generate import generate
 from matcher.model import Instance, Referral
 from matcher.provenance import commit, machine
 from matcher.ranking import rank

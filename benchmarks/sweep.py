@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from matcher.generate import generate
+from matcher.counties.generate import generate
 from matcher.provenance import commit, machine
 from matcher.scenario.runner import prepare, run_variants
 

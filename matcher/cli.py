@@ -39,7 +39,7 @@ def schema(
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Print the JSON Schema of an instance file."""
-    from matcher.io import write_text_atomic
+    from matcher.formats.files import write_text_atomic
     from matcher.model import Instance
 
     text = json.dumps(Instance.model_json_schema(), indent=2) + "\n"
@@ -52,7 +52,7 @@ def schema(
 @app.command()
 def validate(instance: InstancePath) -> None:
     """Check an instance file and summarise it."""
-    from matcher.io import load_instance
+    from matcher.formats.files import load_instance
 
     loaded = load_instance(instance)
     overnight = sum(1 for r in loaded.referrals if r.service.is_overnight)
@@ -78,10 +78,10 @@ def rank(
     ] = None,
 ) -> None:
     """Rank every provider for one referral: who may take the child, best first, and why not."""
-    from matcher.io import load_instance
+    from matcher.formats.files import load_instance
+    from matcher.formats.spreadsheets import shortlist_tables, spreadsheet_path, write_tables
     from matcher.ranking import rank as rank_referral
     from matcher.render import print_ranking
-    from matcher.spreadsheets import shortlist_tables, spreadsheet_path, write_tables
 
     if csv_file is not None:
         spreadsheet_path(csv_file, ".csv")
@@ -110,9 +110,9 @@ def import_csv(
     ] = None,
 ) -> None:
     """Turn a provider register CSV and a referral list CSV into an instance file."""
-    from matcher import lancashire
-    from matcher.csvio import import_csv as read_csv
-    from matcher.io import load_settings, save_instance
+    from matcher.counties import lancashire
+    from matcher.formats.csv import import_csv as read_csv
+    from matcher.formats.files import load_settings, save_instance
 
     council = load_settings(settings, lancashire.settings()) if settings else lancashire.settings()
     loaded = read_csv(providers, referrals, council, units_csv=units)
@@ -128,8 +128,8 @@ def template(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Write example CSVs (providers, referrals, units) whose header row explains itself."""
-    from matcher import lancashire
-    from matcher.csvio import write_templates
+    from matcher.counties import lancashire
+    from matcher.formats.csv import write_templates
 
     for path in write_templates(directory, lancashire.settings(), overwrite=force):
         console.print(f"wrote {path}")
@@ -147,8 +147,8 @@ def generate(
     ] = 0,
 ) -> None:
     """Generate a realistic Lancashire-shaped instance."""
-    from matcher.generate import generate as make
-    from matcher.io import save_instance
+    from matcher.counties.generate import generate as make
+    from matcher.formats.files import save_instance
 
     instance = make(referrals, providers, seed=seed)
     save_instance(instance, out)
@@ -251,9 +251,9 @@ def allocate(
 ) -> None:
     """Allocate the waiting list: day referrals to staff-hours, overnight to bed-nights."""
     from matcher.allocate import allocate as allocate_all
-    from matcher.io import load_instance, writable_file, write_text_atomic
+    from matcher.formats.files import load_instance, writable_file, write_text_atomic
+    from matcher.formats.spreadsheets import allocation_tables, spreadsheet_path, write_tables
     from matcher.render import print_result
-    from matcher.spreadsheets import allocation_tables, spreadsheet_path, write_tables
 
     # Every file checked before the solve, not after.
     if out is not None:
@@ -320,7 +320,7 @@ def check(
     from pydantic import ValidationError
 
     from matcher.check import check as check_result
-    from matcher.io import load_instance, read_document
+    from matcher.formats.files import load_instance, read_document
     from matcher.model import problems_from_validation
     from matcher.result import Result
 
@@ -388,7 +388,7 @@ def bench(
     from matcher.bench.suites import GAP_DIR, select, tasks
     from matcher.errors import InputError
     from matcher.errors import Problem as Issue
-    from matcher.io import read_document, writable_file, write_text_atomic
+    from matcher.formats.files import read_document, writable_file, write_text_atomic
 
     if out is not None:
         writable_file(out)
@@ -545,7 +545,7 @@ def scenario_run(
     )
 
     from matcher.executor import checked
-    from matcher.io import writable_folder
+    from matcher.formats.files import writable_folder
     from matcher.scenario.report import status_text, write_report
     from matcher.scenario.runner import default_jobs, prepare, run_variants, write_results
 
@@ -672,10 +672,10 @@ def returns(
     from rich.table import Table as RichTable
 
     from matcher.errors import InputError, Problem
+    from matcher.formats.spreadsheets import spreadsheet_path, write_tables
     from matcher.register.database import Database, database_url
+    from matcher.register.returns import compute, period
     from matcher.register.store import load_instance
-    from matcher.returns import compute, period
-    from matcher.spreadsheets import spreadsheet_path, write_tables
 
     def day(text: str | None, name: str) -> date | None:
         try:
@@ -721,7 +721,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the HTTP API over the register; an empty register gets the demo county."""
-    from matcher.api.run import serve as run_service
+    from matcher.serve import serve as run_service
 
     run_service(host, port, database, console)
 

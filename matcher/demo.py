@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from matcher.io import load_instance
+from matcher.formats.files import load_instance
 from matcher.model import Instance, Lot, Referral, StaffRatio
 from matcher.ranking import rank
 from matcher.register.store import Register
@@ -50,7 +50,8 @@ def pick_examples(instance: Instance, count: int) -> list[tuple[str, Referral]]:
     return chosen[:count]
 
 
-#: The committed county scenario, and how it was made (tests/test_generate.py holds them equal).
+#: The committed county scenario, and how it was made (tests/counties/test_generate.py holds
+#: them equal).
 COUNTY_FILE = Path("scenarios/lancashire-county.json")
 COUNTY_REFERRALS, COUNTY_PROVIDERS, COUNTY_SEED = 700, 70, 2021
 #: The demo's own register: it is replaced on every run, so it is never $DATABASE_URL.
@@ -63,7 +64,7 @@ def run_demo(console: Console, scenario: Path | None, database: str | None, exam
     elif COUNTY_FILE.exists():
         instance, source = load_instance(COUNTY_FILE), str(COUNTY_FILE)
     else:
-        from matcher.generate import generate
+        from matcher.counties.generate import generate
 
         instance = generate(COUNTY_REFERRALS, COUNTY_PROVIDERS, seed=COUNTY_SEED)
         source = "the generated Lancashire-shaped county (seed 2021)"

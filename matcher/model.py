@@ -700,7 +700,7 @@ def break_time_window(birth_month: tuple[int, int]) -> tuple[date, date]:
 class Instance(Record):
     """A whole problem: the council's settings, its provider register and its referrals.
 
-    Built through :meth:`build` (or :func:`matcher.io.load_instance`), which checks every
+    Built through :meth:`build` (or :func:`matcher.formats.files.load_instance`), which checks every
     cross-reference and raises :class:`~matcher.errors.InputError` with field paths.
     """
 

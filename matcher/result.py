@@ -234,3 +234,13 @@ class Result(Record):
         day = all(level.optimal for level in self.levels[:2])
         nights = self.overnight is None or all(lv.optimal for lv in self.overnight.levels[:2])
         return day and nights
+
+    def referral_ids(self) -> set[str]:
+        """Every child this allocation names: placed, unplaced, to reassess, or given nights."""
+        ids = {p.referral_id for p in self.placements}
+        ids |= {u.referral_id for u in self.unplaced}
+        ids |= {r.referral_id for r in self.reassess}
+        if self.overnight is not None:
+            ids |= {c.referral_id for c in self.overnight.children}
+            ids |= {s.referral_id for s in self.overnight.short}
+        return ids

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from matcher import lancashire
+from matcher.counties import lancashire
 from matcher.model import Instance, Provider, Referral, Settings
 
 PLANNING_DATE = date(2026, 11, 2)

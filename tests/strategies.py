@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from matcher import lancashire
+from matcher.counties import lancashire
 from matcher.model import (
     Capability,
     Grade,

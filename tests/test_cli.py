@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from matcher.io import save_instance
+from matcher.formats.files import save_instance
 from tests import factories as f
 
 

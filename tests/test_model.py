@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from matcher.errors import InputError
-from matcher.io import load_instance, save_instance
+from matcher.formats.files import load_instance, save_instance
 from matcher.model import Instance, Provider, Referral
 from tests import factories as f
 
@@ -30,7 +30,7 @@ def document(**changes: object) -> dict[str, object]:
 def test_importing_the_model_and_rules_never_imports_ortools() -> None:
     # The model must stay cheap to import for the command line and the service.
     code = (
-        "import sys, matcher.model, matcher.rules, matcher.ranking, matcher.io;"
+        "import sys, matcher.model, matcher.rules, matcher.ranking, matcher.formats.files;"
         "import matcher.register.store;"
         "print('ortools' in sys.modules)"
     )
@@ -190,7 +190,7 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     def fail(*args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("matcher.io.os.replace", fail)
+    monkeypatch.setattr("matcher.formats.files.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         save_instance(f.instance(), path)
     assert path.read_text() == "previous contents"

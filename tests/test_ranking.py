@@ -352,7 +352,7 @@ def test_unknown_referral_raises_input_error() -> None:
 def test_shared_reasons_are_the_words_each_pair_would_get(seed: int) -> None:
     # matcher.rules.explain.SHARED words a reason once per provider and the child's fields
     # it depends on: every child given a shared reason must get exactly its own words.
-    from matcher.generate import generate
+    from matcher.counties.generate import generate
     from matcher.rules.explain import EXPLAIN, SHARED
 
     instance = generate(300, 40, seed=seed)

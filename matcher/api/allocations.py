@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from matcher.api.deps import Navigating, Planning, Services, ServicesDep, own_job
 from matcher.api.schemas import (
     AllocationIn,
     AllocationJobOut,
@@ -21,15 +20,16 @@ from matcher.api.schemas import (
     ApprovalOut,
     BookedOut,
     RefusedOut,
-    referral_ids,
 )
 from matcher.errors import Conflict
+from matcher.formats.spreadsheets import MEDIA_TYPES
 from matcher.register import jobs
-from matcher.register.access import Action, Principal, Role, audit
+from matcher.register.access import Action, Role, audit
 from matcher.register.approval import approve
+from matcher.register.downloads import allocation_spreadsheet
 from matcher.register.store import bump_version
 from matcher.result import Result
-from matcher.spreadsheets import MEDIA_TYPES, allocation_tables, as_bytes
+from matcher.service.deps import Navigating, Planning, ServicesDep, own_job
 
 router = APIRouter(prefix="/allocations", tags=["allocations"])
 
@@ -73,7 +73,7 @@ def get_allocation(job_id: str, found: ServicesDep, who: Planning) -> Allocation
             job, figures_only=figures_only, position=jobs.position(session, job)
         )
         if out.result is not None and not figures_only:
-            for referral_id in sorted(referral_ids(out.result)):
+            for referral_id in sorted(out.result.referral_ids()):
                 audit(session, who, Action.READ, referral_id, f"allocation {job_id}")
     return out
 
@@ -97,24 +97,9 @@ def get_allocation_spreadsheet(
 ) -> Response:
     """The finished allocation as a spreadsheet (a navigator's: it names children, and each
     child in it is audited)."""
-    return allocation_spreadsheet(found, who, job_id, format)
-
-
-def allocation_spreadsheet(
-    found: Services, who: Principal, job_id: str, format: Literal["csv", "xlsx"]
-) -> Response:
-    """A finished allocation's spreadsheet, every child in it audited as read by ``who``
-    (the API's and the allocation page's download)."""
-    with found.database.write() as session:
-        job = jobs.get(session, jobs.JobKind.ALLOCATION, job_id)
-        if job.result is None:
-            raise Conflict("not_done", "the allocation has not finished")
-        result = Result.model_validate(job.result)
-        instance = found.register.instance(session)
-        for referral_id in sorted(referral_ids(result)):
-            audit(session, who, Action.READ, referral_id, f"allocation {job_id} (spreadsheet)")
+    content = allocation_spreadsheet(found.database, found.register, who, job_id, format)
     return Response(
-        as_bytes(allocation_tables(instance, result), format),
+        content,
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="allocation.{format}"'},
     )

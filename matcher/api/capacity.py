@@ -7,7 +7,6 @@ from collections import defaultdict
 
 from fastapi import APIRouter
 
-from matcher.api.deps import CapacityWriting, Reading, ServicesDep, may_see_provider
 from matcher.api.schemas import (
     CapacityIn,
     CapacityOut,
@@ -21,6 +20,7 @@ from matcher.register import ledger
 from matcher.register.access import Principal
 from matcher.register.database import Database
 from matcher.register.records import set_capacity
+from matcher.service.deps import CapacityWriting, Reading, ServicesDep, may_see_provider
 
 router = APIRouter(prefix="/providers/{provider_id}/capacity", tags=["capacity"])
 

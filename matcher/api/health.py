@@ -6,9 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from matcher.api.deps import ServicesDep
 from matcher.api.schemas import HealthOut
 from matcher.register.faults import RETRY_AFTER, FaultKind
+from matcher.service.deps import ServicesDep
 
 router = APIRouter(tags=["health"])
 

@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, status
 
-from matcher.api.deps import CapacityWriting, Navigating, PlacementReading, ServicesDep
 from matcher.api.schemas import (
     DeclineIn,
     OfferIn,
@@ -23,6 +22,7 @@ from matcher.ranking import rank
 from matcher.register import offers
 from matcher.register.access import Action, audit
 from matcher.register.store import bump_version
+from matcher.service.deps import CapacityWriting, Navigating, PlacementReading, ServicesDep
 
 router = APIRouter(prefix="/offers", tags=["offers"])
 

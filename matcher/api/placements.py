@@ -14,7 +14,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.api.deps import Navigating, PlacementReading, ServicesDep
 from matcher.api.schemas import PlacementIn, PlacementList, PlacementOut, PlacementQuery
 from matcher.errors import Conflict, NotFound
 from matcher.register import idempotency
@@ -22,6 +21,7 @@ from matcher.register.access import Action, Principal, Role, audit, misses_audit
 from matcher.register.booking import BookingRequest, book, release
 from matcher.register.store import bump_version
 from matcher.register.tables import PlacementRow
+from matcher.service.deps import Navigating, PlacementReading, ServicesDep
 
 router = APIRouter(prefix="/placements", tags=["placements"])
 

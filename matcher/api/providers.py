@@ -7,12 +7,12 @@ from pathlib import Path
 
 from fastapi import APIRouter, status
 
-from matcher.api.deps import Admin, Reading, ServicesDep, may_see_provider
 from matcher.api.schemas import ImportOut, ProviderList, ProvidersImportIn
-from matcher.csvio import import_providers_csv
 from matcher.errors import NotFound
+from matcher.formats.csv import import_providers_csv
 from matcher.model import Provider
 from matcher.register.records import add_providers
+from matcher.service.deps import Admin, Reading, ServicesDep, may_see_provider
 
 router = APIRouter(prefix="/providers", tags=["providers"])
 

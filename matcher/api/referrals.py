@@ -8,16 +8,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Query, Response, status
 from sqlalchemy import select
 
-from matcher.api.deps import Navigating, Services, ServicesDep
-from matcher.api.ranker import matches_json
 from matcher.api.schemas import MatchIn, RankingOut, ReferralOut
 from matcher.errors import NotFound
+from matcher.formats.spreadsheets import MEDIA_TYPES, as_bytes, shortlist_tables
 from matcher.model import Instance, Referral
 from matcher.ranking import rank
 from matcher.register.access import Action, audit, misses_audited
 from matcher.register.records import create_referral, stored_referral, update_referral
 from matcher.register.tables import PlacementRow
-from matcher.spreadsheets import MEDIA_TYPES, as_bytes, shortlist_tables
+from matcher.service.deps import Navigating, Services, ServicesDep
+from matcher.service.ranker import matches_json
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
 

@@ -1,5 +1,5 @@
 """Performance returns (``GET /returns``): the period's figures from the register, for
-commissioners and administrators: figures only, no child (matcher.returns)."""
+commissioners and administrators: figures only, no child (matcher.register.returns)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from matcher.api.deps import ServicesDep, allow
 from matcher.errors import NotFound
+from matcher.formats.spreadsheets import MEDIA_TYPES, as_bytes
 from matcher.register.access import Principal, Role
-from matcher.returns import compute, period
-from matcher.spreadsheets import MEDIA_TYPES, as_bytes
+from matcher.register.returns import compute, period
+from matcher.service.deps import ServicesDep, allow
 
 router = APIRouter(prefix="/returns", tags=["returns"])
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from matcher.api.allocations import TOO_MANY
-from matcher.api.deps import Commissioning, ServicesDep, own_job
 from matcher.api.schemas import ScenarioIn, ScenarioJobOut
 from matcher.register import jobs
 from matcher.scenario.api import check_document
+from matcher.service.deps import Commissioning, ServicesDep, own_job
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
 

@@ -265,7 +265,6 @@ class PlacementOut(Out):
 
     @classmethod
     def of(cls, row: PlacementRow) -> PlacementOut:
-        taken = row.taken
         return cls(
             id=row.id,
             referral_id=row.referral_id,
@@ -273,11 +272,8 @@ class PlacementOut(Out):
             unit_id=row.unit_id,
             status=row.status,
             weekly_cost=row.weekly_cost,
-            staff_hours={
-                slot: round(minutes / 60, 4)
-                for slot, minutes in taken.get("staff_minutes", {}).items()
-            },
-            nights=[date.fromisoformat(n) for n in sorted(taken.get("bed_nights", {}))],
+            staff_hours=row.staff_hours(),
+            nights=row.nights(),
             created_at=row.created_at,
             released_at=row.released_at,
         )
@@ -377,17 +373,6 @@ def without_children(result: Result) -> Result:
     return result.model_copy(
         update={"placements": [], "unplaced": [], "overnight": nights, "reassess": []}
     )
-
-
-def referral_ids(result: Result) -> set[str]:
-    """Every child an allocation names."""
-    ids = {p.referral_id for p in result.placements}
-    ids |= {u.referral_id for u in result.unplaced}
-    ids |= {r.referral_id for r in result.reassess}
-    if result.overnight is not None:
-        ids |= {c.referral_id for c in result.overnight.children}
-        ids |= {s.referral_id for s in result.overnight.short}
-    return ids
 
 
 class ScenarioJobOut(JobOut):

@@ -198,8 +198,8 @@ def fingerprint(payload: Any) -> str:
 
 
 def _instance(task: Task) -> Any:
-    from matcher.generate import generate
-    from matcher.io import load_instance
+    from matcher.counties.generate import generate
+    from matcher.formats.files import load_instance
 
     options = task.options
     if task.suite == "scenario":
@@ -325,7 +325,7 @@ def _gap(task: Task, gap_dir: Path, workers: int) -> dict[str, Any]:
 
 def _overnight_instance(name: str) -> Any:
     """A scenario's instance, or a scenario file's variant (``file.yaml#variant``)."""
-    from matcher.io import load_instance
+    from matcher.formats.files import load_instance
 
     if "#" not in name:
         return load_instance(ROOT / "scenarios" / name)
@@ -382,7 +382,7 @@ def _overnight(task: Task, workers: int) -> dict[str, Any]:
 
 
 def _rank(task: Task) -> dict[str, Any]:
-    from matcher.generate import generate
+    from matcher.counties.generate import generate
     from matcher.ranking import rank
 
     instance = generate(task.options["referrals"], task.options["providers"], seed=1)

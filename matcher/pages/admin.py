@@ -11,14 +11,14 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.responses import Response
 
-from matcher.api.deps import ServicesDep
-from matcher.csvio import import_providers_csv
 from matcher.errors import Conflict, InputError
+from matcher.formats.csv import import_providers_csv
 from matcher.pages.render import page
 from matcher.pages.session import AdminPage, CheckedForm, SessionDep
 from matcher.register.access import Role
 from matcher.register.people import add_person, people, revoke
 from matcher.register.records import add_providers
+from matcher.service.deps import ServicesDep
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,9 +12,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from matcher.api.allocations import allocation_spreadsheet
-from matcher.api.deps import Services, ServicesDep
 from matcher.errors import Conflict
+from matcher.formats.spreadsheets import MEDIA_TYPES
 from matcher.model import Instance
 from matcher.pages.render import page
 from matcher.pages.session import (
@@ -28,8 +27,10 @@ from matcher.pages.whatif import STATUS_WORDS, cancel_job
 from matcher.register import jobs
 from matcher.register.access import Action, Principal, Role, audit
 from matcher.register.approval import approve
+from matcher.register.downloads import allocation_spreadsheet
 from matcher.register.store import bump_version
 from matcher.result import Effort, LevelResult, Result
+from matcher.service.deps import Services, ServicesDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -255,4 +256,9 @@ def cancel_allocation(job_id: str, found: ServicesDep, who: PlanningPage) -> Res
 def allocation_workbook(job_id: str, found: ServicesDep, who: NavigatorPage) -> Response:
     """The finished allocation as a workbook (it names children: navigators only, each
     child audited)."""
-    return allocation_spreadsheet(found, who, job_id, "xlsx")
+    content = allocation_spreadsheet(found.database, found.register, who, job_id, "xlsx")
+    return Response(
+        content,
+        media_type=MEDIA_TYPES["xlsx"],
+        headers={"Content-Disposition": 'attachment; filename="allocation.xlsx"'},
+    )

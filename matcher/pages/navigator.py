@@ -18,9 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from matcher.api.deps import Services, ServicesDep
-from matcher.api.schemas import PlacementOut
 from matcher.errors import Conflict, InputError, NotFound
+from matcher.formats.spreadsheets import MEDIA_TYPES, as_bytes, shortlist_tables
 from matcher.model import PRIORITY_LABELS, Instance, Lot, Referral
 from matcher.pages.render import page as render_page
 from matcher.pages.session import CheckedForm, NavigatorPage, PageSession, SessionDep
@@ -31,7 +30,7 @@ from matcher.register.booking import BookingRequest, book, bookable_nights, rele
 from matcher.register.store import bump_version
 from matcher.register.tables import PlacementRow
 from matcher.rules.explain import NEED_WORDS
-from matcher.spreadsheets import MEDIA_TYPES, as_bytes, shortlist_tables
+from matcher.service.deps import Services, ServicesDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -231,7 +230,6 @@ class PlacementView:
 
 
 def _placement(instance: Instance, row: PlacementRow) -> PlacementView:
-    out = PlacementOut.of(row)
     known = row.provider_id in instance.provider_index
     provider = instance.provider(row.provider_id) if known else None
     unit = None
@@ -242,8 +240,8 @@ def _placement(instance: Instance, row: PlacementRow) -> PlacementView:
         provider=provider.name if provider is not None else row.provider_id,
         unit=unit,
         weekly_cost=row.weekly_cost,
-        hours=[(instance.slot_label(slot), hours) for slot, hours in out.staff_hours.items()],
-        nights=[_day(night) for night in out.nights],
+        hours=[(instance.slot_label(slot), hours) for slot, hours in row.staff_hours().items()],
+        nights=[_day(night) for night in row.nights()],
     )
 
 

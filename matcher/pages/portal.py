@@ -18,7 +18,6 @@ from sqlalchemy import select
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from matcher.api.deps import Services, ServicesDep
 from matcher.errors import Conflict, InputError, NotFound
 from matcher.model import Instance, Provider, Weekday
 from matcher.pages.render import page
@@ -28,6 +27,7 @@ from matcher.register.access import Action, Principal, Role, audit
 from matcher.register.records import set_capacity
 from matcher.register.store import bump_version
 from matcher.register.tables import PlacementRow
+from matcher.service.deps import Services, ServicesDep
 
 router = APIRouter(include_in_schema=False)
 

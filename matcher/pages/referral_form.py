@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from matcher.api.deps import Services, ServicesDep
 from matcher.errors import Conflict, InputError
 from matcher.model import (
     PRIORITY_LABELS,
@@ -35,6 +34,7 @@ from matcher.pages.session import CheckedForm, NavigatorPage, PageSession, Sessi
 from matcher.register.access import Action, Principal, audit, misses_audited
 from matcher.register.records import create_referral, stored_referral, update_referral
 from matcher.rules.explain import NEED_WORDS
+from matcher.service.deps import Services, ServicesDep
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,13 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from matcher.api.deps import ServicesDep
 from matcher.errors import InputError
+from matcher.formats.spreadsheets import MEDIA_TYPES, as_bytes
 from matcher.pages.render import page
 from matcher.pages.session import SessionDep, page_role
 from matcher.register.access import Principal, Role
-from matcher.returns import Period, compute, period
-from matcher.spreadsheets import MEDIA_TYPES, as_bytes
+from matcher.register.returns import Period, compute, period
+from matcher.service.deps import ServicesDep
 
 ReturnsPage = Annotated[Principal, page_role(Role.COMMISSIONER, Role.PROVIDER)]
 

@@ -23,8 +23,8 @@ from fastapi import Depends, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.responses import Response
 
-from matcher.api.deps import Services, ServicesDep, signed_in
 from matcher.register.access import AuthError, Principal, Role
+from matcher.service.deps import Services, ServicesDep, signed_in
 
 COOKIE = "matcher_session"
 #: Seconds a page session lasts at most (the token's idle time-out ends it sooner).

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from matcher.api.deps import ServicesDep, signed_in
 from matcher.pages.render import NAVIGATION, page
 from matcher.pages.session import (
     CheckedForm,
@@ -19,6 +18,7 @@ from matcher.pages.session import (
     write_session,
 )
 from matcher.register.access import AuthError, token_hash
+from matcher.service.deps import ServicesDep, signed_in
 
 router = APIRouter(include_in_schema=False)
 

@@ -13,7 +13,6 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from matcher.api.deps import Services, ServicesDep, own_job
 from matcher.errors import InputError
 from matcher.model import Lot
 from matcher.pages.portal import DAY_WORDS
@@ -26,6 +25,7 @@ from matcher.scenario.api import check_document
 from matcher.scenario.gap import GapAnalysis
 from matcher.scenario.report import GapCounts, view
 from matcher.scenario.summary import VariantSummary
+from matcher.service.deps import Services, ServicesDep, own_job
 
 router = APIRouter(include_in_schema=False)
 

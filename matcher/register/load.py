@@ -20,9 +20,9 @@ def read_county(
     """The county from an instance file, or from CSV files (provider register, referral
     list, units); ``settings`` gives only the fields that differ from the instance's (or,
     for CSV files, from Lancashire's defaults)."""
-    from matcher import lancashire
-    from matcher.csvio import import_csv
-    from matcher.io import load_instance, load_settings
+    from matcher.counties import lancashire
+    from matcher.formats.csv import import_csv
+    from matcher.formats.files import load_instance, load_settings
 
     csv = [p for p in (providers, referrals, units) if p is not None]
     if instance is not None and csv:

@@ -160,6 +160,15 @@ class PlacementRow(Base):
     answer: Mapped[str | None] = mapped_column(String(200), nullable=True)
     cascade: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
+    def staff_hours(self) -> dict[str, float]:
+        """Staff-hours taken in each slot (a day placement's), to four decimals."""
+        minutes = self.taken.get("staff_minutes", {})
+        return {slot: round(m / 60, 4) for slot, m in minutes.items()}
+
+    def nights(self) -> list[date]:
+        """Bed-nights taken (an overnight placement's), in date order."""
+        return [date.fromisoformat(n) for n in sorted(self.taken.get("bed_nights", {}))]
+
 
 class IdempotencyKey(Base):
     """A request made with an Idempotency-Key: its fingerprint and the response given."""

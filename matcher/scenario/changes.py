@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from matcher.errors import InputError, MatcherError, Problem
-from matcher.io import instance_document
+from matcher.formats.files import instance_document
 from matcher.model import Contract, Instance, Weekday
 from matcher.scenario.spec import (
     AddProvider,

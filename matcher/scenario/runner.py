@@ -28,7 +28,7 @@ from typing import Any
 
 from matcher.errors import InputError, Problem
 from matcher.executor import open_executor
-from matcher.io import load_instance
+from matcher.formats.files import load_instance
 from matcher.model import Instance
 from matcher.provenance import commit, machine, versions
 from matcher.scenario.changes import apply_variant, change_text

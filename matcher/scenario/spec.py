@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from matcher.errors import InputError, Problem
-from matcher.io import read_document
+from matcher.formats.files import read_document
 from matcher.model import (
     Flag,
     Grade,

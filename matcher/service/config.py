@@ -1,0 +1,102 @@
+"""The service's configuration, from the environment (or given whole, in tests).
+
+| variable | meaning | default |
+|---|---|---|
+| ``DATABASE_URL`` | the register | ``sqlite:///.matcher/register.sqlite`` |
+| ``MATCHER_TOKENS`` | the token file's JSON itself | unset |
+| ``MATCHER_TOKENS_FILE`` | path of the token file | ``.matcher/tokens.json`` |
+| ``MATCHER_TOKEN_IDLE_MINUTES`` | a token unused this long is refused | 30 |
+| ``MATCHER_MAX_BODY_BYTES`` | larger request bodies get 413 | 1000000 |
+| ``MATCHER_JOBS_PER_USER`` | allocations and scenarios one person may have queued or running | 3 |
+| ``MATCHER_JOBS_PER_ROLE`` | the same, for everyone of one role together | 10 |
+| ``MATCHER_PLANNING_DATE`` | the date plans run from (YYYY-MM-DD) | today |
+| ``MATCHER_OFFER_HOURS`` | hours a provider has to answer an offer | 24 |
+| ``MATCHER_SESSION_SECRET`` | signs the pages' session cookies | new at each start |
+| ``MATCHER_EXECUTOR`` | where jobs solve blocks and variants (``dask://HOST:PORT``) | ``local`` |
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from matcher.errors import InputError
+from matcher.register.access import Principal, load_tokens, parse_tokens
+from matcher.register.database import database_url, utcnow
+from matcher.register.jobs import JobLimits, executor_setting
+
+DEFAULT_TOKENS_FILE = Path(".matcher/tokens.json")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    database_url: str
+    tokens: dict[str, Principal] = field(repr=False)
+    idle_minutes: float = 30.0
+    max_body_bytes: int = 1_000_000
+    start_worker: bool = True
+    job_limits: JobLimits = field(default_factory=JobLimits)
+    #: The date plans run from (the bookable nights start there); None: today (UTC).
+    planning_date: date | None = None
+    #: Hours a provider has to answer an offer.
+    offer_hours: float = 24.0
+    #: Signs the pages' session cookies.
+    session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    #: After each load of the register, collect garbage and freeze what is left (the
+    #: server, ``matcher serve``, does; an application built for a test does not).
+    settle_heap: bool = False
+    #: Compute matches in a process beside the server (:mod:`matcher.service.ranker`; the
+    #: server does, an application built for a test does not).
+    rank_process: bool = False
+
+    def planning_date_now(self) -> date:
+        return self.planning_date or utcnow().date()
+
+    @classmethod
+    def from_env(cls) -> ServiceConfig:
+        executor_setting()  # a wrong executor stops the service at its start, named
+        inline = os.environ.get("MATCHER_TOKENS")
+        tokens = parse_tokens(inline, "MATCHER_TOKENS") if inline else load_tokens(tokens_file())
+        return cls(
+            database_url=database_url(),
+            tokens=tokens,
+            idle_minutes=_number("MATCHER_TOKEN_IDLE_MINUTES", 30.0),
+            max_body_bytes=int(_number("MATCHER_MAX_BODY_BYTES", 1_000_000)),
+            planning_date=_date("MATCHER_PLANNING_DATE"),
+            session_secret=os.environ.get("MATCHER_SESSION_SECRET") or secrets.token_urlsafe(32),
+            offer_hours=_number("MATCHER_OFFER_HOURS", 24.0),
+            job_limits=JobLimits(
+                per_user=int(_number("MATCHER_JOBS_PER_USER", JobLimits.per_user)),
+                per_role=int(_number("MATCHER_JOBS_PER_ROLE", JobLimits.per_role)),
+            ),
+        )
+
+
+def tokens_file() -> Path:
+    return Path(os.environ.get("MATCHER_TOKENS_FILE") or DEFAULT_TOKENS_FILE)
+
+
+def _date(name: str) -> date | None:
+    text = os.environ.get(name)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{name}: expected a date, YYYY-MM-DD") from None
+
+
+def _number(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{name}: expected a number") from None
+    if value <= 0:
+        raise InputError(f"{name}: must be more than 0")
+    return value
