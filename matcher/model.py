@@ -314,6 +314,8 @@ def _sorted_unique(values: list[Any]) -> list[Any]:
 
 
 T = TypeVar("T")
+#: Whatever a layer above keeps with an instance (:meth:`Instance.kept`).
+Kept = TypeVar("Kept")
 #: A set-like list: stored sorted and without repeats, so files and reports are deterministic.
 SortedSet = Annotated[list[T], AfterValidator(_sorted_unique)]
 
@@ -715,7 +717,7 @@ class Instance(Record):
     _council_district_ids: frozenset[str] = PrivateAttr(default_factory=frozenset)
     _places: list[District] = PrivateAttr(default_factory=list)
     _place_names: dict[str, str] = PrivateAttr(default_factory=dict)
-    _cache: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _kept: dict[type, object] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def build(cls, data: Any) -> Instance:
@@ -795,11 +797,17 @@ class Instance(Record):
         ids: frozenset[str] = self._private["_council_district_ids"]
         return ids
 
-    @property
-    def cache(self) -> dict[str, Any]:
-        """Derived data (eligibility arrays, for instance) computed once per instance."""
-        cache: dict[str, Any] = self._private["_cache"]
-        return cache
+    def kept(self, kind: type[Kept]) -> Kept:
+        """The one ``kind()`` kept with this instance, made on first use: data a layer above
+        derives from the instance once (the eligibility arrays, what existing placements
+        leave free, sentences shared between children), typed by its class, never by
+        string keys: each module that derives keeps one class of its own. A changed copy
+        starts with none."""
+        kept: dict[type, object] = self._private["_kept"]
+        found = kept.get(kind)
+        if found is None:
+            found = kept[kind] = kind()
+        return cast(Kept, found)
 
     def provider(self, provider_id: str) -> Provider:
         try:

@@ -125,9 +125,9 @@ class Excluded:
         per instance and shared (read it, never change it)."""
         if ReasonCode.SERVICE_NOT_OFFERED not in self.codes:
             return self._data()
-        kept = self._instance.cache.setdefault("excluded_not_offered", {})
+        kept = self._instance.kept(_Kept).not_offered_entries
         key = (self.provider_id, self._referral.service, self.codes)
-        data: dict[str, object] | None = kept.get(key)
+        data = kept.get(key)
         if data is None:
             data = kept[key] = self._data()
         return data
@@ -139,6 +139,15 @@ class Excluded:
             "codes": [code.value for code in self.codes],
             "reasons": [r.to_dict() for r in self.reasons],
         }
+
+
+@dataclass(eq=False)
+class _Kept:
+    """A ranking's JSON entry for a provider that does not offer the child's service, the
+    same for every child with the same service and codes: kept with the instance
+    (:meth:`~matcher.model.Instance.kept`), shared, never changed."""
+
+    not_offered_entries: dict[tuple[object, ...], dict[str, object]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import pytest
 from matcher.errors import InputError
 from matcher.formats.files import load_instance, save_instance
 from matcher.model import Instance, Provider, Referral
+from matcher.rules.eligibility import provider_arrays
 from tests import factories as f
 
 
@@ -311,3 +312,12 @@ def test_a_birth_month_more_than_25_years_before_the_referral_is_an_error(born: 
 
 def test_a_young_person_of_25_may_be_referred() -> None:
     assert f.instance(referrals=[f.referral(birth_month="2000-07")]).referrals[0]
+
+
+def test_what_the_rules_derive_is_kept_with_the_instance_and_a_changed_copy_starts_afresh() -> None:
+    instance = f.instance()
+    arrays = provider_arrays(instance)
+    assert provider_arrays(instance) is arrays  # computed once, kept with the instance
+    copy = instance.model_copy(update={"referrals": [f.referral(id="R-0002")]})
+    assert provider_arrays(copy) is not arrays  # the copy's own, made when first asked
+    assert provider_arrays(copy) is provider_arrays(copy)

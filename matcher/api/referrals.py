@@ -138,7 +138,7 @@ def _matches(found: Services, instance: Instance, referral_id: str, top: int | N
     """The answer, from the ranking process where the server has one (``matcher serve``),
     else computed here."""
     if found.ranker is not None:
-        content = found.ranker.answer(instance, referral_id, top)
+        content = found.ranker.answer(found.register.version_of(instance), referral_id, top)
         if content is not None:
             return content
     return matches_json(found.database, instance, referral_id, top)

@@ -85,7 +85,7 @@ class RegisterView:
     ) -> bytes:
         """An answer computed from ``instance`` (from :meth:`instance`), kept until the
         register changes. At most ``ANSWERS_KEPT`` are kept, least recently used dropped."""
-        version = instance.cache.get("register_version", -1)
+        version = self.version_of(instance)
         with self._lock:
             found = self._answers.get((version, *key))
             if found is not None:
@@ -93,7 +93,7 @@ class RegisterView:
                 return found
         computed = compute()
         with self._lock:
-            if self._current is not None and version == self._current[0]:
+            if version is not None and self._current is not None and version == self._current[0]:
                 self._answers[(version, *key)] = computed
                 while len(self._answers) > ANSWERS_KEPT:
                     self._answers.popitem(last=False)
@@ -126,12 +126,19 @@ class RegisterView:
                 with self.database.read() as reading:
                     version = current_version(reading)
                     loaded = load_with_bookings(reading, today)
-            loaded.cache["register_version"] = (version, today)
             self._current = ((version, today), loaded)
             self._answers.clear()
             if self.settle_heap:
                 _settle_heap()
             return loaded
+
+    def version_of(self, instance: Instance) -> tuple[int, date] | None:
+        """The register's version and planning date ``instance`` was loaded at, or None if it
+        is no longer the one this view holds (the register has moved on)."""
+        current = self._current
+        if current is not None and current[1] is instance:
+            return current[0]
+        return None
 
     @property
     def new_day(self) -> bool:

@@ -24,6 +24,7 @@ people at once. A slot with no figure is limited by its staff-hours alone.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 from matcher.model import HOME_LOTS, Instance, OvernightUnit, Provider, Referral, StaffRatio
 from matcher.rules.facts import usable_units
@@ -58,18 +59,32 @@ def workers_needed(referral: Referral) -> dict[str, int]:
     }
 
 
+@dataclass(eq=False)
+class _Kept:
+    """What existing placements take, per instance: made once, then only read. Kept with
+    the instance (:meth:`~matcher.model.Instance.kept`); a changed copy starts afresh."""
+
+    #: Referrals placed with each provider now, by provider id.
+    placements_by_provider: dict[str, list[Referral]] | None = None
+    #: Staff-hours per slot each provider has left after every existing placement.
+    free_staff_hours: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Sixths of a worker per slot each provider has left after every existing placement.
+    free_workers: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
 def existing_placements(
     instance: Instance, provider: Provider, excluding: Referral | None = None
 ) -> list[Referral]:
     """Referrals placed with this provider now, other than ``excluding``."""
-    by_provider = instance.cache.get("placements_by_provider")
-    if not isinstance(by_provider, dict):
+    kept = instance.kept(_Kept)
+    by_provider = kept.placements_by_provider
+    if by_provider is None:
         by_provider = {}
         for r in instance.referrals:
             if r.current_provider_id is not None:
                 by_provider.setdefault(r.current_provider_id, []).append(r)
-        instance.cache["placements_by_provider"] = by_provider
-    placed: list[Referral] = by_provider.get(provider.id, [])
+        kept.placements_by_provider = by_provider
+    placed = by_provider.get(provider.id, [])
     return [r for r in placed if excluding is None or r.id != excluding.id]
 
 
@@ -93,8 +108,8 @@ def _placed_here(referral: Referral, provider: Provider) -> bool:
 def _free_after_all_placements(instance: Instance, provider: Provider) -> dict[str, float]:
     """Staff-hours per slot left after every existing placement, computed once per
     instance (explaining a ranking asks it of every provider for every child)."""
-    cache = instance.cache.setdefault("free_staff_hours", {})
-    free: dict[str, float] | None = cache.get(provider.id)
+    cache = instance.kept(_Kept).free_staff_hours
+    free = cache.get(provider.id)
     if free is None:
         free = {
             slot.id: provider.staff_hours.get(slot.id, 0.0) for slot in instance.settings.time_slots
@@ -119,8 +134,8 @@ def free_workers(instance: Instance, referral: Referral, provider: Provider) -> 
 
 
 def _workers_after_all_placements(instance: Instance, provider: Provider) -> dict[str, int]:
-    cache = instance.cache.setdefault("free_workers", {})
-    free: dict[str, int] | None = cache.get(provider.id)
+    cache = instance.kept(_Kept).free_workers
+    free = cache.get(provider.id)
     if free is None:
         free = {slot: 6 * n for slot, n in provider.workers.items()}
         for placed in existing_placements(instance, provider):

@@ -123,11 +123,21 @@ class ProviderArrays:
     committed_nights: FloatArray  # providers: bed-nights a month
 
 
+@dataclass(eq=False)
+class _Kept:
+    """The register as arrays and each child's eligible providers, per instance: made
+    once, then only read. Kept with the instance (:meth:`~matcher.model.Instance.kept`);
+    a changed copy starts afresh."""
+
+    provider_arrays: ProviderArrays | None = None
+    referral2providers: list[IntArray] | None = None
+
+
 def provider_arrays(instance: Instance) -> ProviderArrays:
     """The register as arrays; computed once per instance and cached on it."""
-    cached = instance.cache.get("provider_arrays")
-    if isinstance(cached, ProviderArrays):
-        return cached
+    kept = instance.kept(_Kept)
+    if kept.provider_arrays is not None:
+        return kept.provider_arrays
     providers = instance.providers
     n, places, slots = len(providers), instance.places, instance.settings.time_slots
     place_index, slot_index = instance.place_index, instance.slot_index
@@ -215,7 +225,7 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
         arrays.committed_nights,
     ):
         array.setflags(write=False)
-    instance.cache["provider_arrays"] = arrays
+    kept.provider_arrays = arrays
     return arrays
 
 
@@ -355,12 +365,10 @@ def eligible_providers(instance: Instance, referral: Referral) -> IntArray:
 
 def referral2providers(instance: Instance) -> list[IntArray]:
     """Eligible provider indices for every referral, in referral order; computed once."""
-    cached = instance.cache.get("referral2providers")
-    if isinstance(cached, list):
-        return cached
-    result = [eligible_providers(instance, r) for r in instance.referrals]
-    instance.cache["referral2providers"] = result
-    return result
+    kept = instance.kept(_Kept)
+    if kept.referral2providers is None:
+        kept.referral2providers = [eligible_providers(instance, r) for r in instance.referrals]
+    return kept.referral2providers
 
 
 def staff_hours_needed(

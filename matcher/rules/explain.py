@@ -59,6 +59,17 @@ class Reason:
         return {"code": self.code.value, "message": self.message, "facts": self.facts}
 
 
+@dataclass(eq=False)
+class _Kept:
+    """Words shared between children, per instance: made once, then only read. Kept with
+    the instance (:meth:`~matcher.model.Instance.kept`); a changed copy starts afresh."""
+
+    #: The names of the districts each provider covers (a ranking words this for most).
+    covered_names: dict[str, list[str]] = field(default_factory=dict)
+    #: Reasons that read the same for every child with the same key (code, provider, ...).
+    shared_reasons: dict[tuple[object, ...], Reason] = field(default_factory=dict)
+
+
 NEED_WORDS: dict[Need, str] = {
     Need.PERSONAL_CARE: "personal care",
     Need.HEARING_IMPAIRMENT: "hearing impairment",
@@ -213,7 +224,7 @@ def _service_not_offered(instance: Instance, referral: Referral, provider: Provi
 def _district_not_covered(instance: Instance, referral: Referral, provider: Provider) -> Reason:
     # The names of the districts a provider covers, once per provider and instance: a
     # ranking explains this for most providers.
-    names = instance.cache.setdefault("covered_names", {})
+    names = instance.kept(_Kept).covered_names
     covered = names.get(provider.id)
     if covered is None:
         covered = names[provider.id] = [instance.district_name(d) for d in provider.districts]
@@ -411,7 +422,7 @@ def explain(code: ReasonCode, instance: Instance, referral: Referral, provider: 
     key_of = SHARED.get(code)
     if key_of is None:
         return EXPLAIN[code](instance, referral, provider)
-    kept: dict[tuple[object, ...], Reason] = instance.cache.setdefault("shared_reasons", {})
+    kept = instance.kept(_Kept).shared_reasons
     key = (code, provider.id, key_of(referral))
     reason = kept.get(key)
     if reason is None:

@@ -83,7 +83,7 @@ def _end_with(server: int) -> None:
 def _answer(version: object, referral_id: str, top: int | None) -> bytes | None:
     assert _view is not None
     instance = _view.instance()
-    if instance.cache.get("register_version") != version:
+    if _view.version_of(instance) != version:
         return None  # another version than the request's: the server answers itself
     return matches_json(_view.database, instance, referral_id, top)
 
@@ -114,9 +114,11 @@ class Ranker:
         pool.submit(_warm)  # starts the process and loads the register before any request
         return pool
 
-    def answer(self, instance: Instance, referral_id: str, top: int | None) -> bytes | None:
-        """The answer at ``instance``'s version, or None if the process cannot give it."""
-        version = instance.cache.get("register_version")
+    def answer(self, version: object, referral_id: str, top: int | None) -> bytes | None:
+        """The answer at the register's ``version`` (:meth:`RegisterView.version_of` the
+        instance the request read), or None if the process cannot give it."""
+        if version is None:
+            return None  # the request's instance is already out of date: answer in the server
         pool = self._pool
         try:
             return pool.submit(_answer, version, referral_id, top).result(WAIT_SECONDS)

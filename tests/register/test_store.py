@@ -8,6 +8,8 @@ import pytest
 
 from matcher.errors import InputError
 from matcher.model import Instance
+from matcher.register.database import Database
+from matcher.register.records import RegisterView
 from matcher.register.store import Register
 from tests import factories as f
 
@@ -77,4 +79,22 @@ def test_a_settled_heap_is_frozen_and_keeps_no_garbage_for_good(tmp_path: Path) 
         assert alive() is None  # the next load's collection did
     finally:
         gc.unfreeze()
+        view.database.dispose()
+
+
+def test_the_views_version_is_the_instances_until_the_register_moves_on(tmp_path: Path) -> None:
+    # Answers kept for the register's version (and the ranking process's) read it here.
+    url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    Register(url).replace(f.instance())
+    view = RegisterView(Database(url), lambda: f.PLANNING_DATE)
+    try:
+        instance = view.instance()
+        version = view.version_of(instance)
+        assert version is not None and view.instance() is instance
+        Register(url).replace(f.instance(referrals=[f.referral(id="R-0002")]))
+        newer = view.instance()
+        assert newer is not instance
+        assert view.version_of(instance) is None  # out of date: nothing kept is its
+        assert view.version_of(newer) not in (None, version)
+    finally:
         view.database.dispose()

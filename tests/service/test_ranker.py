@@ -37,15 +37,15 @@ def test_the_process_answers_as_the_server_would_and_only_at_the_request_version
         instance = view.instance()
         for referral in instance.referrals:  # a day child, and an overnight one with nights
             expected = matches_json(view.database, instance, referral.id, None)
-            assert ranker.answer(instance, referral.id, None) == expected
-            assert ranker.answer(instance, referral.id, 1) == matches_json(
+            assert ranker.answer(view.version_of(instance), referral.id, None) == expected
+            assert ranker.answer(view.version_of(instance), referral.id, 1) == matches_json(
                 view.database, instance, referral.id, 1
             )
         # The register moves on: an answer at the old version is not the process's to give.
         Register(url).replace(f.instance(providers=[f.provider()], referrals=[f.referral()]))
-        assert ranker.answer(instance, instance.referrals[0].id, None) is None
+        assert ranker.answer(view.version_of(instance), instance.referrals[0].id, None) is None
         newer = view.instance()
-        assert ranker.answer(newer, newer.referrals[0].id, None) == matches_json(
+        assert ranker.answer(view.version_of(newer), newer.referrals[0].id, None) == matches_json(
             view.database, newer, newer.referrals[0].id, None
         )
     finally:
@@ -117,12 +117,18 @@ def test_a_lost_process_is_replaced_and_the_server_answers_meanwhile(tmp_path: P
         instance = view.instance()
         referral_id = instance.referrals[0].id
         expected = matches_json(view.database, instance, referral_id, None)
-        assert ranker.answer(instance, referral_id, None) == expected
+        version = view.version_of(instance)
+        assert version is not None
+        assert ranker.answer(version, referral_id, None) == expected
         for pid in set(_children(os.getpid())) - before:
             if not _tracker(pid):
                 os.kill(pid, signal.SIGKILL)
-        assert ranker.answer(instance, referral_id, None) is None  # lost: the server answers
-        assert ranker.answer(instance, referral_id, None) == expected  # from a new process
+        assert (
+            ranker.answer(view.version_of(instance), referral_id, None) is None
+        )  # lost: the server answers
+        assert (
+            ranker.answer(view.version_of(instance), referral_id, None) == expected
+        )  # from a new process
     finally:
         ranker.close()
         view.database.dispose()
