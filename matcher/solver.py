@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -111,8 +112,14 @@ class Outcome:
     infeasible: bool = False
 
 
-class Stages:
-    """What the core needs from a problem; :class:`DayStages` and :class:`NightStages`."""
+class Stages(Protocol):
+    """What the core needs from a problem: :class:`DayStages` and :class:`NightStages`
+    implement it (checked by mypy where they are passed to the core, not by inheritance).
+
+    The problem's model holds one variable per decision (a pair, or a stay) first, and may
+    hold more after them (the night problem's routine flags and fair-share steps), each a
+    function of the decisions: :meth:`full` fills them in.
+    """
 
     levels: tuple[Level, ...]
     stages: tuple[Stage, ...]
@@ -120,33 +127,39 @@ class Stages:
 
     def full(self, decisions: IntArray) -> IntArray:
         """0/1 per model variable from the chosen decisions (pairs or stays)."""
-        raise NotImplementedError
+        ...
 
     def coefficients(self, level: Level) -> IntArray:
         """Each model variable's contribution to ``level``."""
-        raise NotImplementedError
+        ...
 
     def trivial_bound(self, coef: IntArray, sense: Sense) -> int:
         """A bound on Σ coef·x that needs no solve."""
-        raise NotImplementedError
+        ...
 
     def complete(self, solution: IntArray) -> IntArray:
         """The solution with every child who still fits given a place or a night."""
-        raise NotImplementedError
+        ...
 
     def fixed_by_rules(self, coef: IntArray) -> int | None:
-        """The value every feasible solution has, if the rules alone decide it."""
-        return None
+        """The value every feasible solution has, if the rules alone decide it, else None."""
+        ...
 
     def local_search(self) -> bool:
         """Whether the relaxation and the neighbourhood search join the portfolio."""
-        return False
+        ...
 
     def values(self, solution: IntArray) -> list[int]:
-        return [int(self.coefficients(level) @ solution) for level in self.levels]
+        """Each level's value of a full solution, in level order."""
+        ...
 
 
-class DayStages(Stages):
+def level_values(spec: Stages, solution: IntArray) -> list[int]:
+    """Each level's value of a full solution, in level order (both problems' ``values``)."""
+    return [int(spec.coefficients(level) @ solution) for level in spec.levels]
+
+
+class DayStages:
     """A day problem (or one independent part of it) for the core."""
 
     levels = DAY_LEVELS
@@ -196,8 +209,11 @@ class DayStages(Stages):
     def local_search(self) -> bool:
         return len(self.problem.pair_provider) >= LOCAL_SEARCH_PAIRS
 
+    def values(self, solution: IntArray) -> list[int]:
+        return level_values(self, solution)
 
-class NightStages(Stages):
+
+class NightStages:
     """An overnight problem for the core: stays, then each child's steps of nights (fair
     shares), routine flags and totals, as model variables."""
 
@@ -279,6 +295,18 @@ class NightStages(Stages):
         decisions = np.zeros(self.n_stays, dtype=np.int64)
         decisions[complete_nights(self.problem, stays)] = 1
         return self.full(decisions)
+
+    def fixed_by_rules(self, coef: IntArray) -> int | None:
+        """The night rules leave every level to the search."""
+        return None
+
+    def local_search(self) -> bool:
+        """The night problem has its own neighbourhood search (:mod:`matcher.search.night_lns`),
+        chosen by the core; the day's relaxation and search do not apply."""
+        return False
+
+    def values(self, solution: IntArray) -> list[int]:
+        return level_values(self, solution)
 
 
 def _children_variables(
