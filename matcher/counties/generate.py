@@ -161,6 +161,7 @@ from matcher.model import (
     Need,
     PriorityFactor,
     RegisteredActivity,
+    Regulator,
     Settings,
     StaffRatio,
     UnitSpecialism,
@@ -860,117 +861,25 @@ def _sample_providers(
     geo: _Geography,
     refs: _Referrals,
 ) -> _Providers:
-    plan = settings.planning_date
-    n_night = max(1, round(NIGHT_PROVIDER_SHARE * m))
-    n_group = max(1, round(GROUP_PROVIDER_SHARE * (m - n_night)))
-    n_home = m - n_night - n_group
-    kinds = np.array([_GROUP] * n_group + [_HOME] * n_home + [_NIGHT] * n_night, dtype=np.int64)
-    kind = kinds[rng.permutation(m)]
+    """``m`` providers: their kind, base, coverage, services, ratios, capabilities,
+    registrations, ratings and contracts, then units, staff-hours and names.
 
-    # Base district: by population, towns favoured; a few just over the border.
-    council_w = geo.population[: geo.council] * np.where(geo.rural[: geo.council], 0.7, 1.0)
-    base = _pick(rng, list(council_w), m)
-    n_outside = len(geo.ids) - geo.council
-    if n_outside:
-        outside = (rng.random(m) < NEIGHBOUR_BASED_SHARE) & (kind != _NIGHT)
-        outside_base = geo.council + _pick(rng, list(geo.population[geo.council :]), m)
-        base = np.where(outside, outside_base, base)
-    else:
-        rng.random(m)  # keep the stream the same shape whatever the settings
-        rng.random(m)
+    Each part draws from ``rng`` in turn, in this order; the order is the generator's
+    contract (the same seed gives the same instance), so a part that needs more draws
+    must come after the others.
+    """
+    kind = _kinds(rng, m)
+    base = _bases(rng, geo, kind)
     districts = _coverage(rng, geo, kind, base)
-
-    # Services: from the kind's combinations; every lot offered by someone.
-    group_combo = _pick(rng, [w for _, w in _GROUP_SERVICES], m)
-    home_combo = _pick(rng, [w for _, w in _HOME_SERVICES], m)
-    night_day = rng.random(m) < _NIGHT_ALSO_DAY_TIME
-    services: list[list[int]] = []
-    for p in range(m):
-        if kind[p] == _GROUP:
-            services.append(list(_GROUP_SERVICES[group_combo[p]][0]))
-        elif kind[p] == _HOME:
-            services.append(list(_HOME_SERVICES[home_combo[p]][0]))
-        else:
-            services.append([_L3, _L2A] if night_day[p] else [_L3])
-    for fam, lots in _FAMILY_LOTS.items():
-        members = np.flatnonzero(kind == fam).tolist()
-        for lot_index in lots:
-            if members and not any(lot_index in services[p] for p in members):
-                services[members[0]].append(lot_index)
-    offers = np.array([[lot_i in s for lot_i in range(len(LOTS))] for s in services])
-
-    # Ratios consistent with the lots.
-    u = rng.random((m, 4))
-    ratios = np.zeros((m, 4), dtype=np.bool_)
-    group = kind == _GROUP
-    ratios[:, 0] = group & (u[:, 0] < 0.95)
-    ratios[:, 1] = group & ((u[:, 1] < 0.80) | ~ratios[:, 0])
-    ratios[:, 2] = ~group | (u[:, 2] < 0.60)
-    two_to_one = np.where(kind == _NIGHT, 0.80, np.where(offers[:, _L4], 0.95, 0.75))
-    ratios[:, 3] = ~group & (u[:, 3] < two_to_one)
-
-    # Capabilities by kind, with those the lots require.
-    caps = _correlated_draws(rng, _CAPABILITY_RATES[kind])
-    caps[:, CAPABILITIES.index(Capability.PERSONAL_CARE)] |= offers[:, _L2B] | (kind == _NIGHT)
-    caps[:, CAPABILITIES.index(Capability.POSITIVE_BEHAVIOUR_SUPPORT)] |= offers[:, _L4]
+    services, offers = _services(rng, kind)
+    ratios = _ratios(rng, kind, offers)
+    caps = _capabilities(rng, kind, offers)
     personal_care = caps[:, CAPABILITIES.index(Capability.PERSONAL_CARE)]
-
-    # Registrations and the youngest age taken.
-    group_reg = _pick(rng, [w for *_, w in _GROUP_REGISTRATIONS], m)
-    home_pc_reg = _pick(rng, [w for _, w in _HOME_PC_REGISTRATIONS], m)
-    home_other_reg = _pick(rng, [w for _, w in _HOME_OTHER_REGISTRATIONS], m)
-    night_missing = rng.random(m) < _NIGHT_MISSING_REGISTRATION
-    home_min = np.asarray([a for a, _ in _HOME_MIN_AGE])[
-        _pick(rng, [w for _, w in _HOME_MIN_AGE], m)
-    ]
-    home_max = np.asarray([a for a, _ in _HOME_MAX_AGE])[
-        _pick(rng, [w for _, w in _HOME_MAX_AGE], m)
-    ]
-    group_max = np.asarray([a for a, _ in _GROUP_MAX_AGE])[
-        _pick(rng, [w for _, w in _GROUP_MAX_AGE], m)
-    ]
-    registrations: list[list[RegisteredActivity]] = []
-    min_age = np.zeros(m, dtype=np.int64)
-    max_age = np.zeros(m, dtype=np.int64)
-    for p in range(m):
-        if kind[p] == _GROUP:
-            regs, youngest, _ = _GROUP_REGISTRATIONS[group_reg[p]]
-            registrations.append(list(regs))
-            min_age[p], max_age[p] = youngest, group_max[p]
-        elif kind[p] == _HOME:
-            if personal_care[p]:
-                registrations.append(list(_HOME_PC_REGISTRATIONS[home_pc_reg[p]][0]))
-            else:
-                registrations.append(list(_HOME_OTHER_REGISTRATIONS[home_other_reg[p]][0]))
-            min_age[p], max_age[p] = home_min[p], home_max[p]
-        else:
-            registrations.append(
-                [] if night_missing[p] else [RegisteredActivity.OFSTED_CHILDRENS_HOME]
-            )
+    registrations, min_age, max_age = _registrations(rng, kind, personal_care)
     # Graded providers: any registration except the voluntary Childcare Register alone.
     graded = np.array([bool(set(r) - {_VC}) for r in registrations])
-
-    # Ratings: one per regulator, mostly good; a few suspended (inadequate).
-    grade = _pick(rng, _GRADE_WEIGHTS, m * 2).reshape(m, 2)
-    judged = rng.random((m, 2)) < _SAFEGUARDING_JUDGED
-    lower = rng.random((m, 2)) < _SAFEGUARDING_LOWER
-    rating_age = np.floor(30 + (RATING_WINDOW_DAYS - 30) * rng.random((m, 2))).astype(np.int64)
-    n_suspended = max(1, round(SUSPENDED_SHARE * m))
-    candidates = graded & (kind != _NIGHT)
-    suspended = _weighted_subset(
-        rng, candidates.astype(np.float64), min(n_suspended, int(candidates.sum()))
-    )
-    suspended_rank = {int(p): r for r, p in enumerate(rng.permutation(suspended).tolist())}
-    safeguarding_known = rng.random(m) < 0.5
-
-    # Contracts: a share off-list, Personal Care providers likelier.
-    weight = np.where(kind == _GROUP, 0.5, np.where((kind == _HOME) & offers[:, _L2B], 3.0, 1.0))
-    n_off = max(1, round(OFF_LIST_SHARE * m))
-    off_list = np.zeros(m, dtype=np.bool_)
-    off_list[_weighted_subset(rng, weight, min(n_off, m))] = True
-    lo, hi = SPOT_PREMIUM
-    hourly_premium = lo + (hi - lo) * rng.random(m)
-    night_premium = lo + (hi - lo) * rng.random(m)
+    grades = _RatingDraws.draw(rng, kind, graded)
+    off_list, hourly_premium, night_premium = _contracts(rng, kind, offers)
 
     data: list[dict[str, Any]] = []
     for p in range(m):
@@ -990,29 +899,7 @@ def _sample_providers(
         if off_list[p]:
             data[p]["spot_hourly_rate"] = round(settings.hourly_rate * (1 + hourly_premium[p]), 2)
         regulators = sorted({r.regulator for r in registrations[p]}) if graded[p] else []
-        ratings: list[dict[str, Any]] = []
-        for j, regulator in enumerate(regulators[:2]):
-            overall = _GRADES[grade[p, j]]
-            safeguarding: Grade | None = None
-            if judged[p, j]:
-                safeguarding = overall
-                if lower[p, j] and overall is not Grade.REQUIRES_IMPROVEMENT:
-                    safeguarding = _GRADES[grade[p, j] + 1]
-            if p in suspended_rank and j == 0:
-                if suspended_rank[p] % 2 == 0:  # inadequate overall
-                    overall = Grade.INADEQUATE
-                    safeguarding = Grade.INADEQUATE if safeguarding_known[p] else None
-                else:  # inadequate for safeguarding only
-                    overall, safeguarding = Grade.REQUIRES_IMPROVEMENT, Grade.INADEQUATE
-            rating: dict[str, Any] = {
-                "regulator": regulator,
-                "overall": overall,
-                "date": plan - timedelta(days=int(rating_age[p, j])),
-            }
-            if safeguarding is not None:
-                rating["safeguarding"] = safeguarding
-            ratings.append(rating)
-        data[p]["ratings"] = ratings
+        data[p]["ratings"] = grades.ratings(p, regulators, settings.planning_date)
 
     # Units first: overnight providers' age bands come from their units.
     _add_units(rng, settings, refs, kind, base, geo, off_list, night_premium, data)
@@ -1036,6 +923,188 @@ def _sample_providers(
         planted=planted,
         data=data,
     )
+
+
+def _kinds(rng: np.random.Generator, m: int) -> IntArray:
+    """Each provider's kind (group sessions, home support or overnight), in set shares."""
+    n_night = max(1, round(NIGHT_PROVIDER_SHARE * m))
+    n_group = max(1, round(GROUP_PROVIDER_SHARE * (m - n_night)))
+    n_home = m - n_night - n_group
+    kinds = np.array([_GROUP] * n_group + [_HOME] * n_home + [_NIGHT] * n_night, dtype=np.int64)
+    return kinds[rng.permutation(m)]
+
+
+def _bases(rng: np.random.Generator, geo: _Geography, kind: IntArray) -> IntArray:
+    """Base district: by population, towns favoured; a few just over the border."""
+    m = len(kind)
+    council_w = geo.population[: geo.council] * np.where(geo.rural[: geo.council], 0.7, 1.0)
+    base = _pick(rng, list(council_w), m)
+    if len(geo.ids) - geo.council:
+        outside = (rng.random(m) < NEIGHBOUR_BASED_SHARE) & (kind != _NIGHT)
+        outside_base = geo.council + _pick(rng, list(geo.population[geo.council :]), m)
+        base = np.where(outside, outside_base, base)
+    else:
+        rng.random(m)  # keep the stream the same shape whatever the settings
+        rng.random(m)
+    return base
+
+
+def _services(rng: np.random.Generator, kind: IntArray) -> tuple[list[list[int]], BoolArray]:
+    """Services from the kind's combinations, every lot offered by someone of a kind that
+    offers it; and the providers × lots table of who offers what."""
+    m = len(kind)
+    group_combo = _pick(rng, [w for _, w in _GROUP_SERVICES], m)
+    home_combo = _pick(rng, [w for _, w in _HOME_SERVICES], m)
+    night_day = rng.random(m) < _NIGHT_ALSO_DAY_TIME
+    services: list[list[int]] = []
+    for p in range(m):
+        if kind[p] == _GROUP:
+            services.append(list(_GROUP_SERVICES[group_combo[p]][0]))
+        elif kind[p] == _HOME:
+            services.append(list(_HOME_SERVICES[home_combo[p]][0]))
+        else:
+            services.append([_L3, _L2A] if night_day[p] else [_L3])
+    for fam, lots in _FAMILY_LOTS.items():
+        members = np.flatnonzero(kind == fam).tolist()
+        for lot_index in lots:
+            if members and not any(lot_index in services[p] for p in members):
+                services[members[0]].append(lot_index)
+    offers = np.array([[lot_i in s for lot_i in range(len(LOTS))] for s in services])
+    return services, offers
+
+
+def _ratios(rng: np.random.Generator, kind: IntArray, offers: BoolArray) -> BoolArray:
+    """Staff ratios consistent with the lots: groups 1:3 and 1:2, others 1:1 and often 2:1."""
+    u = rng.random((len(kind), 4))
+    ratios = np.zeros((len(kind), 4), dtype=np.bool_)
+    group = kind == _GROUP
+    ratios[:, 0] = group & (u[:, 0] < 0.95)
+    ratios[:, 1] = group & ((u[:, 1] < 0.80) | ~ratios[:, 0])
+    ratios[:, 2] = ~group | (u[:, 2] < 0.60)
+    two_to_one = np.where(kind == _NIGHT, 0.80, np.where(offers[:, _L4], 0.95, 0.75))
+    ratios[:, 3] = ~group & (u[:, 3] < two_to_one)
+    return ratios
+
+
+def _capabilities(rng: np.random.Generator, kind: IntArray, offers: BoolArray) -> BoolArray:
+    """Capabilities by kind, with those the lots require (personal care for lot 2b and
+    overnight, positive behaviour support for lot 4)."""
+    caps = _correlated_draws(rng, _CAPABILITY_RATES[kind])
+    caps[:, CAPABILITIES.index(Capability.PERSONAL_CARE)] |= offers[:, _L2B] | (kind == _NIGHT)
+    caps[:, CAPABILITIES.index(Capability.POSITIVE_BEHAVIOUR_SUPPORT)] |= offers[:, _L4]
+    return caps
+
+
+def _ages(rng: np.random.Generator, table: list[tuple[int, float]], m: int) -> IntArray:
+    """``m`` ages drawn from a table of (age, weight)."""
+    return np.asarray([a for a, _ in table])[_pick(rng, [w for _, w in table], m)]
+
+
+def _registrations(
+    rng: np.random.Generator, kind: IntArray, personal_care: BoolArray
+) -> tuple[list[list[RegisteredActivity]], IntArray, IntArray]:
+    """Registrations by kind (a few overnight providers missing theirs), and the youngest
+    and oldest ages each takes (overnight ones' come from their units later)."""
+    m = len(kind)
+    group_reg = _pick(rng, [w for *_, w in _GROUP_REGISTRATIONS], m)
+    home_pc_reg = _pick(rng, [w for _, w in _HOME_PC_REGISTRATIONS], m)
+    home_other_reg = _pick(rng, [w for _, w in _HOME_OTHER_REGISTRATIONS], m)
+    night_missing = rng.random(m) < _NIGHT_MISSING_REGISTRATION
+    home_min = _ages(rng, _HOME_MIN_AGE, m)
+    home_max = _ages(rng, _HOME_MAX_AGE, m)
+    group_max = _ages(rng, _GROUP_MAX_AGE, m)
+    registrations: list[list[RegisteredActivity]] = []
+    min_age = np.zeros(m, dtype=np.int64)
+    max_age = np.zeros(m, dtype=np.int64)
+    for p in range(m):
+        if kind[p] == _GROUP:
+            regs, youngest, _ = _GROUP_REGISTRATIONS[group_reg[p]]
+            registrations.append(list(regs))
+            min_age[p], max_age[p] = youngest, group_max[p]
+        elif kind[p] == _HOME:
+            if personal_care[p]:
+                registrations.append(list(_HOME_PC_REGISTRATIONS[home_pc_reg[p]][0]))
+            else:
+                registrations.append(list(_HOME_OTHER_REGISTRATIONS[home_other_reg[p]][0]))
+            min_age[p], max_age[p] = home_min[p], home_max[p]
+        else:
+            registrations.append(
+                [] if night_missing[p] else [RegisteredActivity.OFSTED_CHILDRENS_HOME]
+            )
+    return registrations, min_age, max_age
+
+
+@dataclass(frozen=True)
+class _RatingDraws:
+    """What the ratings are drawn from: per provider and regulator (at most two) a grade,
+    whether safeguarding was judged and lower, and the rating's age; and the suspended
+    providers (inadequate overall, or for safeguarding only, alternately)."""
+
+    grade: IntArray
+    judged: BoolArray
+    lower: BoolArray
+    rating_age: IntArray
+    suspended_rank: dict[int, int]
+    safeguarding_known: BoolArray
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, kind: IntArray, graded: BoolArray) -> _RatingDraws:
+        """Mostly good; a few graded day providers suspended (inadequate)."""
+        m = len(kind)
+        grade = _pick(rng, _GRADE_WEIGHTS, m * 2).reshape(m, 2)
+        judged = rng.random((m, 2)) < _SAFEGUARDING_JUDGED
+        lower = rng.random((m, 2)) < _SAFEGUARDING_LOWER
+        rating_age = np.floor(30 + (RATING_WINDOW_DAYS - 30) * rng.random((m, 2))).astype(np.int64)
+        n_suspended = max(1, round(SUSPENDED_SHARE * m))
+        candidates = graded & (kind != _NIGHT)
+        suspended = _weighted_subset(
+            rng, candidates.astype(np.float64), min(n_suspended, int(candidates.sum()))
+        )
+        suspended_rank = {int(p): r for r, p in enumerate(rng.permutation(suspended).tolist())}
+        safeguarding_known = rng.random(m) < 0.5
+        return cls(grade, judged, lower, rating_age, suspended_rank, safeguarding_known)
+
+    def ratings(self, p: int, regulators: list[Regulator], plan: date) -> list[dict[str, Any]]:
+        """Provider ``p``'s latest rating from each of its regulators."""
+        ratings: list[dict[str, Any]] = []
+        for j, regulator in enumerate(regulators[:2]):
+            overall = _GRADES[self.grade[p, j]]
+            safeguarding: Grade | None = None
+            if self.judged[p, j]:
+                safeguarding = overall
+                if self.lower[p, j] and overall is not Grade.REQUIRES_IMPROVEMENT:
+                    safeguarding = _GRADES[self.grade[p, j] + 1]
+            if p in self.suspended_rank and j == 0:
+                if self.suspended_rank[p] % 2 == 0:  # inadequate overall
+                    overall = Grade.INADEQUATE
+                    safeguarding = Grade.INADEQUATE if self.safeguarding_known[p] else None
+                else:  # inadequate for safeguarding only
+                    overall, safeguarding = Grade.REQUIRES_IMPROVEMENT, Grade.INADEQUATE
+            rating: dict[str, Any] = {
+                "regulator": regulator,
+                "overall": overall,
+                "date": plan - timedelta(days=int(self.rating_age[p, j])),
+            }
+            if safeguarding is not None:
+                rating["safeguarding"] = safeguarding
+            ratings.append(rating)
+        return ratings
+
+
+def _contracts(
+    rng: np.random.Generator, kind: IntArray, offers: BoolArray
+) -> tuple[BoolArray, FloatArray, FloatArray]:
+    """A share of providers off-list (Personal Care providers likelier), and each one's
+    premium over the framework's hourly and nightly prices."""
+    m = len(kind)
+    weight = np.where(kind == _GROUP, 0.5, np.where((kind == _HOME) & offers[:, _L2B], 3.0, 1.0))
+    n_off = max(1, round(OFF_LIST_SHARE * m))
+    off_list = np.zeros(m, dtype=np.bool_)
+    off_list[_weighted_subset(rng, weight, min(n_off, m))] = True
+    lo, hi = SPOT_PREMIUM
+    hourly_premium = lo + (hi - lo) * rng.random(m)
+    night_premium = lo + (hi - lo) * rng.random(m)
+    return off_list, hourly_premium, night_premium
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from matcher.errors import InputError, Problem
-from matcher.model import Instance
+from matcher.model import Instance, Referral
 from matcher.ranking import Ranking
-from matcher.result import Result
+from matcher.result import Placement, Result, Unplaced
 
 Value = str | int | float | None
 
@@ -35,117 +35,124 @@ class Table:
     rows: list[list[Value]] = field(default_factory=list)
 
 
+#: The allocation sheet's columns: one row per child, day or overnight.
+ALLOCATION_HEADER = [
+    "referral",
+    "service",
+    "district",
+    "outcome",
+    "provider",
+    "unit",
+    "hours a week",
+    "when",
+    "nights given",
+    "nights asked for",
+    "cost a week (£)",
+    "cost a year (£)",
+    "reason",
+]
+
+
 def allocation_tables(instance: Instance, result: Result) -> list[Table]:
-    """Who goes where (one row per child, day and overnight), and the totals."""
-    children = Table(
-        "Allocation",
-        [
-            "referral",
-            "service",
-            "district",
-            "outcome",
-            "provider",
-            "unit",
-            "hours a week",
-            "when",
-            "nights given",
-            "nights asked for",
-            "cost a week (£)",
-            "cost a year (£)",
-            "reason",
-        ],
-    )
+    """Who goes where (one row per child, day and overnight, in referral order), and the
+    totals."""
+    children = Table("Allocation", ALLOCATION_HEADER)
+    nights = _NightRows(instance, result)
     placed = {p.referral_id: p for p in result.placements}
     unplaced = {u.referral_id: u for u in result.unplaced}
-    nights = result.overnight
-    stays = {c.referral_id: c for c in nights.children} if nights else {}
-    short = {s.referral_id: s for s in nights.short} if nights else {}
-    units = {u.id: (p.id, u.name) for p in instance.providers for u in p.units}
-    weeks = nights.horizon_weeks if nights else 0
-    by_unit: dict[str, Counter[str]] = defaultdict(Counter)  # child → unit → nights
-    for unit in nights.units if nights else []:
-        for ids in unit.calendar.values():
-            for child_id in ids:
-                by_unit[child_id][unit.unit_id] += 1
     for referral in instance.referrals:
-        service = referral.service.label
-        district = instance.district_name(referral.home_district)
         if referral.service.is_overnight:
-            child = stays.get(referral.id)
-            lack = short.get(referral.id)
-            given = child.allocated if child else 0
-            asked = child.requested if child else referral.nights_per_month
-            unit_names = [units[u][1] for u in child.units if u in units] if child else []
-            providers = sorted({units[u][0] for u in child.units if u in units}) if child else []
-            # Priced as the report prices them: each night at its unit's provider's price.
-            horizon = sum(
-                n * instance.settings.night_price(instance.provider(units[u][0]))
-                for u, n in by_unit.get(referral.id, {}).items()
-                if u in units
-            )
-            yearly = horizon * WEEKS_A_YEAR / weeks if weeks else 0.0
-            outcome = "waiting" if not given else "short of nights" if lack else "placed"
-            children.rows.append(
-                [
-                    referral.id,
-                    service,
-                    district,
-                    outcome,
-                    ", ".join(instance.provider_name(p) for p in providers),
-                    ", ".join(unit_names),
-                    None,
-                    "",
-                    given,
-                    asked,
-                    round(yearly / WEEKS_A_YEAR, 2),
-                    round(yearly, 2),
-                    "; ".join(r.message for r in lack.reasons) if lack else "",
-                ]
-            )
-            continue
-        placement = placed.get(referral.id)
-        if placement is not None:
-            hours = sum(placement.staff_hours.values())
-            when = ", ".join(
-                f"{instance.slot_label(s)} {round(h, 2):g} h"
-                for s, h in placement.staff_hours.items()
-            )
-            children.rows.append(
-                [
-                    referral.id,
-                    service,
-                    district,
-                    "placed",
-                    instance.provider_name(placement.provider_id),
-                    "",
-                    round(hours, 2),
-                    when,
-                    None,
-                    None,
-                    round(placement.cost, 2),
-                    round(placement.cost * WEEKS_A_YEAR, 2),
-                    "",
-                ]
-            )
+            children.rows.append(nights.row(referral))
+        elif referral.id in placed:
+            children.rows.append(_day_row(instance, referral, placed[referral.id]))
         elif referral.id in unplaced:
-            reasons = "; ".join(r.message for r in unplaced[referral.id].reasons)
-            children.rows.append(
-                [
-                    referral.id,
-                    service,
-                    district,
-                    "waiting",
-                    "",
-                    "",
-                    None,
-                    "",
-                    None,
-                    None,
-                    None,
-                    None,
-                    reasons,
-                ]
-            )
+            children.rows.append(_waiting_row(instance, referral, unplaced[referral.id]))
+    return [children, _totals(result)]
+
+
+def _child(instance: Instance, referral: Referral) -> list[Value]:
+    """A row's first columns: the child's reference, service and district."""
+    return [
+        referral.id,
+        referral.service.label,
+        instance.district_name(referral.home_district),
+    ]
+
+
+def _day_row(instance: Instance, referral: Referral, placement: Placement) -> list[Value]:
+    hours = sum(placement.staff_hours.values())
+    when = ", ".join(
+        f"{instance.slot_label(s)} {round(h, 2):g} h" for s, h in placement.staff_hours.items()
+    )
+    return [
+        *_child(instance, referral),
+        "placed",
+        instance.provider_name(placement.provider_id),
+        "",
+        round(hours, 2),
+        when,
+        None,
+        None,
+        round(placement.cost, 2),
+        round(placement.cost * WEEKS_A_YEAR, 2),
+        "",
+    ]
+
+
+def _waiting_row(instance: Instance, referral: Referral, unplaced: Unplaced) -> list[Value]:
+    reasons = "; ".join(r.message for r in unplaced.reasons)
+    empty: list[Value] = ["", "", None, "", None, None, None, None]
+    return [*_child(instance, referral), "waiting", *empty, reasons]
+
+
+class _NightRows:
+    """Overnight children's rows: the nights each was given in which units, priced as the
+    scenario report prices them (each night at its unit's provider's price)."""
+
+    def __init__(self, instance: Instance, result: Result) -> None:
+        self.instance = instance
+        nights = result.overnight
+        self.stays = {c.referral_id: c for c in nights.children} if nights else {}
+        self.short = {s.referral_id: s for s in nights.short} if nights else {}
+        self.units = {u.id: (p.id, u.name) for p in instance.providers for u in p.units}
+        self.weeks = nights.horizon_weeks if nights else 0
+        self.by_unit: dict[str, Counter[str]] = defaultdict(Counter)  # child → unit → nights
+        for unit in nights.units if nights else []:
+            for ids in unit.calendar.values():
+                for child_id in ids:
+                    self.by_unit[child_id][unit.unit_id] += 1
+
+    def row(self, referral: Referral) -> list[Value]:
+        instance, units = self.instance, self.units
+        child = self.stays.get(referral.id)
+        lack = self.short.get(referral.id)
+        given = child.allocated if child else 0
+        asked = child.requested if child else referral.nights_per_month
+        kept = [u for u in child.units if u in units] if child else []
+        providers = sorted({units[u][0] for u in kept})
+        horizon = sum(
+            n * instance.settings.night_price(instance.provider(units[u][0]))
+            for u, n in self.by_unit.get(referral.id, {}).items()
+            if u in units
+        )
+        yearly = horizon * WEEKS_A_YEAR / self.weeks if self.weeks else 0.0
+        outcome = "waiting" if not given else "short of nights" if lack else "placed"
+        return [
+            *_child(instance, referral),
+            outcome,
+            ", ".join(instance.provider_name(p) for p in providers),
+            ", ".join(units[u][1] for u in kept),
+            None,
+            "",
+            given,
+            asked,
+            round(yearly / WEEKS_A_YEAR, 2),
+            round(yearly, 2),
+            "; ".join(r.message for r in lack.reasons) if lack else "",
+        ]
+
+
+def _totals(result: Result) -> Table:
     totals = Table("Totals", ["figure", "value"])
     day_cost = sum(p.cost for p in result.placements)
     totals.rows += [
@@ -155,13 +162,14 @@ def allocation_tables(instance: Instance, result: Result) -> list[Table]:
         ["day services' cost a year (£)", round(day_cost * WEEKS_A_YEAR, 2)],
         ["proven the best", "yes" if result.who_is_proven else "no"],
     ]
+    nights = result.overnight
     if nights is not None:
         totals.rows += [
             ["nights asked for", sum(c.requested for c in nights.children)],
             ["nights given", sum(c.allocated for c in nights.children)],
             ["children short of nights", len(nights.short)],
         ]
-    return [children, totals]
+    return totals
 
 
 def shortlist_tables(instance: Instance, ranking: Ranking) -> list[Table]:

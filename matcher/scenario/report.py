@@ -1036,55 +1036,29 @@ def view(
     gap_counts: GapCounts | None = None,
 ) -> dict[str, Any]:
     """What the report shows, for its templates: sentences, tables (:class:`Table`) and
-    charts (SVG). ``children_known`` False: the variants carry figures only (the
-    service's scenario jobs, with ``gap_counts``), so no child is named or compared."""
+    charts (SVG).
+
+    Parameters
+    ----------
+    run
+        The run's record (``run.json``): the scenario's name and question, the file and
+        commit it ran from.
+    variants
+        The variants' summaries, the baseline first.
+    children_known
+        False when the variants carry figures only (the service's scenario jobs, with
+        ``gap_counts``): no child is then named or compared.
+    gap_counts
+        The capacity gap analysis's counts, when the children are not known.
+
+    Returns
+    -------
+    dict
+        The templates' context: the summary's sentences, each section's table and chart,
+        and ``tables``, every table in the report's order (``summary.md`` and the CSVs).
+    """
     scenario: dict[str, Any] = run.get("scenario") or {}
-    diffs = []
-    if children_known:
-        for v in variants[1:]:
-            d = diff(variants[0], v)
-            table = diff_table(variants[0], v, d) if d.changed else None
-            marks = [
-                (slug(v.name), ch.after.referral_id, "gains" if ch.gains else "loses")
-                for ch in d.changed
-            ]
-            diffs.append(
-                {
-                    "name": v.name,
-                    "sentence": diff_sentence(variants[0], v, d),
-                    "table": table,
-                    "marks": marks,
-                    "only_here": d.only_here,
-                    "only_baseline": d.only_baseline,
-                }
-            )
-    gap_details = [
-        {
-            "name": v.name,
-            "not_closable": not_closable_table(v, v.capacity_gap)
-            if v.capacity_gap.not_closable
-            else None,
-            "marginal": marginal_table(v, v.capacity_gap) if v.capacity_gap.marginal else None,
-        }
-        for v in variants
-        if v.capacity_gap is not None and (v.capacity_gap.not_closable or v.capacity_gap.marginal)
-    ]
-    units = unit_table(variants) if any(v.units for v in variants) else None
-    reassess = reassess_table(variants) if any(v.reassess for v in variants) else None
-    headline = headline_table(variants)
-    priority, districts = priority_table(variants), district_table(variants)
-    unmet = unmet_table(variants)
-    # summary.md's tables, in the report's order.
-    tables = [t for t in (reassess, headline, priority, districts, unmet) if t is not None]
-    if units is not None:
-        tables.append(units)
-    gap = gap_summary_table(variants, gap_counts)
-    tables.append(gap)
-    for g in gap_details:
-        tables += [t for t in (g["not_closable"], g["marginal"]) if isinstance(t, Table)]
-    settings = settings_table(run) if run.get("file") or run.get("commit") else None
-    if settings is not None:
-        tables.append(settings)
+    sections = _tables(run, variants, gap_counts)
     return {
         "name": str(scenario.get("name") or "Scenario"),
         "question": str(scenario.get("question") or ""),
@@ -1094,47 +1068,125 @@ def view(
         "unproven": [
             (v.name, "; ".join(status_text(v).splitlines())) for v in variants if not proof(v)[0]
         ],
-        "reassess": reassess,
-        "headline": headline,
+        **sections,
         "placement_chart": Markup(placement_chart(variants)),
-        "priority": priority,
-        "districts": districts,
-        "unmet": unmet,
-        "cost": [
-            f"{v.name}: {money(v.totals.cost)} a year, {budget_text(v)}; spot purchase "
-            f"{money(v.totals.spot_cost)} ({pct(v.totals.spot_share)} of the cost)."
-            for v in variants
-        ],
+        "cost": _cost_sentences(variants),
         "cost_chart": Markup(cost_chart(variants)),
-        "units": units,
-        "occupancy_chart": Markup(occupancy_chart(variants)) if units is not None else "",
+        "occupancy_chart": (
+            Markup(occupancy_chart(variants)) if sections["units"] is not None else ""
+        ),
         "equity": equity_sentences(variants),
         "district_chart": Markup(district_chart(variants)),
         "children_known": children_known,
-        "diffs": diffs,
+        "diffs": _diffs(variants) if children_known else [],
+        "levels": _levels(variants),
+    }
+
+
+def _tables(
+    run: dict[str, Any], variants: Sequence[VariantSummary], gap_counts: GapCounts | None
+) -> dict[str, Any]:
+    """The report's tables by section, and ``tables``: all of them in the report's order
+    (the order of ``summary.md``)."""
+    units = unit_table(variants) if any(v.units for v in variants) else None
+    reassess = reassess_table(variants) if any(v.reassess for v in variants) else None
+    headline = headline_table(variants)
+    priority, districts = priority_table(variants), district_table(variants)
+    unmet = unmet_table(variants)
+    gap = gap_summary_table(variants, gap_counts)
+    gap_details = _gap_details(variants)
+    settings = settings_table(run) if run.get("file") or run.get("commit") else None
+    tables = [t for t in (reassess, headline, priority, districts, unmet, units) if t is not None]
+    tables.append(gap)
+    for g in gap_details:
+        tables += [t for t in (g["not_closable"], g["marginal"]) if isinstance(t, Table)]
+    if settings is not None:
+        tables.append(settings)
+    return {
+        "reassess": reassess,
+        "headline": headline,
+        "priority": priority,
+        "districts": districts,
+        "unmet": unmet,
+        "units": units,
         "gap": gap,
         "gap_details": gap_details,
         "settings": settings,
-        "levels": [
-            (
-                v.name,
-                [
-                    (
-                        kind,
-                        level_words(lv.name),
-                        "as many as possible" if lv.sense == "max" else "as few as possible",
-                        _level_value(lv.name, lv.value),
-                        _level_value(lv.name, lv.bound),
-                        lv.optimal,
-                    )
-                    for kind, group in (("day", v.levels), ("overnight", v.overnight_levels))
-                    for lv in group
-                ],
-            )
-            for v in variants
-        ],
         "tables": tables,
     }
+
+
+def _diffs(variants: Sequence[VariantSummary]) -> list[dict[str, Any]]:
+    """Each variant against the baseline: a sentence, the children who gain or lose a
+    place (a table, and marks for the charts), and who is only in one of the two."""
+    diffs = []
+    for v in variants[1:]:
+        d = diff(variants[0], v)
+        diffs.append(
+            {
+                "name": v.name,
+                "sentence": diff_sentence(variants[0], v, d),
+                "table": diff_table(variants[0], v, d) if d.changed else None,
+                "marks": [
+                    (slug(v.name), ch.after.referral_id, "gains" if ch.gains else "loses")
+                    for ch in d.changed
+                ],
+                "only_here": d.only_here,
+                "only_baseline": d.only_baseline,
+            }
+        )
+    return diffs
+
+
+def _gap_details(variants: Sequence[VariantSummary]) -> list[dict[str, Any]]:
+    """Per variant with any: the children no capacity would place, and what each added
+    staff-hour or bed would be worth."""
+    details = []
+    for v in variants:
+        gap = v.capacity_gap
+        if gap is None or not (gap.not_closable or gap.marginal):
+            continue
+        details.append(
+            {
+                "name": v.name,
+                "not_closable": not_closable_table(v, gap) if gap.not_closable else None,
+                "marginal": marginal_table(v, gap) if gap.marginal else None,
+            }
+        )
+    return details
+
+
+def _cost_sentences(variants: Sequence[VariantSummary]) -> list[str]:
+    return [
+        f"{v.name}: {money(v.totals.cost)} a year, {budget_text(v)}; spot purchase "
+        f"{money(v.totals.spot_cost)} ({pct(v.totals.spot_share)} of the cost)."
+        for v in variants
+    ]
+
+
+def _levels(
+    variants: Sequence[VariantSummary],
+) -> list[tuple[str, list[tuple[str, str, str, str, str, bool]]]]:
+    """Per variant, each level of both parts: its words, direction, value, bound and
+    whether it is proven."""
+    return [
+        (
+            v.name,
+            [
+                (
+                    kind,
+                    level_words(lv.name),
+                    "as many as possible" if lv.sense == "max" else "as few as possible",
+                    _level_value(lv.name, lv.value),
+                    _level_value(lv.name, lv.bound),
+                    lv.optimal,
+                )
+                for kind, group in (("day", v.levels), ("overnight", v.overnight_levels))
+                for lv in group
+            ],
+        )
+        for v in variants
+    ]
 
 
 def _level_value(name: str, value: int) -> str:
