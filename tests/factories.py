@@ -8,7 +8,10 @@ morning 1:1); a test changes one field to make one rule bite.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from matcher.counties import lancashire
 from matcher.model import Instance, Provider, Referral, Settings
@@ -116,3 +119,21 @@ def overnight_referral(**changes: Any) -> Referral:
     data: dict[str, Any] = {"service": "3", "hours": {}, "nights_per_month": 4}
     data.update(changes)
     return referral(**data)
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def named(name: str) -> Instance:
+    """A tiny named instance from ``tests/data/NAME.yaml``: its providers and referrals with
+    Lancashire's settings at ``PLANNING_DATE`` (a ``settings:`` block replaces the fields it
+    gives)."""
+    data = yaml.safe_load((DATA / f"{name}.yaml").read_text(encoding="utf-8"))
+    base = settings().model_dump(mode="json")
+    return Instance.build(
+        {
+            "settings": base | data.get("settings", {}),
+            "providers": data.get("providers", []),
+            "referrals": data.get("referrals", []),
+        }
+    )

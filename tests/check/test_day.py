@@ -10,14 +10,6 @@ from tests import factories as f
 from tests.allocations import codes, solved
 
 
-def placed_at_spot_provider() -> Instance:
-    # R-0001 is placed now with the off-list P-2 (£31/h); the framework P-1 could take them.
-    spot = f.provider(id="P-2", name="Fylde Bright", contract="off_list", spot_hourly_rate=31)
-    return f.instance(
-        providers=[f.provider(), spot], referrals=[f.referral(current_provider_id="P-2")]
-    )
-
-
 def tamper_base() -> tuple[Instance, Result]:
     # P-1 holds one 1:1 child (5 < 2 × 3.4), so one child is placed and one waits; P-3
     # does not cover Preston.
@@ -75,7 +67,7 @@ def test_checker_catches_unknown_ids_unaccounted_children_and_missing_reasons() 
 
 
 def test_checker_catches_a_dropped_or_moved_existing_placement() -> None:
-    instance = placed_at_spot_provider()
+    instance = f.named("placed-with-spot-provider")
     result = solved(instance)
     dropped = result.model_copy(
         update={
