@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
+from matcher import __version__
 from matcher.api import (
     allocations,
     capacity,
@@ -85,7 +86,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     app = FastAPI(
         title="matcher",
         summary="Match children with SEND to short-break care: the capacity register.",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
         responses=COMMON_RESPONSES,
         docs_url=None,  # served from the app's own assets (matcher.api.docs)
