@@ -40,6 +40,7 @@ from matcher.register.database import Database
 from matcher.register.faults import RETRY_AFTER, RegisterBusy, classify
 from matcher.register.jobs import TOO_MANY_RETRY_AFTER, TooManyJobs, Worker
 from matcher.register.migrate import upgrade
+from matcher.register.offers import OfferClock
 from matcher.register.records import RegisterView
 from matcher.service.config import ServiceConfig
 from matcher.service.deps import Services
@@ -70,9 +71,11 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         database = Database(config.database_url)
         upgrade(database.engine)
         worker = Worker(database)
+        view = RegisterView(database, config.planning_date_now, settle_heap=config.settle_heap)
+        clock = OfferClock(database, view, config.offer_check_seconds)
         if config.start_worker:
             worker.start()
-        view = RegisterView(database, config.planning_date_now, settle_heap=config.settle_heap)
+            clock.start()
         ranker = Ranker(config.database_url, config.planning_date) if config.rank_process else None
         app.state.services = Services(config, database, view, worker, ranker)
         try:
@@ -80,6 +83,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         finally:
             if ranker is not None:
                 ranker.close()
+            clock.stop()
             worker.stop()
             database.dispose()
 

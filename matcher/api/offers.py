@@ -40,7 +40,7 @@ def post_offers(body: OfferIn, found: ServicesDep, who: Navigating) -> SentOut:
         raise InputError(Problem("provider_ids", "give provider_ids or top, one of them"))
     with found.database.write() as session:
         instance = found.register.instance(session)
-        offers.expire_due(session, instance, who)
+        offers.expire_due(session, instance)
         chosen = body.provider_ids
         if chosen is None:
             ranked = rank(instance, body.referral_id).candidates
@@ -69,7 +69,7 @@ def list_offers(found: ServicesDep, who: PlacementReading) -> OfferList:
     """Open offers: a provider's own, or all for a navigator (each child read audited)."""
     with found.database.write() as session:
         instance = found.register.instance(session)
-        if offers.expire_due(session, instance, who):
+        if offers.expire_due(session, instance):
             bump_version(session)
         rows = offers.open_offers(session, who)
         for row in rows:
@@ -86,10 +86,24 @@ def accept_offer(offer_id: str, found: ServicesDep, who: CapacityWriting) -> Off
     """The provider accepts: the offer becomes the child's placement at once; the child's
     other open offers are withdrawn."""
     with found.database.write() as session:
-        offers.expire_due(session, found.register.instance(session), who)
+        offers.expire_due(session, found.register.instance(session))
         accepted = offers.accept(session, offer_id, who)
         bump_version(session)
         return OfferOut.of(accepted)
+
+
+@router.post(
+    "/{offer_id}/withdraw",
+    response_model=OfferOut,
+    responses={409: {"description": "The offer is not open any more."}},
+)
+def withdraw_offer(offer_id: str, found: ServicesDep, who: Navigating) -> OfferOut:
+    """A navigator withdraws an open offer: the capacity it held goes back at once and the
+    provider can no longer accept it."""
+    with found.database.write() as session:
+        withdrawn = offers.withdraw(session, offer_id, who)
+        bump_version(session)
+        return OfferOut.of(withdrawn)
 
 
 @router.post(
@@ -107,7 +121,7 @@ def decline_offer(
     offer asked for it, the referral goes on to the next provider in the ranking."""
     with found.database.write() as session:
         instance = found.register.instance(session)
-        offers.expire_due(session, instance, who)
+        offers.expire_due(session, instance)
         declined = offers.decline(session, instance, offer_id, body.reason, who)
         bump_version(session)
         return OfferOut.of(declined)

@@ -14,11 +14,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.api.schemas import PlacementIn, PlacementList, PlacementOut, PlacementQuery
+from matcher.api.schemas import (
+    EndIn,
+    MoveIn,
+    PlacementIn,
+    PlacementList,
+    PlacementOut,
+    PlacementQuery,
+)
 from matcher.errors import Conflict, NotFound
-from matcher.register import idempotency
+from matcher.register import idempotency, transitions
 from matcher.register.access import Action, Principal, Role, audit, misses_audited
-from matcher.register.booking import BookingRequest, book, release
+from matcher.register.booking import BookingRequest, book
 from matcher.register.store import bump_version
 from matcher.register.tables import PlacementRow
 from matcher.service.deps import Navigating, PlacementReading, ServicesDep
@@ -107,7 +114,8 @@ def list_placements(
     with found.database.write() as session:
         query = (
             select(PlacementRow)
-            .where(PlacementRow.status.in_(("active", "released")))  # offers: GET /offers
+            # Placements, not offers (GET /offers): an accepted offer is a placement.
+            .where(PlacementRow.status.in_(("active", "released", "ended", "moved")))
             .order_by(PlacementRow.created_at.desc())
             .limit(1000)
         )
@@ -129,15 +137,63 @@ def get_placement(placement_id: str, found: ServicesDep, who: PlacementReading) 
         return PlacementOut.of(row)
 
 
-@router.delete("/{placement_id}", response_model=PlacementOut)
+@router.delete(
+    "/{placement_id}",
+    response_model=PlacementOut,
+    responses={409: {"description": "An existing placement: end it with a reason."}},
+)
 def delete_placement(placement_id: str, found: ServicesDep, who: Navigating) -> PlacementOut:
-    """Release a placement: what it took goes back on the ledger. Releasing twice is
-    harmless (the second time changes nothing)."""
+    """Undo a booking (or withdraw an open offer): what it held goes back on the ledger
+    and the child is on the list again. Releasing twice is harmless (the second time
+    changes nothing)."""
     with found.database.write() as session:
-        row = release(session, placement_id)
+        row = transitions.release_booking(session, placement_id, who.subject)
         audit(session, who, Action.DELETE, row.referral_id, f"placement {row.id}")
         bump_version(session)
         return PlacementOut.of(row)
+
+
+@router.post(
+    "/{placement_id}/end",
+    response_model=PlacementOut,
+    responses={409: {"description": "The placement is not active."}},
+)
+def end_placement(
+    placement_id: str, body: EndIn, found: ServicesDep, who: Navigating
+) -> PlacementOut:
+    """End an active placement with a reason (and its last day): its capacity goes back
+    and the child's journey ends."""
+    with found.database.write() as session:
+        instance = found.register.instance(session)
+        row = transitions.end_placement(
+            session, instance, placement_id, body.reason, who.subject, body.end_date
+        )
+        audit(session, who, Action.UPDATE, row.referral_id, f"placement {row.id} ended")
+        bump_version(session)
+        return PlacementOut.of(row)
+
+
+@router.post(
+    "/{placement_id}/move",
+    response_model=PlacementOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "No room there, a rule bites, or it is not active."}},
+)
+def move_placement(
+    placement_id: str, body: MoveIn, found: ServicesDep, who: Navigating
+) -> PlacementOut:
+    """Move a placed child to another provider in one step: the old placement ends and
+    the new one is booked, or neither."""
+    with found.database.write() as session:
+        instance = found.register.instance(session)
+        old = session.get(PlacementRow, placement_id)
+        if old is None:
+            raise NotFound(f"no placement {placement_id}")
+        request = BookingRequest(old.referral_id, body.provider_id, body.unit_id, body.nights)
+        new = transitions.move(session, instance, placement_id, request, who.subject)
+        audit(session, who, Action.UPDATE, new.referral_id, f"moved {placement_id} to {new.id}")
+        bump_version(session)
+        return PlacementOut.of(new)
 
 
 def _visible(row: PlacementRow | None, who: Principal) -> PlacementRow:

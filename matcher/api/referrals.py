@@ -8,13 +8,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Query, Response, status
 from sqlalchemy import select
 
-from matcher.api.schemas import MatchIn, RankingOut, ReferralOut
+from matcher.api.schemas import CloseIn, HistoryOut, MatchIn, RankingOut, ReferralOut, StepOut
 from matcher.errors import NotFound
 from matcher.formats.spreadsheets import MEDIA_TYPES, as_bytes, shortlist_tables
 from matcher.model import Instance, Referral
 from matcher.ranking import rank
+from matcher.register import journey, transitions
 from matcher.register.access import Action, audit, misses_audited
 from matcher.register.records import create_referral, stored_referral, update_referral
+from matcher.register.store import bump_version
 from matcher.register.tables import PlacementRow
 from matcher.service.deps import Navigating, Services, ServicesDep
 from matcher.service.ranker import matches_json
@@ -31,7 +33,7 @@ router = APIRouter(prefix="/referrals", tags=["referrals"])
 def post_referral(referral: Referral, found: ServicesDep, who: Navigating) -> ReferralOut:
     """Add a referral. Its id is a pseudonymous reference, never a name."""
     with found.database.write() as session:
-        create_referral(session, found.register.instance(session), referral)
+        create_referral(session, found.register.instance(session), referral, who.subject)
         audit(session, who, Action.CREATE, referral.id)
     return ReferralOut(referral=referral, placement_id=None)
 
@@ -50,6 +52,55 @@ def get_referral(referral_id: str, found: ServicesDep, who: Navigating) -> Refer
         )
         audit(session, who, Action.READ, referral_id)
     return ReferralOut(referral=referral, placement_id=placement_id)
+
+
+@router.get("/{referral_id}/history", response_model=HistoryOut)
+def get_history(referral_id: str, found: ServicesDep, who: Navigating) -> HistoryOut:
+    """Where the child stands, and every step of the journey that led there (offers, their
+    answers, bookings, moves, the end), oldest first."""
+    with (
+        misses_audited(found.database, who, Action.READ, referral_id),
+        found.database.write() as session,
+    ):
+        current, reason = journey.state(session, referral_id)
+        steps = journey.history(session, referral_id)
+        audit(session, who, Action.READ, referral_id, "history")
+    return HistoryOut(
+        referral_id=referral_id,
+        state=current.value,
+        state_reason=reason,
+        steps=[
+            StepOut(
+                at=step.at,
+                event=step.kind.value,
+                provider_id=step.provider_id,
+                placement_id=step.placement_id,
+                reason=step.reason,
+                by=step.by,
+            )
+            for step in steps
+        ],
+    )
+
+
+@router.post(
+    "/{referral_id}/close",
+    response_model=HistoryOut,
+    responses={409: {"description": "Placed (end the placement), or closed already."}},
+)
+def close_referral(
+    referral_id: str, body: CloseIn, found: ServicesDep, who: Navigating
+) -> HistoryOut:
+    """Take the referral off the list without a placement, with a reason; its open offers
+    are withdrawn."""
+    with (
+        misses_audited(found.database, who, Action.UPDATE, referral_id),
+        found.database.write() as session,
+    ):
+        transitions.close_referral(session, referral_id, body.reason, who.subject)
+        audit(session, who, Action.UPDATE, referral_id, f"closed: {body.reason}")
+        bump_version(session)
+    return get_history(referral_id, found, who)
 
 
 @router.put(

@@ -253,15 +253,24 @@ class PlacementOut(Out):
     referral_id: str
     provider_id: str
     unit_id: str | None
-    status: Literal["active", "released", "offered", "declined", "expired", "withdrawn"] = Field(
-        description="active or released; an offer (POST /offers): offered, declined, expired "
-        "or withdrawn"
+    status: Literal[
+        "active", "released", "ended", "moved", "offered", "declined", "expired", "withdrawn"
+    ] = Field(
+        description="A placement: active, released (a booking undone), ended (with a reason) "
+        "or moved (the child moved on to another provider); an offer (POST /offers): "
+        "offered, declined, expired or withdrawn"
     )
     weekly_cost: float = Field(description="£ a week.")
     staff_hours: dict[str, float] = Field(description="Staff-hours taken in each slot.")
     nights: list[date] = Field(description="Bed-nights taken.")
     created_at: UtcDateTime
     released_at: UtcDateTime | None
+    start_date: date | None = Field(None, description="The placement's first day.")
+    end_date: date | None = Field(None, description="Its last day, once ended or moved.")
+    end_reason: str | None = Field(None, description="Why it ended (see POST .../end).")
+    existing: bool = Field(
+        False, description="The child attended the provider before the register knew of them."
+    )
 
     @classmethod
     def of(cls, row: PlacementRow) -> PlacementOut:
@@ -276,7 +285,69 @@ class PlacementOut(Out):
             nights=row.nights(),
             created_at=row.created_at,
             released_at=row.released_at,
+            start_date=row.start_date,
+            end_date=row.end_date,
+            end_reason=row.end_reason,
+            existing=row.existing,
         )
+
+
+EndReason = Literal[
+    "withdrawn_by_family",
+    "moved_away",
+    "ended_at_18",
+    "needs_changed",
+    "no_longer_eligible",
+    "package_complete",
+]
+
+
+class EndIn(In):
+    """Why a placement ends (or a referral is closed), and, for a placement, its last day."""
+
+    reason: EndReason
+    end_date: date | None = Field(None, description="The last day (today if not given).")
+
+
+class CloseIn(In):
+    reason: EndReason
+
+
+class MoveIn(In):
+    """Where a placed child moves to: another provider (overnight: a unit and nights)."""
+
+    provider_id: Identifier
+    unit_id: Identifier | None = None
+    nights: list[date] = Field(default_factory=list, max_length=100)
+
+
+class StepOut(Out):
+    at: UtcDateTime
+    event: Literal[
+        "referred",
+        "existing",
+        "offered",
+        "declined",
+        "expired",
+        "withdrawn",
+        "accepted",
+        "booked",
+        "released",
+        "moved",
+        "ended",
+        "closed",
+    ]
+    provider_id: str | None
+    placement_id: str | None = Field(description="The placement or offer the step is about.")
+    reason: str | None
+    by: str = Field(description="Who did it: a person, or service for the service itself.")
+
+
+class HistoryOut(Out):
+    referral_id: str
+    state: Literal["waiting", "offered", "placed", "ended", "closed"]
+    state_reason: str | None
+    steps: list[StepOut]
 
 
 class PlacementQuery(In):

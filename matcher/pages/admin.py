@@ -112,7 +112,7 @@ def _people_page(
         "title": "Who may sign in",
         "rows": rows,
         "from_file": from_file,
-        "roles": [(r.value, ROLE_WORDS[r]) for r in Role],
+        "roles": [(r.value, words) for r, words in ROLE_WORDS.items()],
         "providers": [(p.id, p.name) for p in found.register.instance().providers],
         "errors": errors or [],
         "field_errors": dict(errors or []),

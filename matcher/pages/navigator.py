@@ -157,7 +157,7 @@ def _referral_page(
         referral = _referral(instance, referral_id)
         audit(db, who, Action.MATCH, referral_id, "referral page")
         active = _active(db, referral_id)
-        offers.expire_due(db, instance, who)
+        offers.expire_due(db, instance)
         open_offers = [o for o in offers.open_offers(db, who) if o.referral_id == referral_id]
         ranking = rank(instance, referral)
         candidates = ranking.candidates[:SHOWN_CANDIDATES]
@@ -389,7 +389,7 @@ def offer_page(
     reply time."""
     with found.database.write() as db:
         instance = found.register.instance(db)
-        offers.expire_due(db, instance, who)
+        offers.expire_due(db, instance)
         chosen = (
             [provider_id]
             if provider_id

@@ -116,7 +116,7 @@ def _portal(
         )
         for row in placements:
             audit(db, who, Action.READ, row.referral_id, f"placement {row.id} (portal)")
-        offers.expire_due(db, instance, who)
+        offers.expire_due(db, instance)
         waiting = [o for o in offers.open_offers(db, who) if o.provider_id == provider_id]
         for row in waiting:
             audit(db, who, Action.READ, row.referral_id, f"offer {row.id} (portal)")
@@ -248,7 +248,7 @@ def answer_offer(
         raise NotFound("no such answer")
     with found.database.write() as db:
         instance = found.register.instance(db)
-        offers.expire_due(db, instance, who)
+        offers.expire_due(db, instance)
         if answer == "accept":
             row = offers.accept(db, offer_id, who)
         else:

@@ -240,7 +240,7 @@ async def _save(
         with found.database.write() as db:
             instance = found.register.instance(db)
             if before is None:
-                create_referral(db, instance, referral)
+                create_referral(db, instance, referral, who.subject)
                 audit(db, who, Action.CREATE, referral.id, "referral form")
             else:
                 update_referral(db, instance, referral)

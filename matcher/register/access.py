@@ -47,6 +47,8 @@ class Role(StrEnum):
     COMMISSIONER = "commissioner"  # capacity, allocations, scenarios; no child's record
     PROVIDER = "provider"  # its own provider record, capacity and placements
     ADMIN = "admin"  # everything, including the provider register
+    #: The service itself, acting on its own (an offer's expiry): never a person's role.
+    SERVICE = "service"
 
 
 class Action(StrEnum):
@@ -76,6 +78,8 @@ class TokenEntry(BaseModel):
     def _provider_named(self) -> TokenEntry:
         if (self.role is Role.PROVIDER) != (self.provider_id is not None):
             raise ValueError("provider_id is given for the provider role, and only for it")
+        if self.role is Role.SERVICE:
+            raise ValueError("the service role is the service's own, never a token's")
         return self
 
 

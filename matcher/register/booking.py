@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, NotFound, Problem
 from matcher.model import Contract, Instance, OvernightUnit, Provider, Referral, SoloNeed
+from matcher.register import journey
 from matcher.register.database import utcnow
 from matcher.register.ledger import horizon_nights, needed_minutes
 from matcher.register.tables import (
@@ -35,6 +36,7 @@ from matcher.register.tables import (
     HOLDING,
     OFFERED,
     RELEASED,
+    WITHDRAWN,
     BedNight,
     PlacementRow,
     ReferralRow,
@@ -92,10 +94,13 @@ def book(
     request: BookingRequest,
     who: str,
     offer_until: datetime | None = None,
+    event: journey.Event = journey.Event.BOOKED,
 ) -> PlacementRow:
     """Book ``request`` in ``session``'s transaction; raise NotFound, InputError or Conflict.
     With ``offer_until``, an offer: it holds the same capacity, open until then
-    (:mod:`matcher.register.offers`).
+    (:mod:`matcher.register.offers`). The journey records ``event`` (booked, or moved
+    for :func:`matcher.register.transitions.move`); a booking withdraws the child's open
+    offers.
 
     On any error nothing has been taken: the caller's transaction is rolled back.
     """
@@ -104,6 +109,7 @@ def book(
     # The referral's row is locked (PostgreSQL) so that a change to it cannot commit
     # beside a booking checked against what it was; SQLite's writers queue anyway.
     session.get(ReferralRow, request.referral_id, with_for_update=NO_KEY_UPDATE)
+    journey.require_open(session, request.referral_id)
     referral = instance.referral(request.referral_id)
     if request.provider_id not in instance.provider_index:
         raise InputError([Problem("provider_id", "no provider with this id")])
@@ -133,6 +139,7 @@ def book(
         weekly_cost=round(weekly_cost(instance, referral, provider), 2),
         created_by=who,
         created_at=utcnow(),
+        start_date=min(request.nights) if request.nights else instance.service_date(referral),
     )
     session.add(placement)
     try:
@@ -140,7 +147,40 @@ def book(
     except IntegrityError:
         # The unique index on active placements: another booking placed this child first.
         raise Conflict("already_placed", "this referral already has a placement") from None
+    kind = journey.Event.OFFERED if offer_until is not None else event
+    if offer_until is None:
+        withdraw_offers(session, referral.id, who, "the child was placed")
+    journey.record(
+        session, referral.id, kind, who, provider_id=provider.id, placement_id=placement.id
+    )
     return placement
+
+
+def withdraw_offers(session: Session, referral_id: str, who: str, reason: str) -> list[str]:
+    """Withdraw the child's open offers (the child is placed, or taken off the list): each
+    gives its capacity back and its withdrawal goes into the history."""
+    open_ids = list(
+        session.scalars(
+            select(PlacementRow.id)
+            .where(PlacementRow.referral_id == referral_id, PlacementRow.status == OFFERED)
+            .order_by(PlacementRow.id)
+        )
+    )
+    withdrawn = []
+    for offer_id in open_ids:
+        offer, won = settle(session, offer_id, holding=OFFERED, to=WITHDRAWN)
+        if won:
+            journey.record(
+                session,
+                referral_id,
+                journey.Event.WITHDRAWN,
+                who,
+                provider_id=offer.provider_id,
+                placement_id=offer.id,
+                reason=reason,
+            )
+            withdrawn.append(offer_id)
+    return withdrawn
 
 
 def _take_staff_minutes(
@@ -405,7 +445,16 @@ def release(
     session: Session, placement_id: str, *, holding: str = ACTIVE, to: str = RELEASED
 ) -> PlacementRow:
     """Release a placement (or, with ``holding=OFFERED``, an offer, ``to`` declined,
-    expired or withdrawn) and give back exactly what it took. Releasing twice is a no-op.
+    expired or withdrawn) and give back exactly what it took. Releasing twice is a no-op."""
+    return settle(session, placement_id, holding=holding, to=to)[0]
+
+
+def settle(
+    session: Session, placement_id: str, *, holding: str, to: str
+) -> tuple[PlacementRow, bool]:
+    """Move a placement or offer from ``holding`` to ``to``, giving back what it took, and
+    say whether this call made the change: of several racing to settle one row (accept,
+    decline, withdraw, expiry), exactly one wins; the others find the row changed.
 
     Locks are taken in the order a booking takes them (:data:`LOCK_ORDER`): the child's
     referral row first, so a booking and a release for the same child queue there, before
@@ -420,7 +469,7 @@ def release(
     if placement is None:
         raise NotFound(f"no placement {placement_id}")
     if placement.status != holding:
-        return placement
+        return placement, False
     changed = session.execute(
         update(PlacementRow)
         .where(PlacementRow.id == placement_id, PlacementRow.status == holding)
@@ -428,7 +477,7 @@ def release(
     )
     if getattr(changed, "rowcount", 0) != 1:  # released by someone else meanwhile
         session.refresh(placement)
-        return placement
+        return placement, False
     taken = placement.taken
     for slot, minutes in sorted(taken.get("staff_minutes", {}).items()):
         session.execute(
@@ -471,7 +520,7 @@ def release(
             .values(remaining=remaining)
         )
     session.refresh(placement)
-    return placement
+    return placement, True
 
 
 def weekly_cost(instance: Instance, referral: Referral, provider: Provider) -> float:

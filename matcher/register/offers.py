@@ -18,25 +18,32 @@ Every step is audited with the offer; a provider sees and answers only offers ma
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, NotFound, Problem
 from matcher.model import Instance
 from matcher.ranking import rank
+from matcher.register import journey
 from matcher.register.access import Action, Principal, Role, audit
 from matcher.register.booking import (
     NO_KEY_UPDATE,
     BookingRequest,
     book,
     bookable_nights,
-    release,
+    settle,
+    withdraw_offers,
 )
-from matcher.register.database import utcnow
+from matcher.register.database import Database, utcnow
+from matcher.register.faults import RegisterBusy, classify
+from matcher.register.records import RegisterView
+from matcher.register.store import bump_version
 from matcher.register.tables import (
     ACTIVE,
     DECLINED,
@@ -46,6 +53,8 @@ from matcher.register.tables import (
     PlacementRow,
     ReferralRow,
 )
+
+log = logging.getLogger("matcher.register")
 
 #: Hours a provider has to answer, by default (brokerage systems give providers a day).
 REPLY_HOURS = 24.0
@@ -138,6 +147,11 @@ def _own_offer(session: Session, offer_id: str, who: Principal) -> PlacementRow:
     return offer
 
 
+def _lost(offer: PlacementRow) -> Conflict:
+    """The answer to a request that another settled first: the state that won."""
+    return Conflict(f"offer_{offer.status}", f"this offer is {offer.status}, not open")
+
+
 def accept(session: Session, offer_id: str, who: Principal) -> PlacementRow:
     """The offer becomes the child's placement, if it is still open and in time; the
     child's other open offers are withdrawn."""
@@ -161,15 +175,17 @@ def accept(session: Session, offer_id: str, who: Principal) -> PlacementRow:
     if getattr(changed, "rowcount", 0) != 1:
         if offer.status == OFFERED:  # open, but its time has passed
             raise Conflict("expired", "the time to answer this offer has passed")
-        raise Conflict(f"offer_{offer.status}", f"this offer is {offer.status}, not open")
+        raise _lost(offer)
     audit(session, who, Action.UPDATE, offer.referral_id, f"offer {offer.id} accepted")
-    others = session.scalars(
-        select(PlacementRow.id).where(
-            PlacementRow.referral_id == offer.referral_id, PlacementRow.status == OFFERED
-        )
+    withdraw_offers(session, offer.referral_id, who.subject, "the child was placed")
+    journey.record(
+        session,
+        offer.referral_id,
+        journey.Event.ACCEPTED,
+        who.subject,
+        provider_id=offer.provider_id,
+        placement_id=offer.id,
     )
-    for other in list(others):
-        release(session, other, holding=OFFERED, to=WITHDRAWN)
     return offer
 
 
@@ -177,36 +193,89 @@ def decline(
     session: Session, instance: Instance, offer_id: str, reason: str, who: Principal
 ) -> PlacementRow:
     """The provider declines: the held capacity goes back and, if asked, the referral
-    goes to the next provider."""
+    goes to the next provider. Only an open offer in its time can be declined; one that
+    another answer, a withdrawal or its expiry settled first gets 409 with that state."""
     if reason not in DECLINE_REASONS:
         raise InputError(Problem("reason", f"one of: {', '.join(DECLINE_REASONS)}"))
     offer = _own_offer(session, offer_id, who)
-    if offer.status != OFFERED:
-        raise Conflict(f"offer_{offer.status}", f"this offer is {offer.status}, not open")
-    offer = release(session, offer_id, holding=OFFERED, to=DECLINED)
+    if offer.status == OFFERED and offer.reply_by is not None and offer.reply_by <= utcnow():
+        raise Conflict("expired", "the time to answer this offer has passed")
+    offer, won = settle(session, offer_id, holding=OFFERED, to=DECLINED)
+    if not won:
+        raise _lost(offer)
     offer.answer = reason
     audit(session, who, Action.UPDATE, offer.referral_id, f"offer {offer.id} declined: {reason}")
+    journey.record(
+        session,
+        offer.referral_id,
+        journey.Event.DECLINED,
+        who.subject,
+        provider_id=offer.provider_id,
+        placement_id=offer.id,
+        reason=reason,
+    )
     if offer.cascade:
         _next(session, instance, offer, who)
     return offer
 
 
-def expire_due(session: Session, instance: Instance, who: Principal) -> list[str]:
-    """Every open offer past its time, expired (its capacity back) and, if asked, sent
-    on; the ids expired."""
+def withdraw(session: Session, offer_id: str, who: Principal) -> PlacementRow:
+    """A navigator withdraws an open offer: its capacity goes back at once, and the
+    provider can no longer accept it."""
+    offer = _own_offer(session, offer_id, who)
+    offer, won = settle(session, offer_id, holding=OFFERED, to=WITHDRAWN)
+    if not won:
+        raise _lost(offer)
+    offer.answer = "withdrawn"
+    audit(session, who, Action.UPDATE, offer.referral_id, f"offer {offer.id} withdrawn")
+    journey.record(
+        session,
+        offer.referral_id,
+        journey.Event.WITHDRAWN,
+        who.subject,
+        provider_id=offer.provider_id,
+        placement_id=offer.id,
+        reason="withdrawn by a navigator",
+    )
+    return offer
+
+
+#: The service itself, as the audit trail names it when it acts on its own (expiry).
+SERVICE = Principal(journey.SERVICE, Role.SERVICE)
+
+
+def expire_due(session: Session, instance: Instance, who: Principal = SERVICE) -> list[str]:
+    """Every open offer past its time, expired by the service (its capacity back, the
+    expiry audited as the service's act) and, if asked, sent on; the ids expired."""
     now = utcnow()
     due = list(
         session.scalars(
-            select(PlacementRow).where(PlacementRow.status == OFFERED, PlacementRow.reply_by <= now)
+            select(PlacementRow.id)
+            .where(PlacementRow.status == OFFERED, PlacementRow.reply_by <= now)
+            .order_by(PlacementRow.id)
         )
     )
-    for offer in due:
-        expired = release(session, offer.id, holding=OFFERED, to=EXPIRED)
-        if expired.status == EXPIRED:
-            audit(session, who, Action.UPDATE, offer.referral_id, f"offer {offer.id} expired")
-            if offer.cascade:
-                _next(session, instance, offer, who)
-    return [offer.id for offer in due]
+    expired_ids = []
+    for offer_id in due:
+        offer, won = settle(session, offer_id, holding=OFFERED, to=EXPIRED)
+        if not won:
+            continue
+        offer.answer = "expired"
+        audit(session, SERVICE, Action.UPDATE, offer.referral_id, f"offer {offer.id} expired")
+        journey.record(
+            session,
+            offer.referral_id,
+            journey.Event.EXPIRED,
+            journey.SERVICE,
+            provider_id=offer.provider_id,
+            placement_id=offer.id,
+        )
+        expired_ids.append(offer_id)
+        if offer.cascade:
+            _next(session, instance, offer, SERVICE)
+    if expired_ids:
+        bump_version(session)  # the capacity is free again: matches change
+    return expired_ids
 
 
 def _next(session: Session, instance: Instance, offer: PlacementRow, who: Principal) -> None:
@@ -262,3 +331,55 @@ def open_offers(session: Session, who: Principal) -> list[PlacementRow]:
     if who.role is Role.PROVIDER:
         query = query.where(PlacementRow.provider_id == who.provider_id)
     return list(session.scalars(query))
+
+
+class OfferClock:
+    """Expires offers past their reply-by time every ``seconds``, as the service's own act,
+    whether or not any request comes: an offer holds its capacity only until its time.
+    (Every request that books, offers or answers expires what is due first, too.)"""
+
+    def __init__(self, database: Database, view: RegisterView, seconds: float = 10.0) -> None:
+        self.database = database
+        self.view = view
+        self.seconds = seconds
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> list[str]:
+        """One pass: the offers expired now (none when the register cannot be written just
+        now; the next pass tries again)."""
+        try:
+            with self.database.write() as session:
+                if (
+                    session.scalar(
+                        select(PlacementRow.id)
+                        .where(PlacementRow.status == OFFERED, PlacementRow.reply_by <= utcnow())
+                        .limit(1)
+                    )
+                    is None
+                ):
+                    return []
+                return expire_due(session, self.view.instance(session))
+        except (DBAPIError, RegisterBusy, NotFound) as exc:
+            if isinstance(exc, DBAPIError) and classify(exc) is None:
+                raise
+            log.warning("offers not expired this pass: %s", type(exc).__name__)
+            return []
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="offer-clock")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.seconds):
+            try:
+                self.tick()
+            except Exception:  # the clock keeps going; the error is the service's to log
+                log.exception("the offer clock failed a pass")

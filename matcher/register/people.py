@@ -52,7 +52,7 @@ def add_person(
         problems.append(
             Problem("subject", "use 1 to 128 letters, digits and . _ @ - (an email will do)")
         )
-    if role not in {r.value for r in Role}:
+    if role not in {r.value for r in Role} - {Role.SERVICE.value}:
         problems.append(Problem("role", "choose a role"))
     elif role == Role.PROVIDER.value:
         if not provider_id:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, MatcherError, NotFound, Problem
 from matcher.model import Instance, OvernightUnit, Provider, Referral, Weekday
-from matcher.register import ledger
+from matcher.register import journey, ledger
 from matcher.register.booking import NO_KEY_UPDATE, active_placements
 from matcher.register.database import Database, utcnow
 from matcher.register.faults import RegisterBusy, classify
@@ -308,7 +308,9 @@ def set_capacity(
 # ----- referrals --------------------------------------------------------------------------
 
 
-def create_referral(session: Session, instance: Instance, referral: Referral) -> Referral:
+def create_referral(
+    session: Session, instance: Instance, referral: Referral, who: str = journey.SERVICE
+) -> Referral:
     if referral.id in instance.referral_index:
         raise Conflict("exists", "a referral with this id is already registered")
     if referral.current_provider_id is not None:
@@ -328,6 +330,7 @@ def create_referral(session: Session, instance: Instance, referral: Referral) ->
     except IntegrityError:
         # Another request registered the same id meanwhile (PostgreSQL lets both get here).
         raise Conflict("exists", "a referral with this id is already registered") from None
+    journey.record(session, referral.id, journey.Event.REFERRED, who)
     bump_version(session)
     return referral
 

@@ -16,6 +16,8 @@ in the current directory (the embedded default: no server to install).
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, select, update
@@ -24,13 +26,16 @@ from sqlalchemy.orm import Session
 
 from matcher.errors import InputError
 from matcher.model import Instance
-from matcher.register import ledger
-from matcher.register.database import DEFAULT_URL, Database, database_url
+from matcher.register import journey, ledger
+from matcher.register.booking import weekly_cost
+from matcher.register.database import DEFAULT_URL, Database, database_url, utcnow
 from matcher.register.migrate import upgrade
 from matcher.register.tables import (
+    ACTIVE,
     Base,
     BedNight,
     IdempotencyKey,
+    JourneyEvent,
     PlacementRow,
     ProviderRow,
     ReferralRow,
@@ -73,12 +78,16 @@ class Register:
     def replace(self, instance: Instance) -> None:
         """Replace everything in the register with ``instance``, in one transaction.
 
-        Bookings made against the previous contents go with them; the capacity ledger is
-        rebuilt from the new providers. The audit trail and finished jobs are kept.
+        Bookings made against the previous contents go with them, and so do the referrals'
+        histories; the capacity ledger is rebuilt from the new providers. Each referral's
+        history starts with its referral; a child attending a provider already is placed
+        there (an existing placement, started the day it was loaded). The audit trail and
+        finished jobs are kept.
         """
         with self.database.write() as session:
             for table in (
                 IdempotencyKey,
+                JourneyEvent,
                 PlacementRow,
                 BedNight,
                 StaffCapacity,
@@ -99,6 +108,7 @@ class Register:
             )
             session.flush()
             ledger.rebuild(session, instance)
+            start_journeys(session, instance)
             bump_version(session)
 
     def load(self) -> Instance:
@@ -108,6 +118,44 @@ class Register:
         if instance is None:
             raise InputError(f"the register at {self.url} is empty: load an instance first")
         return instance
+
+
+def start_journeys(session: Session, instance: Instance) -> None:
+    """Each referral's history begins with its referral; a child already attending a
+    provider gets an existing placement there, started today. The ledger counts an
+    existing placement from the referral's own record, so its row takes nothing."""
+    now = utcnow()
+    for referral in instance.referrals:
+        referred = datetime.combine(referral.referral_date, datetime.min.time())
+        journey.record(session, referral.id, journey.Event.REFERRED, journey.SERVICE, at=referred)
+        provider_id = referral.current_provider_id
+        if provider_id is None:
+            continue
+        provider = instance.provider(provider_id)
+        placement = PlacementRow(
+            id=str(uuid.uuid4()),
+            referral_id=referral.id,
+            provider_id=provider_id,
+            unit_id=None,
+            status=ACTIVE,
+            taken={},
+            weekly_cost=round(weekly_cost(instance, referral, provider), 2),
+            created_by=journey.SERVICE,
+            created_at=now,
+            start_date=now.date(),
+            existing=True,
+        )
+        session.add(placement)
+        session.flush()
+        journey.record(
+            session,
+            referral.id,
+            journey.Event.EXISTING,
+            journey.SERVICE,
+            provider_id=provider_id,
+            placement_id=placement.id,
+            at=now,
+        )
 
 
 def load_instance(session: Session, overlay: dict[str, str] | None = None) -> Instance | None:

@@ -40,6 +40,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 #: offer for the child was accepted.
 ACTIVE, RELEASED = "active", "released"
 OFFERED, DECLINED, EXPIRED, WITHDRAWN = "offered", "declined", "expired", "withdrawn"
+#: A placement that ended (with a reason and an end date), or that the child moved on from.
+ENDED, MOVED = "ended", "moved"
 #: The statuses whose capacity is taken on the ledger.
 HOLDING = (ACTIVE, OFFERED)
 
@@ -65,10 +67,15 @@ class ProviderRow(Base):
 
 
 class ReferralRow(Base):
+    """A referral's record, and where it stands on its journey (:mod:`matcher.register.
+    journey`): ``state`` and, for an end, ``state_reason``, kept with every event."""
+
     __tablename__ = "referrals"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     position: Mapped[int] = mapped_column(index=True)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="waiting", server_default="waiting")
+    state_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class RegisterState(Base):
@@ -159,6 +166,14 @@ class PlacementRow(Base):
     reply_by: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     answer: Mapped[str | None] = mapped_column(String(200), nullable=True)
     cascade: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: A placement's first day (the planned start, or the day an existing one was loaded)
+    #: and, once ended, its last, with the reason; ``existing``: the child attended the
+    #: provider before the register knew of it (its capacity is counted from the
+    #: referral's record, so it takes nothing on the ledger itself).
+    start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    existing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def staff_hours(self) -> dict[str, float]:
         """Staff-hours taken in each slot (a day placement's), to four decimals."""
@@ -168,6 +183,22 @@ class PlacementRow(Base):
     def nights(self) -> list[date]:
         """Bed-nights taken (an overnight placement's), in date order."""
         return [date.fromisoformat(n) for n in sorted(self.taken.get("bed_nights", {}))]
+
+
+class JourneyEvent(Base):
+    """One step of a referral's journey, never changed once written: what happened, when,
+    with which provider and placement (or offer), why, and who did it (a person's subject,
+    or ``service`` for what the service does itself, such as an offer's expiry)."""
+
+    __tablename__ = "journey_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    referral_id: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    placement_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    by: Mapped[str] = mapped_column(String(128))
 
 
 class IdempotencyKey(Base):

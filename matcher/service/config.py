@@ -43,6 +43,9 @@ class ServiceConfig:
     planning_date: date | None = None
     #: Hours a provider has to answer an offer.
     offer_hours: float = 24.0
+    #: Seconds between the service's own looks for offers past their time (it expires
+    #: them, and gives their capacity back, whether or not any request comes).
+    offer_check_seconds: float = 10.0
     #: Signs the pages' session cookies.
     session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     #: After each load of the register, collect garbage and freeze what is left (the
