@@ -221,8 +221,11 @@ def decline(
 
 def withdraw(session: Session, offer_id: str, who: Principal) -> PlacementRow:
     """A navigator withdraws an open offer: its capacity goes back at once, and the
-    provider can no longer accept it."""
+    provider can no longer accept it. An offer past its time is the service's to expire
+    (409 expired), as it is past answering."""
     offer = _own_offer(session, offer_id, who)
+    if offer.status == OFFERED and offer.reply_by is not None and offer.reply_by <= utcnow():
+        raise Conflict("expired", "the time to answer this offer has passed")
     offer, won = settle(session, offer_id, holding=OFFERED, to=WITHDRAWN)
     if not won:
         raise _lost(offer)
