@@ -143,6 +143,7 @@ def approve_allocation(
             RefusedOut(referral_id=r.referral_id, code=r.code, message=r.message)
             for r in done.refused
         ],
+        kept=done.kept,
     )
 
 

@@ -479,6 +479,10 @@ class RefusedOut(Out):
 class ApprovalOut(Out):
     booked: list[BookedOut]
     refused: list[RefusedOut] = Field(description="Children not booked, each with the reason.")
+    kept: list[str] = Field(
+        default_factory=list,
+        description="Children placed already whom the allocation keeps where they are.",
+    )
 
 
 # ----- offers ---------------------------------------------------------------------------

@@ -178,10 +178,11 @@ async def approve_page(
         if done.booked:
             bump_version(db)
     errors = [("", f"{r.referral_id} was not booked: {r.message}") for r in done.refused]
+    kept = f" {len(done.kept)} placed already stay where they are." if done.kept else ""
     notice = (
         f"{'Offered' if form.get('as_offers') else 'Booked'} {len(done.booked)} of the "
-        f"{len(chosen)} children ticked."
-        if done.booked
+        f"{len(chosen)} children ticked.{kept}"
+        if done.booked or done.kept
         else None
     )
     return _allocation(job_id, request, found, session, who, errors=errors, notice=notice)

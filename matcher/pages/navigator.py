@@ -24,9 +24,9 @@ from matcher.model import PRIORITY_LABELS, Instance, Lot, Referral
 from matcher.pages.render import page as render_page
 from matcher.pages.session import CheckedForm, NavigatorPage, PageSession, SessionDep
 from matcher.ranking import Ranking, rank
-from matcher.register import offers
+from matcher.register import journey, offers, transitions
 from matcher.register.access import Action, Principal, audit, misses_audited
-from matcher.register.booking import BookingRequest, book, bookable_nights, release
+from matcher.register.booking import BookingRequest, book, bookable_nights
 from matcher.register.store import bump_version
 from matcher.register.tables import PlacementRow
 from matcher.rules.explain import NEED_WORDS
@@ -43,7 +43,32 @@ SORTS = {
     "district": "District",
     "lot": "Service",
 }
-STATUSES = {"waiting": "Waiting", "placed": "Placed"}
+#: The list's filter by where each child stands (:mod:`matcher.register.journey`); with
+#: none chosen, the children whose journey is open (waiting, offered or placed).
+STATUSES = {state.value: state.label for state in journey.State}
+OPEN_STATES = {journey.State.WAITING, journey.State.OFFERED, journey.State.PLACED}
+STATE_TAGS = {
+    journey.State.WAITING: "govuk-tag--yellow",
+    journey.State.OFFERED: "govuk-tag--blue",
+    journey.State.PLACED: "govuk-tag--green",
+    journey.State.ENDED: "govuk-tag--grey",
+    journey.State.CLOSED: "govuk-tag--grey",
+}
+#: How a step of a child's journey reads on their page.
+STEP_WORDS = {
+    journey.Event.REFERRED: "Referred",
+    journey.Event.EXISTING: "Attending {provider} already when the register was loaded",
+    journey.Event.OFFERED: "Offered to {provider}",
+    journey.Event.DECLINED: "Declined by {provider}: {reason}",
+    journey.Event.EXPIRED: "The offer to {provider} expired unanswered",
+    journey.Event.WITHDRAWN: "The offer to {provider} was withdrawn: {reason}",
+    journey.Event.ACCEPTED: "Accepted by {provider}: placed",
+    journey.Event.BOOKED: "Booked with {provider}",
+    journey.Event.RELEASED: "The booking with {provider} was released",
+    journey.Event.MOVED: "Moved to {provider}",
+    journey.Event.ENDED: "The placement with {provider} ended: {reason}",
+    journey.Event.CLOSED: "Closed: {reason}",
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +77,25 @@ class Row:
     district: str
     waited_days: int
     placement: PlacementRow | None
+    state: journey.State
+
+    @property
+    def tag(self) -> str:
+        return STATE_TAGS[self.state]
+
+
+def waited_days(
+    referral: Referral, today: date, state: journey.State, placement: PlacementRow | None
+) -> int:
+    """Days on the list: to today while waiting or offered, to the placement's start once
+    placed (the wait ends there), to the day the journey ended otherwise."""
+    if placement is not None and placement.start_date is not None:
+        end = min(today, placement.start_date)
+    elif state.final and placement is not None and placement.end_date is not None:
+        end = placement.end_date
+    else:
+        end = today
+    return max(0, (end - referral.referral_date).days)
 
 
 def _filters(instance: Instance) -> dict[str, list[tuple[str, str]]]:
@@ -87,6 +131,7 @@ def waiting_list(
             row.referral_id: row
             for row in db.scalars(select(PlacementRow).where(PlacementRow.status == "active"))
         }
+        states = journey.states(db)
         rows = []
         for referral in instance.referrals:
             if district and referral.home_district != district:
@@ -100,16 +145,16 @@ def waiting_list(
             if priority not in ("", "any", "none") and priority not in referral.priority:
                 continue
             placement = placed.get(referral.id)
-            if status == "waiting" and placement is not None:
-                continue
-            if status == "placed" and placement is None:
+            state = states.get(referral.id, journey.State.WAITING)
+            if (status and state.value != status) or (not status and state not in OPEN_STATES):
                 continue
             rows.append(
                 Row(
                     referral,
                     instance.district_name(referral.home_district),
-                    max(0, (today - referral.referral_date).days),
+                    waited_days(referral, today, state, placement),
                     placement,
+                    state,
                 )
             )
         keys = {
@@ -156,8 +201,10 @@ def _referral_page(
         instance = found.register.instance(db)
         referral = _referral(instance, referral_id)
         audit(db, who, Action.MATCH, referral_id, "referral page")
-        active = _active(db, referral_id)
         offers.expire_due(db, instance)
+        active = _active(db, referral_id)
+        state, state_reason = journey.state(db, referral_id)
+        steps = [_step_words(instance, step) for step in journey.history(db, referral_id)]
         open_offers = [o for o in offers.open_offers(db, who) if o.referral_id == referral_id]
         ranking = rank(instance, referral)
         candidates = ranking.candidates[:SHOWN_CANDIDATES]
@@ -177,10 +224,26 @@ def _referral_page(
         "units": units,
         "misses": _nearest_misses(ranking),
         "open_offers": [(o, instance.provider_name(o.provider_id)) for o in open_offers],
+        "state": state,
+        "state_reason": journey.END_REASONS.get(state_reason or "", state_reason),
+        "steps": steps,
+        "end_reasons": list(journey.END_REASONS.items()),
+        "existing": active is not None and active.existing,
+        "placement_provider_id": None if active is None else active.provider_id,
         "errors": errors or [],
         "notice": notice,
     }
     return render_page(request, session, "referral.html", context, status_code=status_code)
+
+
+def _step_words(instance: Instance, step: journey.Step) -> tuple[str, str, str]:
+    """A step of the journey as the child's page shows it: when, what, and who did it."""
+    provider = instance.provider_name(step.provider_id) if step.provider_id else ""
+    reason = step.reason or ""
+    reason = journey.END_REASONS.get(reason, offers.DECLINE_REASONS.get(reason, reason))
+    what = STEP_WORDS[step.kind].format(provider=provider, reason=reason or "no reason given")
+    who = "the service" if step.by == journey.SERVICE else step.by
+    return _day(step.at.date()), what, who
 
 
 def _facts(instance: Instance, referral: Referral) -> list[tuple[str, str]]:
@@ -265,6 +328,10 @@ def referral_page(
     booked: str = "",
     released: str = "",
     offered: str = "",
+    ended: str = "",
+    moved: str = "",
+    closed: str = "",
+    withdrawn: str = "",
 ) -> Response:
     notice = None
     if offered:
@@ -273,6 +340,14 @@ def referral_page(
         notice = "Booked. The placement is on the register."
     elif released:
         notice = "Released. What the placement took is free again."
+    elif ended:
+        notice = "The placement has ended. What it took is free again."
+    elif moved:
+        notice = "Moved. The old placement has ended and the new one is booked."
+    elif closed:
+        notice = "The referral is closed."
+    elif withdrawn:
+        notice = "The offer is withdrawn. What it held is free again."
     return _referral_page(request, found, session, who, referral_id, notice=notice)
 
 
@@ -323,10 +398,112 @@ def release_page(
         row = db.get(PlacementRow, placement_id)
         if row is None or row.referral_id != referral_id:
             raise NotFound("no such placement")
-        release(db, placement_id)
+        transitions.release_booking(db, placement_id, who.subject)
         audit(db, who, Action.DELETE, referral_id, f"placement {placement_id}")
         bump_version(db)
     return RedirectResponse(f"/waiting-list/{referral_id}?released=1", status_code=303)
+
+
+@router.post("/waiting-list/{referral_id}/end", dependencies=[CheckedForm])
+def end_page(
+    referral_id: str,
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: NavigatorPage,
+    placement_id: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """End the child's placement with a reason: its capacity is free again and the
+    child's journey ends."""
+    if reason not in journey.END_REASONS:
+        errors = [("reason", "Choose why the placement ends.")]
+        return _referral_page(request, found, session, who, referral_id, errors, status_code=422)
+    try:
+        with found.database.write() as db:
+            row = db.get(PlacementRow, placement_id)
+            if row is None or row.referral_id != referral_id:
+                raise NotFound("no such placement")
+            instance = found.register.instance(db)
+            transitions.end_placement(db, instance, placement_id, reason, who.subject)
+            audit(db, who, Action.UPDATE, referral_id, f"placement {placement_id} ended")
+            bump_version(db)
+    except Conflict as exc:
+        errors = [("", exc.render())]
+        return _referral_page(request, found, session, who, referral_id, errors, status_code=409)
+    return RedirectResponse(f"/waiting-list/{referral_id}?ended=1", status_code=303)
+
+
+@router.post("/waiting-list/{referral_id}/move", dependencies=[CheckedForm])
+def move_page(
+    referral_id: str,
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: NavigatorPage,
+    placement_id: Annotated[str, Form()],
+    provider_id: Annotated[str, Form()],
+) -> Response:
+    """Move a placed day child to another provider: the old placement ends and the new
+    one is booked in one step, or neither."""
+    try:
+        with found.database.write() as db:
+            instance = found.register.instance(db)
+            request_ = BookingRequest(referral_id, provider_id)
+            new = transitions.move(db, instance, placement_id, request_, who.subject)
+            audit(db, who, Action.UPDATE, referral_id, f"moved {placement_id} to {new.id}")
+            bump_version(db)
+    except (Conflict, InputError, NotFound) as exc:
+        errors = [("", exc.render())]
+        return _referral_page(request, found, session, who, referral_id, errors, status_code=409)
+    return RedirectResponse(f"/waiting-list/{referral_id}?moved=1", status_code=303)
+
+
+@router.post("/waiting-list/{referral_id}/close", dependencies=[CheckedForm])
+def close_page(
+    referral_id: str,
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: NavigatorPage,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Take the child off the list without a placement; open offers are withdrawn."""
+    if reason not in journey.END_REASONS:
+        errors = [("close-reason", "Choose why the referral is closed.")]
+        return _referral_page(request, found, session, who, referral_id, errors, status_code=422)
+    try:
+        with found.database.write() as db:
+            transitions.close_referral(db, referral_id, reason, who.subject)
+            audit(db, who, Action.UPDATE, referral_id, f"closed: {reason}")
+            bump_version(db)
+    except Conflict as exc:
+        errors = [("", exc.render())]
+        return _referral_page(request, found, session, who, referral_id, errors, status_code=409)
+    return RedirectResponse(f"/waiting-list/{referral_id}?closed=1", status_code=303)
+
+
+@router.post("/waiting-list/{referral_id}/withdraw", dependencies=[CheckedForm])
+def withdraw_page(
+    referral_id: str,
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: NavigatorPage,
+    offer_id: Annotated[str, Form()],
+) -> Response:
+    """Withdraw an open offer: the provider can no longer accept it."""
+    try:
+        with found.database.write() as db:
+            row = db.get(PlacementRow, offer_id)
+            if row is None or row.referral_id != referral_id:
+                raise NotFound("no such offer")
+            offers.withdraw(db, offer_id, who)
+            bump_version(db)
+    except Conflict as exc:
+        errors = [("", exc.render())]
+        return _referral_page(request, found, session, who, referral_id, errors, status_code=409)
+    return RedirectResponse(f"/waiting-list/{referral_id}?withdrawn=1", status_code=303)
 
 
 @router.get("/waiting-list/{referral_id}/summary")

@@ -14,13 +14,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, NotFound
 from matcher.model import Instance
-from matcher.register import offers
+from matcher.register import offers, transitions
 from matcher.register.access import Action, Principal, audit
 from matcher.register.booking import BookingRequest, book
+from matcher.register.tables import ACTIVE, PlacementRow
 from matcher.result import Result
 
 
@@ -35,6 +37,8 @@ class Refused:
 class Approval:
     booked: list[tuple[str, str]] = field(default_factory=list)  # (referral, placement)
     refused: list[Refused] = field(default_factory=list)
+    #: Children placed already whom the allocation keeps where they are: nothing to book.
+    kept: list[str] = field(default_factory=list)
 
 
 def requests(result: Result) -> tuple[list[BookingRequest], list[Refused]]:
@@ -94,6 +98,13 @@ def approve(
             Refused(missing, "not_in_allocation", "the allocation gives this child no place")
         )
     for request in wanted:
+        current = _placed_with(session, request.referral_id)
+        if current is not None and current.provider_id == request.provider_id:
+            approval.kept.append(request.referral_id)  # the allocation keeps the child there
+            continue
+        if current is not None:
+            _move(session, instance, current.id, request, who, source, approval)
+            continue
         if offer_hours is not None:
             try:
                 sent = offers.send(
@@ -127,3 +138,37 @@ def approve(
         )
         approval.booked.append((request.referral_id, placement.id))
     return approval
+
+
+def _placed_with(session: Session, referral_id: str) -> PlacementRow | None:
+    """The child's placement now (read in the approval's transaction, not from the
+    allocation, which may be older)."""
+    return session.scalar(
+        select(PlacementRow).where(
+            PlacementRow.referral_id == referral_id, PlacementRow.status == ACTIVE
+        )
+    )
+
+
+def _move(
+    session: Session,
+    instance: Instance,
+    placement_id: str,
+    request: BookingRequest,
+    who: Principal,
+    source: str,
+    approval: Approval,
+) -> None:
+    """The allocation moves a placed child (moves allowed): the old placement ends and the
+    new one is booked in one step, in a savepoint of its own."""
+    savepoint = session.begin_nested()
+    try:
+        placement = transitions.move(session, instance, placement_id, request, who.subject)
+    except (Conflict, InputError, NotFound) as exc:
+        savepoint.rollback()
+        code = exc.code if isinstance(exc, Conflict) else "invalid"
+        approval.refused.append(Refused(request.referral_id, code, exc.render()))
+        return
+    savepoint.commit()
+    audit(session, who, Action.UPDATE, request.referral_id, f"moved to {placement.id} ({source})")
+    approval.booked.append((request.referral_id, placement.id))

@@ -46,6 +46,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from matcher.errors import MatcherError, NotFound
+from matcher.model import Instance
 from matcher.register.database import Database, utcnow
 from matcher.register.faults import RegisterBusy, classify
 from matcher.register.tables import JobRow
@@ -206,13 +207,33 @@ def _planned_from(payload: dict[str, Any]) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
+def open_journeys(session: Session, instance: Instance) -> Instance:
+    """The instance without the referrals whose journey has ended or been closed: the
+    allocation places the children waiting (placed ones stay where they are unless moves
+    are allowed). An ended placement has left the register's capacity already."""
+    from matcher.register import journey
+
+    states = journey.states(session)
+    keep = [r for r in instance.referrals if not states.get(r.id, journey.State.WAITING).final]
+    if len(keep) == len(instance.referrals):
+        return instance
+    ids = {r.id for r in keep}
+    keep = [
+        r.model_copy(update={"incompatible_with": [k for k in r.incompatible_with if k in ids]})
+        if set(r.incompatible_with) - ids
+        else r
+        for r in keep
+    ]
+    return instance.model_copy(update={"referrals": keep})
+
+
 def _allocation(database: Database, payload: dict[str, Any], progress: Progress) -> Any:
     from matcher.allocate import allocate
     from matcher.register.records import load_with_bookings
     from matcher.result import Params
 
     with database.read() as session:
-        instance = load_with_bookings(session, _planned_from(payload))
+        instance = open_journeys(session, load_with_bookings(session, _planned_from(payload)))
     progress(0.05)
     asked = {k: v for k, v in payload.items() if k != PLANNING_DATE}
     params = Params.model_validate(asked | {"executor": executor_setting()})

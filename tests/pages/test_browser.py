@@ -132,7 +132,7 @@ def test_a_navigator_ranks_and_books_a_day_placement(page: Page) -> None:
     expect(page.locator("main")).to_contain_text("Ribble Sunrise Care")
     inspect(page, "family-summary")
     page.go_back()
-    page.get_by_role("button", name="Release this placement").click()
+    page.get_by_role("button", name="Release this booking").click()
     expect(page.get_by_text("Released.")).to_be_visible()
 
 
@@ -152,7 +152,7 @@ def test_a_navigator_books_chosen_nights_of_an_overnight_stay(page: Page) -> Non
     expect(page.get_by_text("Booked. The placement is on the register.")).to_be_visible()
     expect(page.locator("#placement")).to_contain_text("Nights")
     inspect(page, "overnight-booked")
-    page.get_by_role("button", name="Release this placement").click()
+    page.get_by_role("button", name="Release this booking").click()
     expect(page.get_by_text("Released.")).to_be_visible()
 
 
@@ -351,7 +351,7 @@ def test_signing_in_and_booking_work_from_the_keyboard_alone(page: Page) -> None
     tab_to("document.activeElement.textContent.trim().startsWith('Book ')")
     page.keyboard.press("Enter")
     expect(page.get_by_text("Booked. The placement is on the register.")).to_be_visible()
-    tab_to("document.activeElement.textContent.trim() === 'Release this placement'")
+    tab_to("document.activeElement.textContent.trim() === 'Release this booking'")
     page.keyboard.press("Enter")
     expect(page.get_by_text("Released.")).to_be_visible()
 

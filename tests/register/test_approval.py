@@ -73,15 +73,12 @@ def test_approving_an_allocation_books_every_child_and_keeps_the_ledger_exact(
     }
     with register.database.read() as session:
         assert ledger.discrepancies(session, now(session)) == []
-    # Approving again books nothing more: each child is said to be placed already.
+    # Approving again books nothing more and refuses no one: each child is placed where
+    # the allocation puts them already, and stays there.
     with register.database.write() as session:
         again = approve(session, now(session), result, NAVIGATOR)
-    assert again.booked == []
-    assert {(r.referral_id, r.code) for r in again.refused} == {
-        ("R-0001", "already_placed"),
-        ("R-0002", "already_placed"),
-        ("R-0003", "already_placed"),
-    }
+    assert again.booked == [] and again.refused == []
+    assert sorted(again.kept) == ["R-0001", "R-0002", "R-0003"]
 
 
 def test_a_place_no_longer_free_is_reported_and_the_rest_are_booked(
@@ -134,16 +131,15 @@ def test_the_service_approves_a_finished_allocation(tmp_path: Path) -> None:
         everyone = client.post(f"/allocations/{job['id']}/approve", headers=auth("navigator"))
         body = everyone.json()
         assert sorted(b["referral_id"] for b in body["booked"]) == ["R-0002", "R-0003"]
-        assert [(r["referral_id"], r["code"]) for r in body["refused"]] == [
-            ("R-0001", "already_placed")
-        ]
+        assert body["refused"] == [] and body["kept"] == ["R-0001"]  # placed there already
         offered = client.post(
             f"/allocations/{job['id']}/approve",
             json={"as_offers": True},
             headers=auth("navigator"),
         )
         assert offered.status_code == 200
-        assert {r["code"] for r in offered.json()["refused"]} == {"already_placed"}
+        assert offered.json()["refused"] == [] and offered.json()["booked"] == []
+        assert sorted(offered.json()["kept"]) == ["R-0001", "R-0002", "R-0003"]
 
 
 def test_the_panel_may_approve_into_offers_that_hold_the_places(register: Register) -> None:
@@ -157,3 +153,35 @@ def test_the_panel_may_approve_into_offers_that_hold_the_places(register: Regist
         assert all(row.reply_by is not None for row in rows)
         assert ledger.discrepancies(session, now(session)) == []
     assert active(register) == {}
+
+
+def test_approving_a_county_with_children_placed_already_refuses_none_as_placed(
+    tmp_path: Path,
+) -> None:
+    # A generated county where some children attend a provider already: the allocation
+    # keeps them there (moves not allowed), and approving it whole books the rest and
+    # keeps those, refusing no child as placed already.
+    from matcher.counties.generate import generate
+    from matcher.register.jobs import open_journeys
+    from matcher.register.records import load_with_bookings
+
+    county = generate(referrals=150, providers=20, seed=5)
+    placed_already = {r.id for r in county.referrals if r.current_provider_id is not None}
+    assert placed_already
+    register = Register(f"sqlite:///{tmp_path / 'register.sqlite'}")
+    register.replace(county)
+    with register.database.read() as session:
+        instance = open_journeys(session, load_with_bookings(session))
+    result = allocate(instance, Params(budget=2, workers=2))
+    assert check(instance, result) == []
+    with register.database.write() as session:
+        done = approve(session, load_with_bookings(session), result, NAVIGATOR)
+    assert not [r for r in done.refused if r.code == "already_placed"]
+    kept_in_place = {
+        p.referral_id for p in result.placements if p.referral_id in placed_already
+    }
+    assert kept_in_place and set(done.kept) >= kept_in_place
+    assert not placed_already & {r for r, _ in done.booked}
+    with register.database.read() as session:
+        assert ledger.discrepancies(session, load_with_bookings(session)) == []
+    register.database.dispose()
