@@ -177,9 +177,7 @@ def test_approving_a_county_with_children_placed_already_refuses_none_as_placed(
     with register.database.write() as session:
         done = approve(session, load_with_bookings(session), result, NAVIGATOR)
     assert not [r for r in done.refused if r.code == "already_placed"]
-    kept_in_place = {
-        p.referral_id for p in result.placements if p.referral_id in placed_already
-    }
+    kept_in_place = {p.referral_id for p in result.placements if p.referral_id in placed_already}
     assert kept_in_place and set(done.kept) >= kept_in_place
     assert not placed_already & {r for r, _ in done.booked}
     with register.database.read() as session:
