@@ -48,7 +48,9 @@ def get_returns(
         instance = found.register.instance(session)
         if provider is not None and provider not in instance.provider_index:
             raise NotFound("no such provider")
-        figures = compute(session, instance, span, provider)
+        figures = compute(
+            session, instance, span, provider, suppressed=who.role is Role.COMMISSIONER
+        )
     if format == "json":
         import orjson
 

@@ -46,8 +46,16 @@ def returns_page(
     span, errors = _period(request, found.register.planning_date())
     figures = None
     if span is not None:
-        with found.database.read() as db:
-            figures = compute(db, found.register.instance(db), span, _own(who))
+        try:
+            with found.database.read() as db:
+                figures = compute(
+                    db, found.register.instance(db), span, _own(who), suppressed=_suppressed(who)
+                )
+        except InputError as exc:
+            span, errors = (
+                None,
+                [("from", p.message[:1].upper() + p.message[1:]) for p in exc.problems],
+            )
     context = {
         "title": "Performance returns",
         "figures": figures,
@@ -65,7 +73,9 @@ def returns_workbook(request: Request, found: ServicesDep, who: ReturnsPage) -> 
     if span is None:
         raise InputError(errors[0][1])
     with found.database.read() as db:
-        figures = compute(db, found.register.instance(db), span, _own(who))
+        figures = compute(
+            db, found.register.instance(db), span, _own(who), suppressed=_suppressed(who)
+        )
     return Response(
         as_bytes(figures.tables, "xlsx"),
         media_type=MEDIA_TYPES["xlsx"],
@@ -76,3 +86,8 @@ def returns_workbook(request: Request, found: ServicesDep, who: ReturnsPage) -> 
 def _own(who: Principal) -> str | None:
     """A provider reads its own returns; the council's people read the council's."""
     return who.provider_id if who.role is Role.PROVIDER else None
+
+
+def _suppressed(who: Principal) -> bool:
+    """A commissioner reads the returns with small numbers suppressed."""
+    return who.role is Role.COMMISSIONER

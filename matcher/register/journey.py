@@ -189,6 +189,31 @@ def history(session: Session, referral_id: str) -> list[Step]:
     ]
 
 
+@dataclass(frozen=True)
+class Stamped:
+    """A step with the referral it belongs to."""
+
+    referral_id: str
+    step: Step
+
+
+def steps_before(session: Session, stop: datetime) -> list[Stamped]:
+    """Every referral's events before ``stop``, oldest first: the histories as they stood
+    then (the returns of a past period read them)."""
+    rows = session.scalars(
+        select(JourneyEvent)
+        .where(JourneyEvent.at < stop)
+        .order_by(JourneyEvent.at, JourneyEvent.id)
+    )
+    return [
+        Stamped(
+            row.referral_id,
+            Step(row.at, Event(row.kind), row.provider_id, row.placement_id, row.reason, row.by),
+        )
+        for row in rows
+    ]
+
+
 def replay(steps: Iterable[Step]) -> tuple[State, str | None]:
     """The state a history leads to, from its events alone."""
     open_offers: set[str | None] = set()

@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from matcher.app import create_app
 from matcher.errors import InputError
@@ -56,8 +57,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClie
         yield client, url
 
 
-def figures(client: TestClient, **query: str) -> dict[str, list[list[object]]]:
-    answer = client.get("/returns", params=query, headers=auth("commissioner"))
+def figures(client: TestClient, role: str = "admin", **query: str) -> dict[str, list[list[object]]]:
+    answer = client.get("/returns", params=query, headers=auth(role))
     assert answer.status_code == 200, answer.text
     return {t["name"]: t["rows"] for t in answer.json()["tables"]}
 
@@ -78,15 +79,24 @@ def test_the_returns_count_what_the_register_booked_and_name_no_child(
     assert headline["Children waiting at the end"] == "1"  # R-0003
     assert headline["Spend on the framework"] != "£0"
     [preston] = [row for row in tables["By district"] if row[0] == "Preston"]
-    assert preston[2] == 2  # both children placed live there
+    assert preston[2] == 2  # both children placed live there (exact: an administrator)
     assert float(str(preston[3])) > 0 and preston[4] == 2  # their hours and nights
     assert float(str(preston[5])) > 0  # and what they cost in the period
     occupancy = {str(row[0]): row for row in tables["Occupancy of overnight units"]}
     assert any(row[3] == 2 for row in occupancy.values())  # the two nights booked
     text = str(tables)
     assert not re.search(r"R-\d{4}", text)
+    # A commissioner reads the same period with its small numbers suppressed: two children
+    # placed is not shown, nor their hours, nights or spend; nor the days they waited.
+    seen = figures(client, "commissioner", **{"from": "2026-06-01", "to": today})
+    shown = dict((str(k), str(v)) for k, v in seen["Headline"])
+    assert shown["Children placed"] == "[c]" and shown["Children waiting at the end"] == "[c]"
+    assert shown["Days from referral to placement"] == "[c]"
+    [preston] = [row for row in seen["By district"] if row[0] == "Preston"]
+    assert preston[1:] == ["[c]"] * 5
+    assert not re.search(r"R-\d{4}", str(seen))
     # A period before anything was booked counts no placement.
-    before = figures(client, month="2026-01")
+    before = figures(client, "commissioner", month="2026-01")
     assert dict((str(k), str(v)) for k, v in before["Headline"])["Children placed"] == "0"
     refused = client.get("/returns?month=2026-11", headers=auth("navigator"))
     assert refused.status_code == 403
@@ -126,3 +136,108 @@ def test_a_provider_reads_its_own_returns_only(service: tuple[TestClient, str]) 
     council = client.get("/returns", params=query | {"provider": "P-9"}, headers=auth("admin"))
     by = {str(k): str(v) for k, v in council.json()["tables"][0]["rows"]}
     assert by["Children placed"] == "1" and council.json()["council"].startswith("Pendle House")
+
+
+def test_a_commissioner_may_not_ask_for_a_period_shorter_than_a_month(
+    service: tuple[TestClient, str],
+) -> None:
+    client, _ = service
+    day = {"from": "2026-11-10", "to": "2026-11-10", "provider": "P-1"}
+    refused = client.get("/returns", params=day, headers=auth("commissioner"))
+    assert refused.status_code == 422 and "at least 28 days" in refused.text
+    assert client.get("/returns", params=day, headers=auth("admin")).status_code == 200
+
+
+def test_small_numbers_are_suppressed_rounded_and_not_given_away_by_a_total() -> None:
+    from matcher.formats.spreadsheets import Table
+    from matcher.register.returns import HIDDEN, Returns, _suppress_all, suppress
+
+    assert [suppress(n) for n in (0, 1, 7, 8, 12, 13, 102)] == [0, HIDDEN, HIDDEN, 10, 10, 15, 100]
+    table = Table(
+        "By district",
+        ["District", "referrals received", "children placed", "staff-hours placed"],
+        [["A", 40, 3, 12.5], ["B", 22, 30, 80.0], ["C", 9, 12, 40.0]],
+    )
+    out = Returns(Period(date(2026, 10, 1), date(2026, 10, 31)), "C")
+    out.tables = [table]
+    out.headline = [("Children placed", 45), ("Days from referral to placement", "median 9")]
+    _suppress_all(out, 45)
+    # A's 3 children are hidden, with their hours; C's 12, the next smallest, are hidden
+    # too, with theirs, so that the totals (45 children, shown rounded) cannot give A's away.
+    assert table.rows == [
+        ["A", 40, HIDDEN, HIDDEN],
+        ["B", 20, 30, 80.0],
+        ["C", 10, HIDDEN, HIDDEN],
+    ]
+    assert out.headline == [
+        ("Children placed", 45),
+        ("Days from referral to placement", "median 9"),
+    ]
+
+
+def test_a_past_month_gives_the_same_figures_whenever_it_is_run(tmp_path: Path) -> None:
+    # Two children placed in October (their bookings and histories dated then); returns of
+    # October, run before and after November's bookings and releases, are the same.
+    from sqlalchemy import update
+
+    from matcher.register.access import Principal, Role
+    from matcher.register.booking import BookingRequest, book
+    from matcher.register.records import load_with_bookings
+    from matcher.register.returns import compute
+    from matcher.register.tables import JourneyEvent, PlacementRow
+    from matcher.register.transitions import release_booking
+    from tests import factories as f
+
+    url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    register = Register(url)
+    county = f.instance(
+        providers=[f.provider(staff_hours={"sat_morning": 20})],
+        referrals=[
+            f.referral(referral_date="2026-06-01", planned_start_date="2026-10-03"),
+            f.referral(id="R-0002", referral_date="2026-07-01", planned_start_date="2026-10-10"),
+            f.referral(id="R-0003", referral_date="2026-09-01", planned_start_date="2026-10-01"),
+        ],
+    )
+    register.replace(county)
+    navigator = Principal("nav-1", Role.NAVIGATOR)
+    october = Period(date(2026, 10, 1), date(2026, 10, 31))
+    with register.database.write() as session:
+        instance = load_with_bookings(session, date(2026, 9, 28))
+        for referral_id in ("R-0001", "R-0002"):
+            row = book(session, instance, BookingRequest(referral_id, "P-1"), navigator.subject)
+            row.created_at = datetime(2026, 9, 28, 10)
+        session.flush()
+        session.execute(
+            update(JourneyEvent)
+            .where(JourneyEvent.kind == "booked")
+            .values(at=datetime(2026, 9, 28, 10))
+        )
+
+    def october_returns() -> list[list[object]]:
+        with register.database.read() as session:
+            figures = compute(
+                session, load_with_bookings(session), october, today=date(2026, 12, 7)
+            )
+        return [row for table in figures.tables for row in table.rows]
+
+    first = october_returns()
+    headline = {str(row[0]): str(row[1]) for row in first[:8]}
+    assert headline["Children placed"] == "2" and headline["Children waiting at the end"] == "1"
+    assert headline["Days from referral to placement"] == "median 112, mean 112, longest 124"
+    # In December: R-0003 is booked, R-0001 released, R-0002 booked again after a release.
+    with register.database.write() as session:
+        instance = load_with_bookings(session)
+        book(session, instance, BookingRequest("R-0003", "P-1"), navigator.subject)
+        for referral_id in ("R-0001", "R-0002"):
+            placed = session.scalar(
+                select(PlacementRow).where(
+                    PlacementRow.referral_id == referral_id, PlacementRow.status == "active"
+                )
+            )
+            assert placed is not None
+            release_booking(session, placed.id, navigator.subject)
+    with register.database.write() as session:
+        instance = load_with_bookings(session)
+        book(session, instance, BookingRequest("R-0002", "P-1"), navigator.subject)
+    assert october_returns() == first
+    register.database.dispose()
