@@ -74,7 +74,7 @@ def list_offers(found: ServicesDep, who: PlacementReading) -> OfferList:
         rows = offers.open_offers(session, who)
         for row in rows:
             audit(session, who, Action.READ, row.referral_id, f"offer {row.id}")
-        return OfferList(offers=[OfferOut.of(row) for row in rows])
+        return OfferList(offers=[OfferOut.of(row, instance) for row in rows])
 
 
 @router.post(
@@ -89,7 +89,7 @@ def accept_offer(offer_id: str, found: ServicesDep, who: CapacityWriting) -> Off
         offers.expire_due(session, found.register.instance(session))
         accepted = offers.accept(session, offer_id, who)
         bump_version(session)
-        return OfferOut.of(accepted)
+        return OfferOut.of(accepted, found.register.instance(session))
 
 
 @router.post(

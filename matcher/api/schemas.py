@@ -6,6 +6,7 @@ Records of the register (a provider, a referral) are the domain's own pydantic m
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
@@ -23,6 +24,7 @@ from pydantic import (
 from matcher.model import (
     ChildId,
     Identifier,
+    Instance,
     Provider,
     Referral,
     StaffHours,
@@ -31,6 +33,7 @@ from matcher.model import (
     repeated,
 )
 from matcher.ranking import Ranking
+from matcher.register.offers import profile
 from matcher.register.tables import JobRow, PlacementRow
 from matcher.result import Effort, Result
 
@@ -208,6 +211,11 @@ class CandidateOut(Out):
         description="Overnight: the provider's units that suit the child, with the nights "
         "free for them now (POST /placements books some of them).",
     )
+    room_now: bool = Field(
+        True,
+        description="Whether the register has room now for what booking the child here "
+        "would take (open offers hold theirs): a candidate without is full.",
+    )
 
 
 class ExcludedOut(Out):
@@ -223,7 +231,10 @@ class ExcludedOut(Out):
 class RankingOut(Out):
     referral_id: str
     service: str
-    eligible_count: int
+    eligible_count: int = Field(description="Providers the rules let take the child.")
+    with_room_now: int = Field(
+        0, description="Of those, the ones with room now: the rest could, but are full."
+    )
     about_child: list[ReasonOut] = Field(
         default_factory=list,
         description="Reasons about the child alone (the same for every provider), said once.",
@@ -508,6 +519,20 @@ class OfferIn(In):
     )
 
 
+class ChildProfileOut(Out):
+    """The child an offer is for, as the provider reads it to answer: pseudonymous."""
+
+    referral_id: str
+    service: str
+    staff_ratio: str
+    age: int = Field(description="In whole years, on the planned start.")
+    district: str
+    needs: list[str] = Field(description="In words.")
+    hours: list[tuple[str, float]] = Field(description="Per slot, the child's hours a week.")
+    nights: list[date] = Field(description="An overnight offer's nights.")
+    planned_start: date
+
+
 class OfferOut(Out):
     id: str
     referral_id: str
@@ -521,11 +546,18 @@ class OfferOut(Out):
     staff_hours: dict[str, float]
     nights: list[date]
     created_at: UtcDateTime
+    child: ChildProfileOut | None = Field(
+        None,
+        description="The child's profile, while the offer is open or once it is accepted "
+        "(the provider answering reads it; nothing about any other child).",
+    )
 
     @classmethod
-    def of(cls, row: PlacementRow) -> OfferOut:
-        """An offer is a placement row: what it holds read as a placement's is."""
+    def of(cls, row: PlacementRow, instance: Instance | None = None) -> OfferOut:
+        """An offer is a placement row: what it holds read as a placement's is; with
+        ``instance``, the child's profile where the offer may show it."""
         held = PlacementOut.of(row)
+        found = profile(instance, row) if instance is not None else None
         return cls(
             **held.model_dump(include={"id", "referral_id", "provider_id", "unit_id"}),
             status=row.status,
@@ -536,6 +568,7 @@ class OfferOut(Out):
             staff_hours=held.staff_hours,
             nights=held.nights,
             created_at=held.created_at,
+            child=ChildProfileOut(**dataclasses.asdict(found)) if found is not None else None,
         )
 
 

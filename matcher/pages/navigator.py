@@ -26,7 +26,7 @@ from matcher.pages.session import CheckedForm, NavigatorPage, PageSession, Sessi
 from matcher.ranking import Ranking, rank
 from matcher.register import journey, offers, transitions
 from matcher.register.access import Action, Principal, audit, misses_audited
-from matcher.register.booking import BookingRequest, book, bookable_nights
+from matcher.register.booking import BookingRequest, book, bookable_nights, rooms
 from matcher.register.store import bump_version
 from matcher.register.tables import PlacementRow
 from matcher.rules.explain import NEED_WORDS
@@ -213,6 +213,9 @@ def _referral_page(
             for candidate in candidates:
                 provider = instance.provider(candidate.provider_id)
                 units[candidate.provider_id] = bookable_nights(db, instance, referral, provider)
+        # Room now, as a booking would find it on the ledger (open offers hold theirs).
+        providers = [instance.provider(c.provider_id) for c in ranking.candidates]
+        room = rooms(db, instance, referral, providers)
     context = {
         "title": f"Referral {referral.id}",
         "referral": referral,
@@ -222,6 +225,9 @@ def _referral_page(
         "candidates": candidates,
         "more_candidates": len(ranking.candidates) - len(candidates),
         "units": units,
+        "room": room,
+        "with_room": sum(room.values()),
+        "full": ranking.eligible_count - sum(room.values()),
         "misses": _nearest_misses(ranking),
         "open_offers": [(o, instance.provider_name(o.provider_id)) for o in open_offers],
         "state": state,

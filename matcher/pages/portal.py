@@ -127,7 +127,7 @@ def _portal(
         "rows": rows,
         "days": list(DAY_WORDS.items()),
         "placements": placements,
-        "offers": waiting,
+        "offers": [(o, offers.profile(instance, o)) for o in waiting],
         "reasons": list(offers.DECLINE_REASONS.items()),
         "errors": errors or [],
         "notice": notice,

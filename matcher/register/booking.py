@@ -373,6 +373,48 @@ def bookable_nights(
     return out
 
 
+def rooms(
+    session: Session, instance: Instance, referral: Referral, providers: list[Provider]
+) -> dict[str, bool]:
+    """Per provider, whether the ledger holds now what booking the child there would
+    take: a day service's staff-minutes and workers in every slot it asks for; overnight,
+    a unit that suits the child with a night free for them (:func:`bookable_nights`). What
+    a booking would find, read without taking anything (open offers hold theirs)."""
+    if referral.service.is_overnight:
+        return {p.id: bool(bookable_nights(session, instance, referral, p)) for p in providers}
+    ids = [p.id for p in providers]
+    staff = {
+        (provider_id, slot): left
+        for provider_id, slot, left in session.execute(
+            select(StaffCapacity.provider_id, StaffCapacity.slot_id, StaffCapacity.remaining).where(
+                StaffCapacity.provider_id.in_(ids)
+            )
+        )
+    }
+    workers = {
+        (provider_id, slot): left
+        for provider_id, slot, left in session.execute(
+            select(
+                WorkerCapacity.provider_id, WorkerCapacity.slot_id, WorkerCapacity.remaining
+            ).where(WorkerCapacity.provider_id.in_(ids))
+        )
+    }
+    out = {}
+    for provider in providers:
+        needs = staff_hours_needed(instance, referral, provider)
+        fits = all(
+            staff.get((provider.id, slot), 0) >= needed_minutes(hours)
+            for slot, hours in needs.items()
+        )
+        sixths = workers_needed(referral)
+        out[provider.id] = fits and all(
+            workers.get((provider.id, slot), 0) >= n
+            for slot, n in sixths.items()
+            if slot in provider.workers
+        )
+    return out
+
+
 def _check_shared_nights(
     session: Session, instance: Instance, referral: Referral, unit: OvernightUnit, nights: set[str]
 ) -> None:

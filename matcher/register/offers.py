@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, NotFound, Problem
-from matcher.model import Instance
+from matcher.model import Instance, age_on
 from matcher.ranking import rank
 from matcher.register import journey
 from matcher.register.access import Action, Principal, Role, audit
@@ -53,6 +53,7 @@ from matcher.register.tables import (
     PlacementRow,
     ReferralRow,
 )
+from matcher.rules.explain import NEED_WORDS
 
 log = logging.getLogger("matcher.register")
 
@@ -324,6 +325,45 @@ def _next(session: Session, instance: Instance, offer: PlacementRow, who: Princi
         )
         if sent.offers:
             return
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a provider reads about the child an offer is for, to answer it: pseudonymous
+    (the referral's reference, no name, no date of birth, no address), and nothing about
+    any other child."""
+
+    referral_id: str
+    service: str
+    staff_ratio: str
+    age: int  # in whole years, on the planned start
+    district: str
+    needs: list[str]
+    hours: list[tuple[str, float]]  # (slot, care hours a week), a day service's
+    nights: list[date]  # an overnight offer's
+    planned_start: date
+
+
+def profile(instance: Instance, offer: PlacementRow) -> Profile | None:
+    """The child's profile for ``offer``: only while it is open or after it was accepted
+    (None otherwise, and for a referral no longer on the register)."""
+    if offer.status not in (OFFERED, ACTIVE) or offer.referral_id not in instance.referral_index:
+        return None
+    referral = instance.referral(offer.referral_id)
+    start = instance.service_date(referral)
+    return Profile(
+        referral_id=referral.id,
+        service=referral.service.label,
+        staff_ratio=referral.staff_ratio.value,
+        age=age_on(referral.birth_year_month, start),
+        district=instance.district_name(referral.home_district),
+        needs=[NEED_WORDS[n] for n in referral.needs],
+        hours=[
+            (instance.slot_label(slot), hours) for slot, hours in referral.hours.items() if hours
+        ],
+        nights=offer.nights(),
+        planned_start=start,
+    )
 
 
 def open_offers(session: Session, who: Principal) -> list[PlacementRow]:

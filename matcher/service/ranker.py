@@ -28,7 +28,7 @@ import orjson
 
 from matcher.model import Instance
 from matcher.ranking import rank
-from matcher.register.booking import bookable_nights
+from matcher.register.booking import bookable_nights, rooms
 from matcher.register.database import Database, utcnow
 from matcher.register.records import RegisterView
 
@@ -43,12 +43,19 @@ def matches_json(
 ) -> bytes:
     """The ranking as JSON; for an overnight child, each candidate with the units and the
     nights that could be booked for the child now (from the ledger)."""
-    data = rank(instance, referral_id, top=top).to_dict()
+    ranking = rank(instance, referral_id, top=top)
+    data = ranking.to_dict()
     referral = instance.referral(referral_id)
-    if referral.service.is_overnight:
-        with database.read() as session:
-            for candidate in cast(list[dict[str, object]], data["candidates"]):
-                provider = instance.provider(str(candidate["provider_id"]))
+    with database.read() as session:
+        # Room now for every candidate (the count), as a booking would find it.
+        everyone = rank(instance, referral_id).candidates if top is not None else None
+        listed = everyone if everyone is not None else ranking.candidates
+        providers = [instance.provider(c.provider_id) for c in listed]
+        room = rooms(session, instance, referral, providers)
+        for candidate in cast(list[dict[str, object]], data["candidates"]):
+            provider = instance.provider(str(candidate["provider_id"]))
+            candidate["room_now"] = room[provider.id]
+            if referral.service.is_overnight:
                 candidate["units"] = [
                     {
                         "unit_id": b.unit_id,
@@ -58,6 +65,7 @@ def matches_json(
                     }
                     for b in bookable_nights(session, instance, referral, provider)
                 ]
+        data["with_room_now"] = sum(room.values())
     return orjson.dumps(data)
 
 

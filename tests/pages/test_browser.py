@@ -384,3 +384,42 @@ def test_the_accessibility_check_finds_what_it_should(page: Page) -> None:
     page.set_content('<html lang="en"><title>t</title><main><input type="text"></main></html>')
     with pytest.raises(AssertionError, match="label"):
         inspect(page, "broken-on-purpose")
+
+
+def test_an_offer_s_journey_on_the_childs_page_the_list_and_the_providers_portal(
+    browser: Browser, server: Server, page: Page
+) -> None:
+    sign_in(page, "navigator")
+    page.goto("/waiting-list/R-0003")
+    page.get_by_role("button", name="Offer to Ribble Sunrise Care").click()
+    expect(page.get_by_text("Offered. The provider's capacity is held")).to_be_visible()
+    expect(page.locator("#state")).to_contain_text("Offered")
+    expect(page.locator("#history")).to_contain_text("Offered to Ribble Sunrise Care")
+    inspect(page, "offered")
+    page.goto("/waiting-list?status=offered")
+    expect(page.get_by_role("link", name="R-0003")).to_be_visible()
+    expect(page.get_by_role("link", name="R-0001")).to_have_count(0)
+
+    portal = browser.new_context(base_url=server.url, viewport={"width": 1000, "height": 720})
+    provider = portal.new_page()
+    try:
+        sign_in(provider, "provider")
+        offer = provider.locator("[id^=offer-]")
+        expect(offer).to_contain_text("Referral R-0003")
+        expect(offer).to_contain_text("10 years")  # the child's profile, to answer by
+        expect(offer).to_contain_text("Preston")
+        expect(offer).to_contain_text("Saturday afternoon: 2 hours")
+        provider.get_by_role("button", name="Accept referral R-0003").click()
+    finally:
+        portal.close()
+
+    page.goto("/waiting-list/R-0003")
+    expect(page.locator("#state")).to_contain_text("Placed")
+    expect(page.locator("#history")).to_contain_text("Accepted by Ribble Sunrise Care")
+    # Placed: never offered a Book, but a Move to another provider that may take the child.
+    expect(page.get_by_role("button", name=re.compile("^Book "))).to_have_count(0)
+    expect(page.get_by_role("button", name="Move to Chorley Friends")).to_be_visible()
+    inspect(page, "placed-history")
+    page.get_by_role("button", name="Release this booking").click()
+    expect(page.get_by_text("Released.")).to_be_visible()
+    expect(page.locator("#state")).to_contain_text("Waiting")

@@ -28,6 +28,7 @@ from matcher.register.tables import (
     OFFERED,
     AuditRow,
     PlacementRow,
+    RegisterState,
     StaffCapacity,
 )
 from tests import factories as f
@@ -507,3 +508,38 @@ def test_accept_decline_withdraw_and_expiry_racing_on_one_offer_have_one_outcome
             db.dispose()
             register.database.dispose()
     assert "expire" in winners_seen and len(winners_seen) >= 2  # the races were real
+
+
+def test_room_now_is_what_a_booking_would_find_open_offers_included(register: Database) -> None:
+    import orjson
+
+    from matcher.register.booking import rooms
+    from matcher.service.ranker import matches_json
+
+    def room() -> dict[str, bool]:
+        with register.read() as session:
+            instance = loaded(session)
+            providers = [instance.provider("P-1"), instance.provider("P-2")]
+            return rooms(session, instance, instance.referral("R-0004"), providers)
+
+    # R-0004 is 2:1 on Saturday morning: 6.8 staff-hours. P-2 offers 8.
+    assert room() == {"P-1": True, "P-2": True}
+    held = offer(register, "R-0001", "P-2")  # 3.4 held: 4.6 left at P-2
+    assert room() == {"P-1": True, "P-2": False}
+    with register.read() as session:
+        answer = orjson.loads(matches_json(register, loaded(session), "R-0004", None))
+    assert {c["provider_id"]: c["room_now"] for c in answer["candidates"]} == {
+        "P-1": True,
+        "P-2": False,
+    }
+    assert answer["with_room_now"] == 1 and answer["eligible_count"] == 2
+    with register.write() as session:  # its time passes: the service expires it
+        session.execute(
+            update(PlacementRow)
+            .where(PlacementRow.id == held)
+            .values(reply_by=utcnow() - timedelta(seconds=1))
+        )
+        version = session.scalar(select(func.max(RegisterState.version)))
+        offers.expire_due(session, loaded(session))
+        assert session.scalar(select(func.max(RegisterState.version))) == version + 1  # type: ignore[operator]
+    assert room() == {"P-1": True, "P-2": True}

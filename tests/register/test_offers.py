@@ -281,3 +281,32 @@ def test_an_acceptance_racing_its_expiry_has_one_outcome(
         assert row is not None
         assert row.status == ("active" if accepted == 200 else "expired")
     exact(db)
+
+
+def test_the_provider_answering_reads_the_childs_profile_and_only_while_it_may(
+    service: tuple[TestClient, Database],
+) -> None:
+    client, db = service
+    sent = offer(client, provider_ids=["P-1", "P-2"])
+    ids = {o["provider_id"]: o["id"] for o in sent["offers"]}  # type: ignore[union-attr]
+    [mine] = client.get("/offers", headers=auth("provider")).json()["offers"]
+    child = mine["child"]
+    assert child == {
+        "referral_id": "R-0001",
+        "service": "Day Time",
+        "staff_ratio": "1:1",
+        "age": 10,
+        "district": "Preston",
+        "needs": [],
+        "hours": [["Saturday morning", 3.0]],
+        "nights": [],
+        "planned_start": "2026-11-09",
+    }
+    assert "birth" not in str(mine) and "R-0003" not in str(mine)  # no other child, no DOB
+    declined = client.post(
+        f"/offers/{ids['P-1']}/decline", json={"reason": "needs"}, headers=auth("provider")
+    )
+    assert declined.status_code == 200 and declined.json()["child"] is None  # not open now
+    withdrawn = client.post(f"/offers/{ids['P-1']}/withdraw", headers=auth("navigator"))
+    assert withdrawn.status_code == 409 and withdrawn.json()["code"] == "offer_declined"
+    exact(db)
