@@ -1,3 +1,3 @@
 """Matches children with special educational needs and disabilities to short-break care."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from matcher.register.access import Principal, Role
 from matcher.register.booking import BookingRequest, book, bookable_nights
 from matcher.register.database import Database, utcnow
 from matcher.register.records import load_with_bookings
+from matcher.register.returns import Period, compute
 from matcher.register.store import Register
 from matcher.register.tables import (
     ACTIVE,
@@ -113,6 +114,20 @@ def consistent(db: Database) -> None:
             assert (state is State.PLACED) == (referral_id in placed), referral_id
             if state is State.OFFERED:
                 assert referral_id in held_offers
+        # The returns, recounted from the histories, agree with a count of the events.
+        today = utcnow().date()
+        figures = compute(session, instance, Period(date(2026, 6, 1), today), today=today)
+        headline = dict(figures.headline)
+        started = {
+            s.referral_id
+            for s in journey.steps_before(session, utcnow() + timedelta(days=1))
+            if s.step.kind in (Event.BOOKED, Event.ACCEPTED, Event.MOVED)
+        }
+        assert headline["Children placed"] == str(len(started))
+        open_now = [
+            s for s in journey.states(session).values() if s in (State.WAITING, State.OFFERED)
+        ]
+        assert headline["Children waiting at the end"] == str(len(open_now))
 
 
 # ----- where each child starts ------------------------------------------------------------
