@@ -166,21 +166,27 @@ def withdraw_offers(session: Session, referral_id: str, who: str, reason: str) -
             .order_by(PlacementRow.id)
         )
     )
-    withdrawn = []
-    for offer_id in open_ids:
-        offer, won = settle(session, offer_id, holding=OFFERED, to=WITHDRAWN)
-        if won:
-            journey.record(
-                session,
-                referral_id,
-                journey.Event.WITHDRAWN,
-                who,
-                provider_id=offer.provider_id,
-                placement_id=offer.id,
-                reason=reason,
-            )
-            withdrawn.append(offer_id)
-    return withdrawn
+    return [offer_id for offer_id in open_ids if withdraw_offer(session, offer_id, who, reason)[1]]
+
+
+def withdraw_offer(
+    session: Session, offer_id: str, who: str, reason: str
+) -> tuple[PlacementRow, bool]:
+    """Withdraw one open offer (its capacity back, its withdrawal in the history) and say
+    whether this call did it (another answer, withdrawal or expiry may have come first)."""
+    offer, won = settle(session, offer_id, holding=OFFERED, to=WITHDRAWN)
+    if won:
+        offer.answer = "withdrawn"
+        journey.record(
+            session,
+            offer.referral_id,
+            journey.Event.WITHDRAWN,
+            who,
+            provider_id=offer.provider_id,
+            placement_id=offer.id,
+            reason=reason,
+        )
+    return offer, won
 
 
 def _take_staff_minutes(

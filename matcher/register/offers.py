@@ -38,6 +38,7 @@ from matcher.register.booking import (
     book,
     bookable_nights,
     settle,
+    withdraw_offer,
     withdraw_offers,
 )
 from matcher.register.database import Database, utcnow
@@ -49,7 +50,6 @@ from matcher.register.tables import (
     DECLINED,
     EXPIRED,
     OFFERED,
-    WITHDRAWN,
     PlacementRow,
     ReferralRow,
 )
@@ -227,20 +227,10 @@ def withdraw(session: Session, offer_id: str, who: Principal) -> PlacementRow:
     offer = _own_offer(session, offer_id, who)
     if offer.status == OFFERED and offer.reply_by is not None and offer.reply_by <= utcnow():
         raise Conflict("expired", "the time to answer this offer has passed")
-    offer, won = settle(session, offer_id, holding=OFFERED, to=WITHDRAWN)
+    offer, won = withdraw_offer(session, offer_id, who.subject, "withdrawn by a navigator")
     if not won:
         raise _lost(offer)
-    offer.answer = "withdrawn"
     audit(session, who, Action.UPDATE, offer.referral_id, f"offer {offer.id} withdrawn")
-    journey.record(
-        session,
-        offer.referral_id,
-        journey.Event.WITHDRAWN,
-        who.subject,
-        provider_id=offer.provider_id,
-        placement_id=offer.id,
-        reason="withdrawn by a navigator",
-    )
     return offer
 
 

@@ -22,6 +22,7 @@ from matcher.register.booking import (
     BookingRequest,
     book,
     settle,
+    withdraw_offer,
     withdraw_offers,
 )
 from matcher.register.database import utcnow
@@ -31,7 +32,6 @@ from matcher.register.tables import (
     MOVED,
     OFFERED,
     RELEASED,
-    WITHDRAWN,
     PlacementRow,
     ProviderRow,
     ReferralRow,
@@ -53,19 +53,7 @@ def release_booking(session: Session, placement_id: str, who: str) -> PlacementR
     if row is None:
         raise NotFound(f"no placement {placement_id}")
     if row.status == OFFERED:
-        offer, won = settle(session, placement_id, holding=OFFERED, to=WITHDRAWN)
-        if won:
-            offer.answer = "withdrawn"
-            journey.record(
-                session,
-                offer.referral_id,
-                journey.Event.WITHDRAWN,
-                who,
-                provider_id=offer.provider_id,
-                placement_id=offer.id,
-                reason="withdrawn by a navigator",
-            )
-        return offer
+        return withdraw_offer(session, placement_id, who, "withdrawn by a navigator")[0]
     if row.existing and row.status == ACTIVE:
         raise Conflict(
             "existing_placement",
