@@ -23,7 +23,7 @@ from matcher.api.schemas import (
     PlacementQuery,
 )
 from matcher.errors import Conflict, NotFound
-from matcher.register import idempotency, transitions
+from matcher.register import idempotency, offers, transitions
 from matcher.register.access import Action, Principal, Role, audit, misses_audited
 from matcher.register.booking import BookingRequest, book
 from matcher.register.store import bump_version
@@ -75,6 +75,7 @@ def post_placement(
                     return _replay(session, stored)
             instance = found.register.instance(session)
             request = BookingRequest(body.referral_id, body.provider_id, body.unit_id, body.nights)
+            offers.expire_due(session, instance)  # an offer past its time holds nothing
             placement = book(session, instance, request, who.subject)
             audit(session, who, Action.CREATE, placement.referral_id, f"placement {placement.id}")
             bump_version(session)

@@ -383,6 +383,7 @@ def book_page(
         ):
             instance = found.register.instance(db)
             request_ = BookingRequest(referral_id, provider_id, unit_id or None, chosen)
+            offers.expire_due(db, instance)  # an offer past its time holds nothing
             placement = book(db, instance, request_, who.subject)
             audit(db, who, Action.CREATE, referral_id, f"placement {placement.id}")
             bump_version(db)

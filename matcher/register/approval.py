@@ -89,6 +89,7 @@ def approve(
     ``session``'s transaction, each audited; the refused ones with their reasons. With
     ``offer_hours``, offer each child's place to its provider instead, to be answered in
     that many hours (:mod:`matcher.register.offers`)."""
+    offers.expire_due(session, instance)  # an offer past its time holds nothing
     proposed, refused = requests(result)
     approval = Approval(refused=[r for r in refused if chosen is None or r.referral_id in chosen])
     wanted = [r for r in proposed if chosen is None or r.referral_id in chosen]

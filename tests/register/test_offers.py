@@ -310,3 +310,46 @@ def test_the_provider_answering_reads_the_childs_profile_and_only_while_it_may(
     withdrawn = client.post(f"/offers/{ids['P-1']}/withdraw", headers=auth("navigator"))
     assert withdrawn.status_code == 409 and withdrawn.json()["code"] == "offer_declined"
     exact(db)
+
+
+def test_an_offer_past_its_time_holds_nothing_even_before_the_clock_expires_it(
+    tmp_path: Path,
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from matcher.register.database import utcnow
+    from tests import factories as f
+
+    url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    # P-2 has room for one Saturday-afternoon child (2.4 staff-hours with travel), no more.
+    county = f.instance(
+        providers=[f.provider(id="P-2", name="Chorley Friends", staff_hours={"sat_afternoon": 3})],
+        referrals=[f.referral(id="R-0003", hours={"sat_afternoon": 2})],
+    )
+    Register(url).replace(county)
+    held = Database(url)
+    # The clock is slow here: only requests expire offers in this test.
+    with TestClient(create_app(config(url, offer_check_seconds=3600))) as client:
+        sent = client.post(
+            "/offers",
+            json={"referral_id": "R-0003", "provider_ids": ["P-2"]},
+            headers=auth("navigator"),
+        ).json()
+        [offer_id] = [o["id"] for o in sent["offers"]]
+        with held.write() as session:
+            session.execute(
+                update(PlacementRow)
+                .where(PlacementRow.id == offer_id)
+                .values(reply_by=utcnow() - timedelta(seconds=1))
+            )
+        booked = client.post(
+            "/placements",
+            json={"referral_id": "R-0003", "provider_id": "P-2"},
+            headers=auth("navigator"),
+        )
+        assert booked.status_code == 201, booked.json()  # the overdue offer held nothing
+        assert statuses(held)["P-2"] in ("active", "expired")
+        exact(held)
+    held.dispose()
