@@ -623,6 +623,11 @@ class Referral(Record):
     current_provider_id: Identifier | None = Field(
         None, description="The provider delivering this package now (an existing placement)."
     )
+    current_since: date | None = Field(
+        None,
+        description="The day the existing placement started, if known (else the day the "
+        "register was loaded counts as its start).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

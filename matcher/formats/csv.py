@@ -633,6 +633,13 @@ def referral_columns(settings: Settings) -> list[Column]:
             ("current_provider_id",),
         ),
         Column(
+            "current_since",
+            "the day the current provider's service started, YYYY-MM-DD, if known",
+            _date,
+            ("current_since",),
+            private=True,
+        ),
+        Column(
             "preferred_nights",
             f"overnight: nights of the week preferred, separated by ;: {_options(Weekday)}",
             _list(_weekday),

@@ -122,8 +122,9 @@ class Register:
 
 def start_journeys(session: Session, instance: Instance) -> None:
     """Each referral's history begins with its referral; a child already attending a
-    provider gets an existing placement there, started today. The ledger counts an
-    existing placement from the referral's own record, so its row takes nothing."""
+    provider gets an existing placement there, started on the day the data gives
+    (``current_since``), else today. The ledger counts an existing placement from the
+    referral's own record, so its row takes nothing."""
     now = utcnow()
     for referral in instance.referrals:
         referred = datetime.combine(referral.referral_date, datetime.min.time())
@@ -142,7 +143,7 @@ def start_journeys(session: Session, instance: Instance) -> None:
             weekly_cost=round(weekly_cost(instance, referral, provider), 2),
             created_by=journey.SERVICE,
             created_at=now,
-            start_date=now.date(),
+            start_date=referral.current_since or now.date(),
             existing=True,
         )
         session.add(placement)

@@ -558,3 +558,16 @@ def test_room_now_is_what_a_booking_would_find_open_offers_included(register: Da
         offers.expire_due(session, loaded(session))
         assert session.scalar(select(func.max(RegisterState.version))) == version + 1  # type: ignore[operator]
     assert room() == {"P-1": True, "P-2": True}
+
+
+def test_an_existing_placement_starts_on_the_day_the_data_gives(tmp_path: Path) -> None:
+    from datetime import date as day
+
+    url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    child = f.referral(current_provider_id="P-1", current_since="2026-09-01")
+    register = Register(url)
+    register.replace(f.instance([f.provider()], [child]))
+    with register.database.read() as session:
+        placement = transitions.placement_of(session, "R-0001")
+        assert placement is not None and placement.start_date == day(2026, 9, 1)
+    register.database.dispose()
