@@ -8,6 +8,7 @@ the match, and a booking or release is audited with the placement.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
@@ -398,17 +399,46 @@ def release_page(
     referral_id: str,
     request: Request,
     found: ServicesDep,
+    session: SessionDep,
     who: NavigatorPage,
     placement_id: Annotated[str, Form()],
 ) -> Response:
-    with found.database.write() as db:
-        row = db.get(PlacementRow, placement_id)
-        if row is None or row.referral_id != referral_id:
-            raise NotFound("no such placement")
+    """Undo a booking: what it took is free again and the child waits again."""
+
+    def release(db: Session) -> None:
+        _own_row(db, placement_id, referral_id)
         transitions.release_booking(db, placement_id, who.subject)
         audit(db, who, Action.DELETE, referral_id, f"placement {placement_id}")
-        bump_version(db)
-    return RedirectResponse(f"/waiting-list/{referral_id}?released=1", status_code=303)
+
+    return _act(request, found, session, who, referral_id, release, "released")
+
+
+def _act(
+    request: Request,
+    found: Services,
+    session: PageSession,
+    who: Principal,
+    referral_id: str,
+    act: Callable[[Session], None],
+    done: str,
+) -> Response:
+    """One step of the child's journey in one transaction: back to the child's page with
+    ``done`` said, or with the reason it was refused (409)."""
+    try:
+        with found.database.write() as db:
+            act(db)
+            bump_version(db)
+    except (Conflict, InputError) as exc:
+        errors = [("", exc.render())]
+        return _referral_page(request, found, session, who, referral_id, errors, status_code=409)
+    return RedirectResponse(f"/waiting-list/{referral_id}?{done}=1", status_code=303)
+
+
+def _own_row(db: Session, row_id: str, referral_id: str) -> PlacementRow:
+    row = db.get(PlacementRow, row_id)
+    if row is None or row.referral_id != referral_id:
+        raise NotFound("no such placement")
+    return row
 
 
 @router.post("/waiting-list/{referral_id}/end", dependencies=[CheckedForm])
@@ -426,19 +456,14 @@ def end_page(
     if reason not in journey.END_REASONS:
         errors = [("reason", "Choose why the placement ends.")]
         return _referral_page(request, found, session, who, referral_id, errors, status_code=422)
-    try:
-        with found.database.write() as db:
-            row = db.get(PlacementRow, placement_id)
-            if row is None or row.referral_id != referral_id:
-                raise NotFound("no such placement")
-            instance = found.register.instance(db)
-            transitions.end_placement(db, instance, placement_id, reason, who.subject)
-            audit(db, who, Action.UPDATE, referral_id, f"placement {placement_id} ended")
-            bump_version(db)
-    except Conflict as exc:
-        errors = [("", exc.render())]
-        return _referral_page(request, found, session, who, referral_id, errors, status_code=409)
-    return RedirectResponse(f"/waiting-list/{referral_id}?ended=1", status_code=303)
+
+    def end(db: Session) -> None:
+        _own_row(db, placement_id, referral_id)
+        instance = found.register.instance(db)
+        transitions.end_placement(db, instance, placement_id, reason, who.subject)
+        audit(db, who, Action.UPDATE, referral_id, f"placement {placement_id} ended")
+
+    return _act(request, found, session, who, referral_id, end, "ended")
 
 
 @router.post("/waiting-list/{referral_id}/move", dependencies=[CheckedForm])
@@ -453,17 +478,15 @@ def move_page(
 ) -> Response:
     """Move a placed day child to another provider: the old placement ends and the new
     one is booked in one step, or neither."""
-    try:
-        with found.database.write() as db:
-            instance = found.register.instance(db)
-            request_ = BookingRequest(referral_id, provider_id)
-            new = transitions.move(db, instance, placement_id, request_, who.subject)
-            audit(db, who, Action.UPDATE, referral_id, f"moved {placement_id} to {new.id}")
-            bump_version(db)
-    except (Conflict, InputError, NotFound) as exc:
-        errors = [("", exc.render())]
-        return _referral_page(request, found, session, who, referral_id, errors, status_code=409)
-    return RedirectResponse(f"/waiting-list/{referral_id}?moved=1", status_code=303)
+
+    def move(db: Session) -> None:
+        _own_row(db, placement_id, referral_id)
+        instance = found.register.instance(db)
+        request_ = BookingRequest(referral_id, provider_id)
+        new = transitions.move(db, instance, placement_id, request_, who.subject)
+        audit(db, who, Action.UPDATE, referral_id, f"moved {placement_id} to {new.id}")
+
+    return _act(request, found, session, who, referral_id, move, "moved")
 
 
 @router.post("/waiting-list/{referral_id}/close", dependencies=[CheckedForm])
@@ -479,15 +502,12 @@ def close_page(
     if reason not in journey.END_REASONS:
         errors = [("close-reason", "Choose why the referral is closed.")]
         return _referral_page(request, found, session, who, referral_id, errors, status_code=422)
-    try:
-        with found.database.write() as db:
-            transitions.close_referral(db, referral_id, reason, who.subject)
-            audit(db, who, Action.UPDATE, referral_id, f"closed: {reason}")
-            bump_version(db)
-    except Conflict as exc:
-        errors = [("", exc.render())]
-        return _referral_page(request, found, session, who, referral_id, errors, status_code=409)
-    return RedirectResponse(f"/waiting-list/{referral_id}?closed=1", status_code=303)
+
+    def close(db: Session) -> None:
+        transitions.close_referral(db, referral_id, reason, who.subject)
+        audit(db, who, Action.UPDATE, referral_id, f"closed: {reason}")
+
+    return _act(request, found, session, who, referral_id, close, "closed")
 
 
 @router.post("/waiting-list/{referral_id}/withdraw", dependencies=[CheckedForm])
@@ -500,17 +520,12 @@ def withdraw_page(
     offer_id: Annotated[str, Form()],
 ) -> Response:
     """Withdraw an open offer: the provider can no longer accept it."""
-    try:
-        with found.database.write() as db:
-            row = db.get(PlacementRow, offer_id)
-            if row is None or row.referral_id != referral_id:
-                raise NotFound("no such offer")
-            offers.withdraw(db, offer_id, who)
-            bump_version(db)
-    except Conflict as exc:
-        errors = [("", exc.render())]
-        return _referral_page(request, found, session, who, referral_id, errors, status_code=409)
-    return RedirectResponse(f"/waiting-list/{referral_id}?withdrawn=1", status_code=303)
+
+    def withdraw(db: Session) -> None:
+        _own_row(db, offer_id, referral_id)
+        offers.withdraw(db, offer_id, who)
+
+    return _act(request, found, session, who, referral_id, withdraw, "withdrawn")
 
 
 @router.get("/waiting-list/{referral_id}/summary")
