@@ -238,7 +238,7 @@ def withdraw(session: Session, offer_id: str, who: Principal) -> PlacementRow:
 SERVICE = Principal(journey.SERVICE, Role.SERVICE)
 
 
-def expire_due(session: Session, instance: Instance, who: Principal = SERVICE) -> list[str]:
+def expire_due(session: Session, instance: Instance) -> list[str]:
     """Every open offer past its time, expired by the service (its capacity back, the
     expiry audited as the service's act) and, if asked, sent on; the ids expired."""
     now = utcnow()
