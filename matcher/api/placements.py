@@ -27,7 +27,7 @@ from matcher.register import idempotency, offers, transitions
 from matcher.register.access import Action, Principal, Role, audit, misses_audited
 from matcher.register.booking import BookingRequest, book
 from matcher.register.store import bump_version
-from matcher.register.tables import PlacementRow
+from matcher.register.tables import PLACEMENTS, PlacementRow
 from matcher.service.deps import Navigating, PlacementReading, ServicesDep
 
 router = APIRouter(prefix="/placements", tags=["placements"])
@@ -116,7 +116,7 @@ def list_placements(
         query = (
             select(PlacementRow)
             # Placements, not offers (GET /offers): an accepted offer is a placement.
-            .where(PlacementRow.status.in_(("active", "released", "ended", "moved")))
+            .where(PlacementRow.status.in_(PLACEMENTS))
             .order_by(PlacementRow.created_at.desc())
             .limit(1000)
         )

@@ -232,6 +232,7 @@ def _referral_page(
         "misses": _nearest_misses(ranking),
         "open_offers": [(o, instance.provider_name(o.provider_id)) for o in open_offers],
         "state": state,
+        "state_tag": STATE_TAGS[state],
         "state_reason": journey.END_REASONS.get(state_reason or "", state_reason),
         "steps": steps,
         "end_reasons": list(journey.END_REASONS.items()),

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, NotFound, Problem
@@ -246,13 +246,3 @@ def end_reason(reason: str) -> str:
     if reason not in END_REASONS:
         raise InputError(Problem("reason", f"one of: {', '.join(END_REASONS)}"))
     return reason
-
-
-def first_placed(session: Session) -> dict[str, datetime]:
-    """When each referral was first placed (booked, accepted or moved in), by id."""
-    rows = session.execute(
-        select(JourneyEvent.referral_id, func.min(JourneyEvent.at))
-        .where(JourneyEvent.kind.in_((Event.BOOKED.value, Event.ACCEPTED.value)))
-        .group_by(JourneyEvent.referral_id)
-    )
-    return {referral_id: at for referral_id, at in rows}

@@ -37,7 +37,7 @@ from matcher.formats.spreadsheets import Table
 from matcher.model import Contract, Instance
 from matcher.ranking import rank
 from matcher.register import journey
-from matcher.register.tables import BedNight, PlacementRow, StaffCapacity
+from matcher.register.tables import PLACEMENTS, BedNight, PlacementRow, StaffCapacity
 from matcher.rules.catalogue import CATALOGUE
 
 WEEK_DAYS = 7
@@ -102,10 +102,6 @@ class Returns:
     headline: list[tuple[str, str | int]] = field(default_factory=list)
 
 
-#: The statuses of a placement (not an offer that was never accepted).
-PLACEMENT_STATUSES = ("active", "released", "ended", "moved")
-
-
 def check_for_commissioners(span: Period) -> None:
     """A period shorter than a month could single out a child: refused for anyone who
     reads suppressed returns."""
@@ -144,7 +140,7 @@ def _held(session: Session, span: Period, provider_id: str | None) -> list[_Held
     stood then (one released or ended after the period's end was still held in it)."""
     stop = datetime.combine(span.end + timedelta(days=1), time.min)
     query = select(PlacementRow).where(
-        PlacementRow.status.in_(PLACEMENT_STATUSES), PlacementRow.created_at < stop
+        PlacementRow.status.in_(PLACEMENTS), PlacementRow.created_at < stop
     )
     if provider_id is not None:
         query = query.where(PlacementRow.provider_id == provider_id)

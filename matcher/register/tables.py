@@ -44,6 +44,8 @@ OFFERED, DECLINED, EXPIRED, WITHDRAWN = "offered", "declined", "expired", "withd
 ENDED, MOVED = "ended", "moved"
 #: The statuses whose capacity is taken on the ledger.
 HOLDING = (ACTIVE, OFFERED)
+#: A placement's statuses (an offer that was accepted is one; one never accepted is not).
+PLACEMENTS = (ACTIVE, RELEASED, ENDED, MOVED)
 
 
 class Base(DeclarativeBase):
