@@ -3,8 +3,6 @@ is left of them. A provider's token reads and updates its own capacity only."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from fastapi import APIRouter
 
 from matcher.api.schemas import (
@@ -70,13 +68,12 @@ def put_capacity(
 def _capacity(database: Database, instance: Instance, provider_id: str) -> CapacityOut:
     provider = instance.provider(provider_id)
     with database.read() as session:
-        staff = {row.slot_id: row for row in ledger.staff_rows(session, [provider_id])}
-        workers = {row.slot_id: row for row in ledger.worker_rows(session, [provider_id])}
-        nights = defaultdict(list)
-        for row in ledger.bed_rows(session, [provider_id]):
-            nights[row.unit_id].append(
-                NightOut(night=row.night, beds=row.beds, remaining=row.remaining)
-            )
+        # What is left now: an offer past its time holds nothing, expired yet or not.
+        left = ledger.left_now(session, [provider_id])
+    nights = {
+        unit_id: [NightOut(night=night, beds=beds, remaining=free) for night, beds, free in rows]
+        for unit_id, rows in left.nights.items()
+    }
     return CapacityOut(
         provider_id=provider_id,
         staff=[
@@ -84,10 +81,12 @@ def _capacity(database: Database, instance: Instance, provider_id: str) -> Capac
                 slot_id=slot.id,
                 label=slot.label,
                 offered_hours=round(provider.staff_hours.get(slot.id, 0.0), 4),
-                remaining_hours=round(staff[slot.id].remaining / 60, 4) if slot.id in staff else 0,
+                remaining_hours=round(left.staff_hours(provider_id, slot.id), 4),
                 workers=provider.workers.get(slot.id),
                 remaining_workers=(
-                    round(workers[slot.id].remaining / 6, 4) if slot.id in workers else None
+                    round(left.worker_sixths[(provider_id, slot.id)] / 6, 4)
+                    if (provider_id, slot.id) in left.worker_sixths
+                    else None
                 ),
             )
             for slot in instance.settings.time_slots

@@ -69,8 +69,7 @@ def list_offers(found: ServicesDep, who: PlacementReading) -> OfferList:
     """Open offers: a provider's own, or all for a navigator (each child read audited)."""
     with found.database.write() as session:
         instance = found.register.instance(session)
-        if offers.expire_due(session, instance):
-            bump_version(session)
+        offers.expire_due(session, instance)
         rows = offers.open_offers(session, who)
         for row in rows:
             audit(session, who, Action.READ, row.referral_id, f"offer {row.id}")

@@ -13,7 +13,7 @@ from matcher.errors import NotFound
 from matcher.formats.spreadsheets import MEDIA_TYPES, as_bytes, shortlist_tables
 from matcher.model import Instance, Referral
 from matcher.ranking import rank
-from matcher.register import journey, transitions
+from matcher.register import journey, offers, transitions
 from matcher.register.access import Action, audit, misses_audited
 from matcher.register.records import create_referral, stored_referral, update_referral
 from matcher.register.store import bump_version
@@ -143,6 +143,10 @@ def post_matches(
         if referral_id not in instance.referral_index:
             raise NotFound("no such referral")
         audit(session, who, Action.MATCH, referral_id)
+        # An offer past its time holds nothing: expired here (the version moves on), an
+        # answer kept from before cannot count its hold.
+        if offers.expire_due(session, instance):
+            instance = found.register.instance(session)
     top = body.top if body is not None else None
     # A ranking is a function of the register's version: the same question at the same
     # version has the same answer, so its JSON is kept (RegisterView drops it on change).

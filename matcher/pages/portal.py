@@ -65,20 +65,19 @@ def _grid(
 ) -> tuple[list[str], list[tuple[str, list[Cell | None]]]]:
     """Parts of the day as columns, days as rows; a cell per slot the council plans."""
     with found.database.read() as db:
-        staff = {row.slot_id: row for row in ledger.staff_rows(db, [provider.id])}
+        left = ledger.left_now(db, [provider.id])
     parts: list[str] = []
     for slot in instance.settings.time_slots:
         if slot.part not in parts:
             parts.append(slot.part)
     by_day: dict[Weekday, dict[str, Cell]] = defaultdict(dict)
     for slot in instance.settings.time_slots:
-        row = staff.get(slot.id)
         by_day[slot.day][slot.part] = Cell(
             slot.id,
             slot.label,
             provider.staff_hours.get(slot.id, 0.0),
             provider.workers.get(slot.id),
-            round(row.remaining / 60, 2) if row is not None else 0.0,
+            round(left.staff_hours(provider.id, slot.id), 2),
         )
     rows = [
         (DAY_WORDS[day], [by_day[day].get(part) for part in parts])

@@ -28,12 +28,11 @@ from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, NotFound, Problem
 from matcher.model import Contract, Instance, OvernightUnit, Provider, Referral, SoloNeed
-from matcher.register import journey
+from matcher.register import journey, ledger
 from matcher.register.database import utcnow
 from matcher.register.ledger import horizon_nights, needed_minutes
 from matcher.register.tables import (
     ACTIVE,
-    HOLDING,
     OFFERED,
     RELEASED,
     WITHDRAWN,
@@ -357,20 +356,18 @@ def bookable_nights(
     that rules them out (a child alone, an incompatible child, no solo room or night staff
     left). What a booking of those nights would check, read without taking anything."""
     out = []
+    left_now = ledger.left_now(session, [provider.id])
     for unit in provider.units:
         if unit_problem(instance, referral, provider, unit) is not None:
             continue
         left = MAX_NIGHTS_A_YEAR - referral.nights_used.get(unit.id, 0)
-        rows = session.scalars(
-            select(BedNight).where(BedNight.unit_id == unit.id).order_by(BedNight.night)
-        )
         alone = referral.solo is SoloNeed.UNIT_ALONE
         free = [
-            row.night
-            for row in rows
-            if row.beds > 0
-            and (row.remaining == row.beds if alone else row.remaining >= 1)
-            and night_problem(instance, referral, provider, unit, row.night) is None
+            night
+            for night, beds, remaining in left_now.nights.get(unit.id, [])
+            if beds > 0
+            and (remaining == beds if alone else remaining >= 1)
+            and night_problem(instance, referral, provider, unit, night) is None
         ]
         blocked = shared_night_blockers(session, instance, referral, unit, set(free))
         nights = [night for night in free if night not in blocked]
@@ -385,36 +382,21 @@ def rooms(
     """Per provider, whether the ledger holds now what booking the child there would
     take: a day service's staff-minutes and workers in every slot it asks for; overnight,
     a unit that suits the child with a night free for them (:func:`bookable_nights`). What
-    a booking would find, read without taking anything (open offers hold theirs)."""
+    a booking would find, read without taking anything (offers in their time hold
+    theirs; one past its time holds nothing, :func:`matcher.register.ledger.left_now`)."""
     if referral.service.is_overnight:
         return {p.id: bool(bookable_nights(session, instance, referral, p)) for p in providers}
-    ids = [p.id for p in providers]
-    staff = {
-        (provider_id, slot): left
-        for provider_id, slot, left in session.execute(
-            select(StaffCapacity.provider_id, StaffCapacity.slot_id, StaffCapacity.remaining).where(
-                StaffCapacity.provider_id.in_(ids)
-            )
-        )
-    }
-    workers = {
-        (provider_id, slot): left
-        for provider_id, slot, left in session.execute(
-            select(
-                WorkerCapacity.provider_id, WorkerCapacity.slot_id, WorkerCapacity.remaining
-            ).where(WorkerCapacity.provider_id.in_(ids))
-        )
-    }
+    left = ledger.left_now(session, [p.id for p in providers])
     out = {}
     for provider in providers:
         needs = staff_hours_needed(instance, referral, provider)
         fits = all(
-            staff.get((provider.id, slot), 0) >= needed_minutes(hours)
+            left.staff_minutes.get((provider.id, slot), 0) >= needed_minutes(hours)
             for slot, hours in needs.items()
         )
         sixths = workers_needed(referral)
         out[provider.id] = fits and all(
-            workers.get((provider.id, slot), 0) >= n
+            left.worker_sixths.get((provider.id, slot), 0) >= n
             for slot, n in sixths.items()
             if slot in provider.workers
         )
@@ -448,7 +430,7 @@ def shared_night_blockers(
     blocked: dict[date, tuple[str, str]] = {}
     others = session.scalars(
         select(PlacementRow).where(
-            PlacementRow.status.in_(HOLDING),
+            ledger.holding_now(),
             PlacementRow.unit_id == unit.id,
             PlacementRow.referral_id != referral.id,
         )

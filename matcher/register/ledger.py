@@ -11,26 +11,36 @@
 
 What is left is what the provider offers less what existing placements use
 (:mod:`matcher.rules.consumption`: referrals whose ``current_provider_id`` names it) less
-what bookings took. Existing overnight packages are counted in nights a month, not on
-dates, so they are not on the bed-night ledger: only bookings are.
+what bookings and open offers took. Existing overnight packages are counted in nights a
+month, not on dates, so they are not on the bed-night ledger: only bookings are.
+
+An offer holds its capacity only until its reply-by time. The service expires it then
+(:class:`matcher.register.offers.OfferClock`), giving the rows back; until that pass
+comes, what is left is read through :func:`left_now`, which counts an offer past its time
+as holding nothing, so every read agrees with the time whenever the clock last ran.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, Problem
 from matcher.model import Instance, OvernightUnit, Provider, Referral, Settings, SoloNeed, Weekday
+from matcher.register.database import utcnow
 from matcher.register.tables import (
+    ACTIVE,
     HOLDING,
+    OFFERED,
     BedNight,
     PlacementRow,
     ReferralRow,
@@ -441,10 +451,6 @@ def _change_workers(
     return problems
 
 
-def worker_rows(session: Session, provider_ids: Iterable[str]) -> list[WorkerCapacity]:
-    return _slot_rows(session, WorkerCapacity, provider_ids)
-
-
 def _night_rules_hold(
     unit: OvernightUnit, night: date, children: list[Referral], where: str
 ) -> list[Problem]:
@@ -469,10 +475,6 @@ def _night_rules_hold(
             )
         )
     return problems
-
-
-def staff_rows(session: Session, provider_ids: Iterable[str]) -> list[StaffCapacity]:
-    return _slot_rows(session, StaffCapacity, provider_ids)
 
 
 SlotRow = TypeVar("SlotRow", StaffCapacity, WorkerCapacity)
@@ -500,3 +502,91 @@ def bed_rows(session: Session, provider_ids: Iterable[str]) -> list[BedNight]:
             .order_by(BedNight.unit_id, BedNight.night)
         )
     )
+
+
+# ----- what is left now -------------------------------------------------------------------
+
+
+def holding_now(now: datetime | None = None) -> ColumnElement[bool]:
+    """Placements whose capacity is held at ``now``: active ones, and offers still in
+    their time (one past its reply-by time holds nothing, whether or not the service has
+    expired it yet)."""
+    at = utcnow() if now is None else now
+    return or_(
+        PlacementRow.status == ACTIVE,
+        and_(PlacementRow.status == OFFERED, PlacementRow.reply_by > at),
+    )
+
+
+@dataclass
+class Overdue:
+    """What offers past their reply-by time still hold on the ledger's rows until the
+    service expires them, in the ledger's units: per (provider, slot) staff-minutes and
+    sixths of a worker, per (unit, night) beds and whether the child had the unit alone."""
+
+    staff: Counter[tuple[str, str]] = field(default_factory=Counter)
+    workers: Counter[tuple[str, str]] = field(default_factory=Counter)
+    beds: Counter[tuple[str, date]] = field(default_factory=Counter)
+    alone: set[tuple[str, date]] = field(default_factory=set)
+
+
+def overdue(session: Session, provider_ids: Iterable[str], now: datetime | None = None) -> Overdue:
+    """What the providers' offers past their time hold (nothing, almost always: the
+    service expires them within seconds)."""
+    at = utcnow() if now is None else now
+    found = Overdue()
+    for offer in session.scalars(
+        select(PlacementRow).where(
+            PlacementRow.status == OFFERED,
+            PlacementRow.reply_by <= at,
+            PlacementRow.provider_id.in_(list(provider_ids)),
+        )
+    ):
+        taken = offer.taken
+        for slot, minutes in taken.get("staff_minutes", {}).items():
+            found.staff[(offer.provider_id, slot)] += int(minutes)
+        for slot, sixths in taken.get("worker_sixths", {}).items():
+            found.workers[(offer.provider_id, slot)] += int(sixths)
+        for night, beds in taken.get("bed_nights", {}).items():
+            key = (str(taken.get("unit_id")), date.fromisoformat(night))
+            found.beds[key] += int(beds)
+            if taken.get("alone"):
+                found.alone.add(key)
+    return found
+
+
+@dataclass(frozen=True)
+class Left:
+    """What a provider has left now on the ledger, offers past their time given back as
+    their expiry will give them back (:func:`matcher.register.booking.settle`)."""
+
+    staff_minutes: dict[tuple[str, str], int]  # (provider, slot)
+    worker_sixths: dict[tuple[str, str], int]  # (provider, slot), where workers are stated
+    nights: dict[str, list[tuple[date, int, int]]]  # unit: (night, beds, beds left)
+
+    def staff_hours(self, provider_id: str, slot: str) -> float:
+        return self.staff_minutes.get((provider_id, slot), 0) / 60
+
+
+def left_now(session: Session, provider_ids: Iterable[str], now: datetime | None = None) -> Left:
+    """What the providers have left at ``now`` (see :class:`Left`)."""
+    ids = sorted(set(provider_ids))
+    due = overdue(session, ids, now)
+    staff = {
+        (row.provider_id, row.slot_id): row.remaining + due.staff[(row.provider_id, row.slot_id)]
+        for row in _slot_rows(session, StaffCapacity, ids)
+    }
+    workers = {
+        (row.provider_id, row.slot_id): min(
+            row.offered, row.remaining + due.workers[(row.provider_id, row.slot_id)]
+        )
+        for row in _slot_rows(session, WorkerCapacity, ids)
+    }
+    nights: dict[str, list[tuple[date, int, int]]] = {}
+    for row in bed_rows(session, ids):
+        key = (row.unit_id, row.night)
+        # A child who had the unit alone gives all its beds back; anyone else their own.
+        given_back = row.beds if key in due.alone else row.remaining + due.beds[key]
+        remaining = min(row.beds, given_back)
+        nights.setdefault(row.unit_id, []).append((row.night, row.beds, remaining))
+    return Left(staff, workers, nights)

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -411,8 +411,25 @@ class OfferClock:
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stopping.wait(self.seconds):
+        while not self._stopping.wait(self.next_pass()):
             try:
                 self.tick()
             except Exception:  # the clock keeps going; the error is the service's to log
                 log.exception("the offer clock failed a pass")
+
+    def next_pass(self) -> float:
+        """Seconds until the next pass: at the next offer's reply-by time if that comes
+        sooner than ``seconds`` (a held bed is back the moment its time passes)."""
+        try:
+            with self.database.read() as session:
+                due = session.scalar(
+                    select(func.min(PlacementRow.reply_by)).where(PlacementRow.status == OFFERED)
+                )
+        except DBAPIError:
+            return self.seconds
+        if due is None:
+            return self.seconds
+        wait = (due - utcnow()).total_seconds()
+        # One past its time that a pass could not expire (the register busy) is tried
+        # again within a second, not in a tight loop.
+        return min(self.seconds, wait + 0.01 if wait > 0 else 1.0)

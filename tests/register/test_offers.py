@@ -338,18 +338,69 @@ def test_an_offer_past_its_time_holds_nothing_even_before_the_clock_expires_it(
             headers=auth("navigator"),
         ).json()
         [offer_id] = [o["id"] for o in sent["offers"]]
+        def left() -> float:
+            capacity = client.get("/providers/P-2/capacity", headers=auth("navigator")).json()
+            [slot] = [s for s in capacity["staff"] if s["slot_id"] == "sat_afternoon"]
+            return float(slot["remaining_hours"])
+
+        def room_now() -> bool:
+            matches = client.post("/referrals/R-0003/matches", headers=auth("navigator")).json()
+            return bool(matches["candidates"][0]["room_now"])
+
+        assert left() < 2.4 and room_now() is False  # the open offer holds its hours
         with held.write() as session:
             session.execute(
                 update(PlacementRow)
                 .where(PlacementRow.id == offer_id)
                 .values(reply_by=utcnow() - timedelta(seconds=1))
             )
+        # Past its time, every read counts it as holding nothing, before any expiry ran:
+        assert left() == 3.0
+        assert statuses(held)["P-2"] == "offered"
+        # Matches expire it (the register's version moves on: no answer kept from before)
+        assert room_now() is True
+        assert statuses(held)["P-2"] == "expired"
         booked = client.post(
             "/placements",
             json={"referral_id": "R-0003", "provider_id": "P-2"},
             headers=auth("navigator"),
         )
         assert booked.status_code == 201, booked.json()  # the overdue offer held nothing
-        assert statuses(held)["P-2"] in ("active", "expired")
+        assert statuses(held)["P-2"] == "active"
         exact(held)
+    held.dispose()
+
+
+def test_the_clock_wakes_when_the_next_offer_is_due(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from matcher.register.database import utcnow
+    from matcher.register.offers import OfferClock
+    from matcher.register.records import RegisterView
+
+    url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    Register(url).replace(small_instance())
+    held = Database(url)
+    clock = OfferClock(held, RegisterView(held, lambda: utcnow().date()), seconds=3600)
+    assert clock.next_pass() == 3600  # nothing open: the usual pass
+    with TestClient(create_app(config(url, offer_check_seconds=3600))) as client:
+        [sent] = offer(client, provider_ids=["P-1"])["offers"]  # type: ignore[misc]
+    with held.write() as session:
+        session.execute(
+            update(PlacementRow)
+            .where(PlacementRow.id == sent["id"])
+            .values(reply_by=utcnow() + timedelta(seconds=30))
+        )
+    assert 25 < clock.next_pass() <= 30.01  # at its time, not an hour on
+    with held.write() as session:
+        session.execute(
+            update(PlacementRow)
+            .where(PlacementRow.id == sent["id"])
+            .values(reply_by=utcnow() - timedelta(seconds=30))
+        )
+    assert clock.next_pass() == 1.0  # one a pass missed: tried again within a second
+    assert clock.tick() == [sent["id"]]
+    assert clock.next_pass() == 3600
     held.dispose()
