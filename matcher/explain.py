@@ -53,6 +53,7 @@ EXCLUSION_PHRASES: dict[ReasonCode, str] = {
     ReasonCode.NEED_NOT_MET: "cannot meet the child's needs",
     ReasonCode.NO_CQC_PERSONAL_CARE: "are not CQC-registered for personal care",
     ReasonCode.NO_OFSTED_CHILDRENS_HOME: "are not registered for overnight short breaks",
+    ReasonCode.NO_SUITABLE_UNIT: "have no overnight unit that suits the child",
     ReasonCode.NO_CHILDCARE_REGISTRATION: "lack the childcare registration for the child's age",
     ReasonCode.FAMILY_REFUSED: "were refused by the family",
 }

@@ -32,17 +32,15 @@ from datetime import date, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher.model import Instance, OvernightUnit, PriorityFactor, Referral, SoloNeed
+from matcher.model import Instance, OvernightUnit, PriorityFactor, Referral
 from matcher.rules.eligibility import referral2providers
-from matcher.rules.facts import usable_units
+from matcher.rules.facts import suitable_units
 from matcher.rules.nights import (
-    MAX_NIGHTS_A_YEAR,
     WEEKDAYS,
-    in_band_on,
     last_night,
+    night_misfit,
     night_staff_sixths,
     requested_nights,
-    specialism_fits,
 )
 
 IntArray = NDArray[np.int64]
@@ -124,30 +122,17 @@ def build_nights(instance: Instance, *, closed_nights: bool = False) -> NightPro
         mine: list[int] = []
         for p in eligible[i].tolist():
             provider = instance.providers[p]
-            for unit in usable_units(instance, child, provider):
-                if not specialism_fits(unit, child):
-                    continue
-                if child.solo is SoloNeed.SOLO_ROOM and unit.solo_rooms == 0:
-                    continue
-                if child.nights_used.get(unit.id, 0) >= MAX_NIGHTS_A_YEAR:
-                    continue
+            for unit in suitable_units(instance, child, provider):
                 mine.append(unit_index[unit.id])
         candidates.append(mine)
-        end = last_night(child)
         for u in mine:
             unit, provider = units[u].unit, instance.providers[units[u].provider_index]
             open_days = set(unit.open_days)
             for d, night in enumerate(nights):
-                if night < child.planned_start_date:
-                    continue
                 if weekday_of[d] not in open_days and not closed_nights:
                     continue
-                if end is not None and night > end:
+                if night_misfit(child, provider, unit, night) is not None:
                     continue
-                if not in_band_on(child, unit.min_age, unit.max_age, night) or not in_band_on(
-                    child, provider.min_age, provider.max_age, night
-                ):
-                    continue  # the child has outgrown the unit's or the provider's age band
                 stay_child.append(k)
                 stay_unit.append(u)
                 stay_night.append(d)

@@ -44,17 +44,15 @@ from matcher.register.tables import (
 )
 from matcher.rules.checks import failed_rules
 from matcher.rules.consumption import staff_hours_needed, workers_in_words, workers_needed
-from matcher.rules.facts import WEEKS_PER_MONTH, usable_units
+from matcher.rules.facts import WEEKS_PER_MONTH, unit_misfit
 from matcher.rules.nights import (
     MAX_CONSECUTIVE_NIGHTS,
     MAX_NIGHTS_A_YEAR,
     STAFF_SIXTHS,
-    in_band_on,
-    last_night,
     longest_run,
+    night_misfit,
     requested_nights,
 )
-from matcher.rules.nights import specialism_fits as unit_specialism_fits
 
 
 @dataclass(frozen=True)
@@ -311,30 +309,16 @@ def night_problem(
     nights = horizon_nights(instance.settings)
     if not nights[0] <= night <= nights[-1]:
         return "outside the planning horizon"
-    if night < referral.planned_start_date:
-        return "before the referral's planned start"
-    end = last_night(referral)
-    if end is not None and night > end:
-        return "after the service ends at 18"
-    if not (
-        in_band_on(referral, unit.min_age, unit.max_age, night)
-        and in_band_on(referral, provider.min_age, provider.max_age, night)
-    ):
-        return "the child has outgrown the unit's age band by then"
-    return None
+    return night_misfit(referral, provider, unit, night)
 
 
 def unit_problem(
     instance: Instance, referral: Referral, provider: Provider, unit: OvernightUnit
 ) -> str | None:
-    """Why the unit does not suit the child at all, or None."""
-    if unit not in usable_units(instance, referral, provider) or not unit_specialism_fits(
-        unit, referral
-    ):
-        return f"unit {unit.id} does not suit this child"
-    if referral.solo is SoloNeed.SOLO_ROOM and unit.solo_rooms == 0:
-        return f"unit {unit.id} has no solo room"
-    return None
+    """Why the unit does not suit the child at all, or None: the rule ranking and the
+    allocation decide by too (:func:`matcher.rules.facts.unit_misfit`)."""
+    why = unit_misfit(instance, referral, provider, unit)
+    return None if why is None else f"{unit.name} does not suit this child: {why}"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class ReasonCode(StrEnum):
     NEED_NOT_MET = "need_not_met"
     NO_CQC_PERSONAL_CARE = "no_cqc_personal_care"
     NO_OFSTED_CHILDRENS_HOME = "no_ofsted_childrens_home"
+    NO_SUITABLE_UNIT = "no_suitable_unit"
     NO_CHILDCARE_REGISTRATION = "no_childcare_registration"
     FAMILY_REFUSED = "family_refused"
     # Capacity.
@@ -208,6 +209,19 @@ CATALOGUE: dict[ReasonCode, Entry] = {
             "meaning is this rule.)",
             "Lancashire specification 2.1.1 (lot 3), 1.6.2; Warwickshire cabinet report "
             "(home from home)",
+        ),
+        Entry(
+            ReasonCode.NO_SUITABLE_UNIT,
+            Kind.ELIGIBILITY,
+            "None of the provider's overnight units suits the child",
+            "Some of the provider's units would take the child by age and registration, but "
+            "none suits them: complex health needs a complex-health unit, autism or "
+            "behaviour that challenges an autism / learning-disability unit, a child who "
+            "needs a solo room a unit that has one, and a child may have at most 75 nights "
+            "a year in a unit. Ranking, booking and the allocation decide this with one "
+            "rule (a unit that suits the child).",
+            "DOMAIN.md, Overnight compatibility and Statutory short-break limits "
+            "(regulation 48); docs/overnight.md, Hard rules",
         ),
         Entry(
             ReasonCode.NO_CHILDCARE_REGISTRATION,

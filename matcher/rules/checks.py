@@ -31,6 +31,7 @@ from matcher.rules.facts import (
     child_ages,
     fits_band,
     needs_cqc_personal_care,
+    no_suitable_unit,
     overnight_age_misfit,
     overnight_registered,
     required_childcare_registration,
@@ -150,6 +151,7 @@ RULES: list[tuple[ReasonCode, Rule]] = [
     (ReasonCode.NEED_NOT_MET, need_not_met),
     (ReasonCode.NO_CQC_PERSONAL_CARE, no_cqc_personal_care),
     (ReasonCode.NO_OFSTED_CHILDRENS_HOME, no_ofsted_childrens_home),
+    (ReasonCode.NO_SUITABLE_UNIT, no_suitable_unit),
     (ReasonCode.NO_CHILDCARE_REGISTRATION, no_childcare_registration),
     (ReasonCode.FAMILY_REFUSED, family_refused),
 ]

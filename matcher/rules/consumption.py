@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, field
 
 from matcher.model import HOME_LOTS, Instance, OvernightUnit, Provider, Referral, StaffRatio
-from matcher.rules.facts import usable_units
+from matcher.rules.facts import suitable_units, usable_units
 
 
 def workers_per_visit(ratio: StaffRatio) -> int:
@@ -161,15 +161,22 @@ def bed_nights_per_month(unit: OvernightUnit) -> float:
 
 
 def free_bed_nights(instance: Instance, referral: Referral, provider: Provider) -> float:
-    """Bed-nights a month left for this child: in the units they could use (beds, age band),
-    less the nights of the provider's other existing overnight placements."""
-    offered = sum(bed_nights_per_month(u) for u in usable_units(instance, referral, provider))
+    """Bed-nights a month left for this child in the units that suit them
+    (:func:`matcher.rules.facts.suitable_units`): their bed-nights less their share of
+    the nights of the provider's other existing overnight placements. Existing packages
+    are kept in nights a month, not in a unit, so they are taken as spread over the units
+    that would take the child by age and registration in proportion to their bed-nights
+    (where every such unit suits the child, simply the nights used)."""
+    usable = sum(bed_nights_per_month(u) for u in usable_units(instance, referral, provider))
+    suitable = sum(bed_nights_per_month(u) for u in suitable_units(instance, referral, provider))
     used = sum(
         placed.nights_per_month
         for placed in existing_placements(instance, provider, excluding=referral)
         if placed.service.is_overnight
     )
-    return offered - used
+    if usable <= 0:
+        return -used
+    return suitable - used * suitable / usable
 
 
 def short_slots(

@@ -26,7 +26,9 @@ from matcher.model import (
     Need,
     Referral,
     RegisteredActivity,
+    SoloNeed,
     StaffRatio,
+    UnitSpecialism,
     age_on,
     birthday,
     break_time_window,
@@ -40,6 +42,7 @@ from matcher.rules.facts import (
     SCHOOL_DAYS,
     SESSION_MIN_HOURS,
 )
+from matcher.rules.nights import MAX_NIGHTS_A_YEAR
 
 E = TypeVar("E", Lot, StaffRatio, Capability, RegisteredActivity)
 
@@ -77,6 +80,7 @@ PAIR_CODES: tuple[ReasonCode, ...] = (
     ReasonCode.NEED_NOT_MET,
     ReasonCode.NO_CQC_PERSONAL_CARE,
     ReasonCode.NO_OFSTED_CHILDRENS_HOME,
+    ReasonCode.NO_SUITABLE_UNIT,
     ReasonCode.NO_CHILDCARE_REGISTRATION,
     ReasonCode.FAMILY_REFUSED,
 )
@@ -112,6 +116,10 @@ class ProviderArrays:
     unit_min_age: IntArray
     unit_max_age: IntArray
     unit_registered: BoolArray  # the provider holds the registration the unit's setting needs
+    unit_complex_health: BoolArray  # a complex-health unit
+    unit_autism: BoolArray  # an autism / learning-disability unit
+    unit_solo_rooms: IntArray
+    unit_index: dict[str, int]  # a unit's id to its place in these arrays
     has_units: BoolArray  # per provider: any unit at all
     has_bedded_units: BoolArray  # per provider: at least one unit with beds
     framework: BoolArray
@@ -194,6 +202,15 @@ def provider_arrays(instance: Instance) -> ProviderArrays:
             [u.setting.registration in providers[i].registrations for i, u in units],
             dtype=np.bool_,
         ),
+        unit_complex_health=np.array(
+            [UnitSpecialism.COMPLEX_HEALTH in u.specialisms for _, u in units], dtype=np.bool_
+        ),
+        unit_autism=np.array(
+            [UnitSpecialism.AUTISM_LEARNING_DISABILITY in u.specialisms for _, u in units],
+            dtype=np.bool_,
+        ),
+        unit_solo_rooms=np.array([u.solo_rooms for _, u in units], dtype=np.int64),
+        unit_index={u.id: k for k, (_, u) in enumerate(units)},
         has_units=np.array([bool(p.units) for p in providers], dtype=np.bool_),
         has_bedded_units=np.array([any(u.beds > 0 for u in p.units) for p in providers]),
         framework=np.array([p.contract is Contract.FRAMEWORK for p in providers], dtype=np.bool_),
@@ -321,6 +338,14 @@ def exclusions(instance: Instance, referral: Referral) -> Exclusions:
         some_unit_fits[arrays.unit_provider[_usable_units(arrays, youngest, oldest)]] = True
         age_band |= arrays.has_bedded_units & ~some_unit_fits
     fails[ROW[ReasonCode.OUTSIDE_PROVIDER_AGE_BAND]] = age_band
+    if lot.is_overnight:
+        # Units that take the child by age and registration, of which none suits them.
+        usable = _usable_for(instance, referral)
+        has_usable = np.zeros(n, dtype=np.bool_)
+        has_usable[arrays.unit_provider[usable]] = True
+        has_suitable = np.zeros(n, dtype=np.bool_)
+        has_suitable[arrays.unit_provider[usable & _suits(arrays, referral)]] = True
+        fails[ROW[ReasonCode.NO_SUITABLE_UNIT]] = has_usable & ~has_suitable
     fails[ROW[ReasonCode.RATIO_NOT_SUPPORTED]] = (
         arrays.ratios & RATIO_BIT[referral.staff_ratio]
     ) == 0
@@ -427,30 +452,62 @@ def _usable_for(instance: Instance, referral: Referral) -> BoolArray:
     return usable
 
 
+def _suits(arrays: ProviderArrays, referral: Referral) -> BoolArray:
+    """Units whose specialism, solo rooms and the child's nights there this year suit the
+    child: the rest of :func:`matcher.rules.facts.unit_misfit`, over arrays."""
+    if Need.COMPLEX_HEALTH in referral.needs:
+        suits = arrays.unit_complex_health.copy()
+    elif Need.AUTISM in referral.needs or Need.BEHAVIOURS_THAT_CHALLENGE in referral.needs:
+        suits = arrays.unit_autism.copy()
+    else:
+        suits = np.ones(len(arrays.unit_provider), dtype=np.bool_)
+    if referral.solo is SoloNeed.SOLO_ROOM:
+        suits &= arrays.unit_solo_rooms > 0
+    for unit_id, used in referral.nights_used.items():
+        k = arrays.unit_index.get(unit_id)
+        if k is not None and used >= MAX_NIGHTS_A_YEAR:
+            suits[k] = False
+    return suits
+
+
+def _suitable_for(instance: Instance, referral: Referral) -> BoolArray:
+    """Units that suit the child: the twin of :func:`matcher.rules.facts.suitable_units`."""
+    suitable: BoolArray = _usable_for(instance, referral) & _suits(
+        provider_arrays(instance), referral
+    )
+    return suitable
+
+
 def free_bed_nights(instance: Instance, referral: Referral) -> FloatArray:
-    """Per provider: bed-nights a month left for this child in the units they could use,
-    after the other existing overnight placements.
+    """Per provider: bed-nights a month left for this child in the units that suit them,
+    less their share of the other existing overnight placements' nights.
 
     Vectorised twin of :func:`matcher.rules.consumption.free_bed_nights`.
     """
     arrays = provider_arrays(instance)
+    n = len(arrays.framework)
     usable = _usable_for(instance, referral)
-    offered = np.bincount(
-        arrays.unit_provider[usable],
-        weights=arrays.unit_bed_nights[usable],
-        minlength=len(arrays.framework),
+    suitable = usable & _suits(arrays, referral)
+    in_usable = np.bincount(
+        arrays.unit_provider[usable], weights=arrays.unit_bed_nights[usable], minlength=n
     )
-    free = offered - arrays.committed_nights
+    in_suitable = np.bincount(
+        arrays.unit_provider[suitable], weights=arrays.unit_bed_nights[suitable], minlength=n
+    )
+    used = arrays.committed_nights.copy()
     current = instance.provider_index.get(referral.current_provider_id or "", -1)
     if current >= 0 and referral.service.is_overnight:
-        free[current] += referral.nights_per_month
+        used[current] -= referral.nights_per_month
+    share = np.divide(in_suitable, in_usable, out=np.ones(n), where=in_usable > 0)
+    free: FloatArray = in_suitable - used * share
     return free
 
 
 def nearest_usable_unit(instance: Instance, referral: Referral) -> FloatArray:
-    """Per provider: minutes from the child's home to the nearest unit they could use, or inf."""
+    """Per provider: minutes from the child's home to the nearest unit that suits them, or
+    inf."""
     arrays = provider_arrays(instance)
-    usable = _usable_for(instance, referral)
+    usable = _suitable_for(instance, referral)
     home = instance.place_index[referral.home_district]
     minutes = np.full(len(arrays.framework), np.inf)
     np.minimum.at(

@@ -41,7 +41,9 @@ from matcher.rules.facts import (
     child_ages,
     fits_band,
     required_childcare_registration,
+    unit_misfit,
     unmet_needs,
+    usable_units,
 )
 
 Fact = str | int | float | list[str]
@@ -307,6 +309,19 @@ def _no_ofsted_childrens_home(instance: Instance, referral: Referral, provider: 
     )
 
 
+def _no_suitable_unit(instance: Instance, referral: Referral, provider: Provider) -> Reason:
+    why = {
+        u.name: unit_misfit(instance, referral, provider, u)
+        for u in usable_units(instance, referral, provider)
+    }
+    parts = [f"{name}: {reason}" for name, reason in why.items() if reason is not None]
+    return Reason(
+        ReasonCode.NO_SUITABLE_UNIT,
+        f"None of {provider.name}'s overnight units suits this child ({'; '.join(parts)}).",
+        {"units": parts},
+    )
+
+
 def _no_childcare_registration(
     instance: Instance, referral: Referral, provider: Provider
 ) -> Reason:
@@ -394,6 +409,7 @@ EXPLAIN: dict[ReasonCode, Explainer] = {
     ReasonCode.NEED_NOT_MET: _need_not_met,
     ReasonCode.NO_CQC_PERSONAL_CARE: _no_cqc_personal_care,
     ReasonCode.NO_OFSTED_CHILDRENS_HOME: _no_ofsted_childrens_home,
+    ReasonCode.NO_SUITABLE_UNIT: _no_suitable_unit,
     ReasonCode.NO_CHILDCARE_REGISTRATION: _no_childcare_registration,
     ReasonCode.FAMILY_REFUSED: _family_refused,
     ReasonCode.INSUFFICIENT_CAPACITY: _insufficient_capacity,

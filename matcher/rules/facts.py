@@ -20,11 +20,14 @@ from matcher.model import (
     Provider,
     Referral,
     RegisteredActivity,
+    SoloNeed,
+    UnitSetting,
     Weekday,
     age_on,
     birthday,
     youngest_age_on,
 )
+from matcher.rules.nights import MAX_NIGHTS_A_YEAR, specialism_fits
 
 #: How far ahead the 18th birthday triggers the transition warning.
 TURNS_18_WARNING = timedelta(days=183)
@@ -76,6 +79,55 @@ def usable_units(instance: Instance, referral: Referral, provider: Provider) -> 
     """The provider's overnight units this child could stay in: with beds, the child's age,
     and a setting the provider is registered for."""
     return [u for u in units_in_band(instance, referral, provider) if may_run(provider, u)]
+
+
+#: A unit's setting in words.
+SETTING_WORDS = {
+    UnitSetting.CHILDRENS_HOME: "a children's home",
+    UnitSetting.HOME_FROM_HOME: "a foster carer's home",
+}
+
+
+def unit_misfit(
+    instance: Instance, referral: Referral, provider: Provider, unit: OvernightUnit
+) -> str | None:
+    """Why the unit cannot have the child on any night, in words, or None if it suits
+    them. The one answer ranking, booking and the allocation read
+    (:func:`suitable_units`): beds, its age band on the start date, the provider's
+    registration for its setting, its specialism for the child's needs, a solo room for a
+    child who needs one, and the 75 nights a year the child may have there."""
+    if unit.beds <= 0:
+        return "it has no beds"
+    if not fits_band(child_ages(instance, referral), unit.min_age, unit.max_age):
+        return f"it takes children aged {unit.min_age} to {unit.max_age}"
+    if not may_run(provider, unit):
+        return f"the provider is not registered for {SETTING_WORDS[unit.setting]}"
+    if not specialism_fits(unit, referral):
+        return "its specialism does not meet the child's needs"
+    if referral.solo is SoloNeed.SOLO_ROOM and unit.solo_rooms == 0:
+        return "it has no solo room"
+    if referral.nights_used.get(unit.id, 0) >= MAX_NIGHTS_A_YEAR:
+        return f"the child has had the {MAX_NIGHTS_A_YEAR} nights a year they may have there"
+    return None
+
+
+def suitable_units(
+    instance: Instance, referral: Referral, provider: Provider
+) -> list[OvernightUnit]:
+    """The provider's units that suit the child (:func:`unit_misfit`): where they could
+    stay on some night, as far as the rules of a night allow
+    (:func:`matcher.rules.nights.in_band_on`, the planned start, the 18th birthday)."""
+    return [u for u in provider.units if unit_misfit(instance, referral, provider, u) is None]
+
+
+def no_suitable_unit(instance: Instance, referral: Referral, provider: Provider) -> bool:
+    """An overnight child whom some of the provider's units would take by age and
+    registration, but none suits (specialism, solo room, the yearly nights there)."""
+    return (
+        referral.service.is_overnight
+        and bool(usable_units(instance, referral, provider))
+        and not suitable_units(instance, referral, provider)
+    )
 
 
 def units_in_band(

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from matcher.model import (
     Need,
     OvernightUnit,
+    Provider,
     Referral,
     SoloNeed,
     StaffRatio,
@@ -100,6 +101,26 @@ def last_night(referral: Referral) -> date | None:
     if referral.extension_agreed:
         return None
     return birthday(referral.birth_year_month, 18) - timedelta(days=1)
+
+
+def night_misfit(
+    referral: Referral, provider: Provider, unit: OvernightUnit, night: date
+) -> str | None:
+    """Why the child may not stay in a unit that suits them (:func:`matcher.rules.facts.
+    unit_misfit`) on ``night``, whoever else is there, or None: before the planned start,
+    after the service ends at 18, outside the unit's or the provider's age band that
+    night. Booking and the allocation decide a night by this one rule."""
+    if night < referral.planned_start_date:
+        return "before the referral's planned start"
+    end = last_night(referral)
+    if end is not None and night > end:
+        return "after the service ends at 18"
+    if not (
+        in_band_on(referral, unit.min_age, unit.max_age, night)
+        and in_band_on(referral, provider.min_age, provider.max_age, night)
+    ):
+        return "the child is outside the unit's or the provider's age band by then"
+    return None
 
 
 def sharing_blocker(
