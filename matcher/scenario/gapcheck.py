@@ -15,6 +15,7 @@ from datetime import date
 
 from matcher.model import Instance, OvernightUnit, Provider, Referral, SoloNeed, Weekday
 from matcher.result import Result
+from matcher.rules.catalogue import ReasonCode
 from matcher.rules.checks import failed_rules
 from matcher.rules.consumption import staff_hours_needed, workers_needed
 from matcher.rules.facts import child_ages, fits_band
@@ -29,6 +30,8 @@ from matcher.rules.nights import (
     specialism_fits,
 )
 from matcher.scenario.gap import NEW_DAY, NEW_NIGHTS, GapAnalysis, with_candidates
+
+UNIT_RULE = ReasonCode.NO_SUITABLE_UNIT
 
 WEEKDAYS = list(Weekday)
 
@@ -153,7 +156,9 @@ def _may_stay(
     """The rules for one promised night, as the allocation knows them."""
     found = []
     label = f"{referral.id} in {unit.id} on {night}"
-    if failed_rules(candidates, referral, provider):
+    # Whether the unit suits the child is checked here and in the night's cell, with the
+    # solo rooms bought (the candidates' units have only their own).
+    if [c for c in failed_rules(candidates, referral, provider) if c is not UNIT_RULE]:
         found.append(f"{label}: the rules rule the provider out")
     if not fits_band(child_ages(candidates, referral), unit.min_age, unit.max_age):
         found.append(f"{label}: the unit does not take the child's age")

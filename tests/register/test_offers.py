@@ -338,6 +338,7 @@ def test_an_offer_past_its_time_holds_nothing_even_before_the_clock_expires_it(
             headers=auth("navigator"),
         ).json()
         [offer_id] = [o["id"] for o in sent["offers"]]
+
         def left() -> float:
             capacity = client.get("/providers/P-2/capacity", headers=auth("navigator")).json()
             [slot] = [s for s in capacity["staff"] if s["slot_id"] == "sat_afternoon"]

@@ -21,7 +21,6 @@ from matcher.rules.eligibility import referral2providers
 from tests import factories
 from tests.rules.pairs import C, judge
 
-
 #: A home whose staff have the clinical training complex health needs (its unit decides).
 TRAINED = ["personal_care", "autism_quiet_space", "positive_behaviour_support", "complex_health"]
 
