@@ -31,6 +31,7 @@ from matcher.model import Instance
 from matcher.problem.day import DayProblem, IntArray, column_label
 from matcher.problem.nights import NightProblem
 from matcher.result import Explanation, NightsResult, Placement, Reassess, ShortNights, Unplaced
+from matcher.rules import checks
 from matcher.rules.catalogue import ReasonCode
 from matcher.rules.eligibility import PAIR_CODES, exclusions, referral_level_failures
 from matcher.rules.explain import day_words, explain
@@ -62,8 +63,9 @@ EXCLUSION_PHRASES: dict[ReasonCode, str] = {
 def to_reassess(
     instance: Instance, placements: list[Placement], nights: NightsResult | None
 ) -> list[Reassess]:
-    """Every existing placement the allocation keeps with a suspended provider (spec 2.1.7):
-    a day placement there, or overnight nights in one of its units."""
+    """Every existing placement the allocation keeps for the panel to reassess: with a
+    provider now suspended (spec 2.1.7), or one the rules no longer allow (kept because
+    moves are not allowed); a day placement there, or overnight nights in its units."""
     unit_provider = {u.id: p.id for p in instance.providers for u in p.units}
     kept = [(p.referral_id, p.provider_id, "day") for p in placements]
     for child in nights.children if nights is not None else []:
@@ -72,7 +74,26 @@ def to_reassess(
     out = []
     for referral_id, provider_id, service in kept:
         referral, provider = instance.referral(referral_id), instance.provider(provider_id)
-        if provider.suspended and provider.id == referral.current_provider_id:
+        if provider.id != referral.current_provider_id:
+            continue
+        failed = [
+            explain(code, instance, referral, provider)
+            for code in checks.failed_rules(instance, referral, provider)
+        ]
+        if failed:
+            # Kept because moves are not allowed, though the rules no longer allow it.
+            out.append(
+                Reassess(
+                    referral_id=referral_id,
+                    provider_id=provider_id,
+                    service=service,
+                    code=ReasonCode.KEPT_NO_LONGER_ELIGIBLE.value,
+                    message="The rules no longer allow this placement ("
+                    + " ".join(r.message for r in failed)
+                    + ") It continues until the panel ends or moves it.",
+                )
+            )
+        elif provider.suspended:
             reason = explain(ReasonCode.SUSPENDED_EXISTING_PLACEMENT, instance, referral, provider)
             out.append(
                 Reassess(

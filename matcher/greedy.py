@@ -5,7 +5,7 @@ never fall below: computed first, handed to CP-SAT as a hint, and returned if th
 has nothing better. :func:`complete` and :func:`complete_nights` are the same passes
 started from a solution: after each objective stage they give every child who still fits
 a place (or a night), so a stage that counts only some children does not leave room
-unused that others could take. Day capacity is counted in the same 1/600-hour units as
+unused that others could take. Day capacity is counted in the same staff-minutes as
 CP-SAT's, so every result is feasible for the model; nights are judged by the plain
 night rules (:class:`matcher.rules.nights.NightLedger`).
 """

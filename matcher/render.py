@@ -137,7 +137,7 @@ def print_result(console: Console, instance: Instance, result: Result) -> None:
     if result.reassess:
         reassess = Table(
             title=f"For the panel to reassess ({len(result.reassess)}): kept with a suspended "
-            "provider",
+            "provider, or where the rules no longer allow",
             title_justify="left",
             expand=True,
         )

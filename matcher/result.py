@@ -108,8 +108,10 @@ class Placement(Record):
 
 
 class Reassess(Record):
-    """An existing placement kept with a provider that is now suspended (rated inadequate):
-    it may continue only after the panel reassesses it (specification 2.1.7)."""
+    """An existing placement the allocation keeps for the panel to reassess: with a
+    provider that is now suspended (rated inadequate), which may continue only after
+    reassessment (specification 2.1.7), or one the rules no longer allow, kept because
+    moves are not allowed (``code`` says which)."""
 
     referral_id: str
     provider_id: str

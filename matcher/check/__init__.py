@@ -15,6 +15,7 @@ from matcher.check.nights import check_nights
 from matcher.check.violation import Violation
 from matcher.model import Instance
 from matcher.result import Result
+from matcher.rules.checks import failed_rules
 
 __all__ = ["Violation", "check", "check_day", "check_nights"]
 
@@ -28,7 +29,8 @@ def check(instance: Instance, result: Result) -> list[Violation]:
 
 
 def _reassess(instance: Instance, result: Result) -> list[Violation]:
-    """The panel's list is exactly the children kept with a suspended current provider."""
+    """The panel's list is exactly the children kept with their current provider where it
+    is suspended or the rules no longer allow the placement."""
     providers = {p.id: p for p in instance.providers}
     current = {r.id: r.current_provider_id for r in instance.referrals}
     kept = {(p.referral_id, p.provider_id, "day") for p in result.placements}
@@ -41,11 +43,16 @@ def _reassess(instance: Instance, result: Result) -> list[Violation]:
     expected = {
         (rid, pid, service)
         for rid, pid, service in kept
-        if pid in providers and providers[pid].suspended and current.get(rid) == pid
+        if pid in providers
+        and current.get(rid) == pid
+        and (
+            providers[pid].suspended
+            or failed_rules(instance, instance.referral(rid), providers[pid])
+        )
     }
     listed = {(r.referral_id, r.provider_id, r.service) for r in result.reassess}
     return [
-        Violation("reassess_missing", f"{rid} kept with suspended {pid} ({service}), not listed")
+        Violation("reassess_missing", f"{rid} kept with {pid} ({service}), not listed")
         for rid, pid, service in sorted(expected - listed)
     ] + [
         Violation("reassess_wrong", f"{rid} at {pid} ({service}) listed for reassessment")

@@ -51,7 +51,7 @@ def check_day(instance: Instance, result: Result) -> list[Violation]:
         totals["waiting_order"] += order[rid]
     found += _capacity(instance, used)
     found += _workers(instance, at_once)
-    found += _continuity(instance, seen)
+    found += _continuity(instance, result, seen)
     found += _accounted_for(instance, result, seen)
     for name in LEVELS:
         claimed = result.objective.get(name)
@@ -75,9 +75,13 @@ def _placement_rules(
 ) -> list[Violation]:
     """Eligibility, moves, and the staff-hours the placement takes (added to ``used``)."""
     rid, pid = referral.id, provider.id
+    # An existing placement kept because moves are not allowed stays whatever the rules
+    # say now: the allocation never ends a package (one they no longer allow must be
+    # listed for the panel to review, which matcher.check's _reassess holds it to).
+    kept = not result.params.allow_moves and referral.current_provider_id == pid
+    failed = [] if kept else failed_rules(instance, referral, provider)
     found = [
-        Violation(code.value, f"{rid} → {pid} breaks the rule {code.value}")
-        for code in failed_rules(instance, referral, provider)
+        Violation(code.value, f"{rid} → {pid} breaks the rule {code.value}") for code in failed
     ]
     if _moved(instance, referral, pid) and not result.params.allow_moves:
         moved_from = referral.current_provider_id
@@ -208,8 +212,9 @@ def _workers(instance: Instance, at_once: dict[tuple[str, str], Fraction]) -> li
     return found
 
 
-def _continuity(instance: Instance, seen: set[str]) -> list[Violation]:
-    """Every existing placement that may continue has continued."""
+def _continuity(instance: Instance, result: Result, seen: set[str]) -> list[Violation]:
+    """Every existing placement has continued: each one, when moves are not allowed (the
+    allocation never ends a package); when they are, each the rules still allow."""
     found = []
     for referral in instance.referrals:
         current = referral.current_provider_id
@@ -217,7 +222,10 @@ def _continuity(instance: Instance, seen: set[str]) -> list[Violation]:
             current is not None
             and not referral.service.is_overnight
             and referral.id not in seen
-            and not failed_rules(instance, referral, instance.provider(current))
+            and (
+                not result.params.allow_moves
+                or not failed_rules(instance, referral, instance.provider(current))
+            )
         ):
             found.append(
                 Violation(

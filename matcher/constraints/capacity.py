@@ -3,10 +3,10 @@ and, where it states its workers on shift, no more workers at once than it has.
 
 A placement takes its care hours times staff per child (a 2:1 child two workers in the
 same slot, a group child its share of a worker) plus, at home, the workers' travel; see
-:mod:`matcher.rules.consumption`. Counted in units of 1/600 hour (six seconds), rounded
-against the solver (see :mod:`matcher.problem.day`). Workers at once: a 1:1 child takes
-one for the slot, a 2:1 child two, a 1:3 child a third, in sixths of a worker (the
-problem's workers columns).
+:mod:`matcher.rules.consumption`. Counted in whole staff-minutes, rounded against the
+solver as the register's ledger rounds them (see :mod:`matcher.problem.day`). Workers at
+once: a 1:1 child takes one for the slot, a 2:1 child two, a 1:3 child a third, in sixths
+of a worker (the problem's workers columns).
 """
 
 from __future__ import annotations

@@ -7,15 +7,17 @@ checker (:mod:`matcher.check`) recomputes it all from the rules instead.
 
 No OR-Tools here: the greedy pass and the checker run without it.
 
-Units: staff-hours are kept exactly as floats for the checker and as whole units of six
-seconds (1/600 of an hour) for CP-SAT. In that unit a third of an hour (a 1:3 group
-child), a half hour and a whole minute of travel are exact, so the usual data is
-represented without error; anything else is rounded against the solver (a pair's need
-up, a capacity down), so a solution CP-SAT finds feasible is feasible in exact arithmetic.
+Units: staff-hours are kept exactly as floats for the checker and as whole staff-minutes
+for CP-SAT. In minutes a third of an hour (a 1:3 group child), a half hour and a minute of
+travel are exact, so the usual data is represented without error; anything else is
+rounded against the solver (a pair's need up, a capacity down), so a solution CP-SAT
+finds feasible is feasible in exact arithmetic. They are the register's ledger's units,
+rounded the same way (:mod:`matcher.register.ledger`), so an allocation the solver finds
+feasible is one the panel can book whole.
 Money is in pence, travel in minutes.
 
 **Capacity columns.** A provider's capacity is a row of columns: one per time slot for
-its staff-hours (columns ``0 … n_slots − 1``, in 1/600 hour), then one per time slot for
+its staff-hours (columns ``0 … n_slots − 1``, in staff-minutes), then one per time slot for
 its workers on shift (column ``n_slots + s`` for slot ``s``, in sixths of a worker; see
 :mod:`matcher.rules.consumption`). A pair uses a workers column only where the provider
 states its workers for the slot. Every family, the greedy pass and the searches treat the
@@ -36,8 +38,9 @@ from matcher.rules.eligibility import provider_arrays, referral2providers, staff
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
-#: Units of staff-hours inside CP-SAT: six seconds, so thirds, halves and minutes are exact.
-SCALE = 600
+#: Units of staff-hours inside CP-SAT: minutes, so thirds, halves and travel minutes are
+#: exact, and the ledger's (whole staff-minutes) the same.
+SCALE = 60
 #: Units of workers on shift: sixths of a worker (a 1:3 child takes two, 2:1 twelve).
 WORKER_SCALE = 6
 
@@ -56,11 +59,11 @@ class DayProblem:
     use_start: IntArray
     use_slot: IntArray
     use_hours: FloatArray  # exact staff-hours
-    use_units: IntArray  # 1/600 hour, rounded up
+    use_units: IntArray  # staff-minutes, rounded up
     pair_cost: IntArray  # pence a week: hours × staff per child × price per staff-hour
     pair_travel: IntArray  # minutes, the provider's base to the child's home district
     capacity_hours: FloatArray  # providers × columns: staff-hours, then workers, exact
-    capacity_units: IntArray  # providers × columns, 1/600 hour (rounded down), sixths
+    capacity_units: IntArray  # providers × columns, staff-minutes (rounded down), sixths
     allow_moves: bool
     current_pair: IntArray  # per referral position: the pair of its existing placement, or -1
     crisis: IntArray  # per referral position: 1 if in crisis
@@ -111,11 +114,12 @@ def column_label(problem: DayProblem, column: int) -> str:
 def build_day(instance: Instance, *, allow_moves: bool = False) -> DayProblem:
     """The day-service problem of an instance: eligible pairs and their consumption.
 
-    Unless moves are allowed, a child whose existing placement is still eligible gets one
-    pair only, that placement: they stay or, if it no longer fits, are left unplaced, but
-    are never moved. (An existing placement that is no longer eligible, say after the
-    provider stopped covering the district, cannot be kept, and the child is matched
-    afresh.)
+    Unless moves are allowed, a child with an existing placement gets one pair only, that
+    placement: they stay, and are never moved. That holds too for a placement the rules
+    no longer allow (say the provider stopped covering the child's district): the
+    allocation never ends a package, so it is kept and listed for the panel to review
+    (:func:`matcher.explain.to_reassess`). With moves allowed, the child may go to any
+    eligible provider, and one whose placement is no longer eligible is matched afresh.
     """
     arrays = provider_arrays(instance)
     eligible = referral2providers(instance)
@@ -137,7 +141,7 @@ def build_day(instance: Instance, *, allow_moves: bool = False) -> DayProblem:
         referral = instance.referrals[i]
         providers = eligible[i]
         current = instance.provider_index.get(referral.current_provider_id or "", -1)
-        if not allow_moves and current in providers:
+        if not allow_moves and current >= 0:
             providers = np.array([current], dtype=np.int64)
         current_pair.append(-1)
         if len(providers):

@@ -50,6 +50,7 @@ class ReasonCode(StrEnum):
     ELIGIBLE_PROVIDERS_FULL = "eligible_providers_full"
     NOT_PLACED_IN_TIME = "not_placed_in_time"
     EXISTING_PLACEMENTS_OVERLOAD = "existing_placements_overload"
+    KEPT_NO_LONGER_ELIGIBLE = "kept_no_longer_eligible"
     # Outcomes of an allocation: overnight stays.
     NO_ELIGIBLE_UNIT = "no_eligible_unit"
     TURNS_18_IN_HORIZON = "turns_18_in_horizon"
@@ -296,6 +297,17 @@ CATALOGUE: dict[ReasonCode, Entry] = {
             "provider now offers, no allocation keeps them all and the register must be "
             "corrected (or moves allowed).",
             "DOMAIN.md, Family choice (continuity)",
+        ),
+        Entry(
+            ReasonCode.KEPT_NO_LONGER_ELIGIBLE,
+            Kind.OUTCOME,
+            "An existing placement the rules no longer allow: kept, for the panel to review",
+            "A child placed with a provider the rules no longer allow (the child moved "
+            "district or is now excluded from Break Time, the provider stopped covering the "
+            "district or offering the service, ...) keeps the placement while moves are not "
+            "allowed: the allocation never ends a package, and its place is not given to "
+            "another child. It is listed for the panel to end or move it.",
+            "DOMAIN.md, Family choice (continuity); Lancashire specification 2.1.7",
         ),
         Entry(
             ReasonCode.NO_ELIGIBLE_UNIT,

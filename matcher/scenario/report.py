@@ -464,9 +464,11 @@ def not_closable_table(v: VariantSummary, gap: GapAnalysis) -> Table:
 
 
 def reassess_table(variants: Sequence[VariantSummary]) -> Table:
-    """Existing placements kept with a suspended provider, variant by variant (spec 2.1.7)."""
+    """Existing placements kept for the panel to reassess, variant by variant: with a
+    suspended provider (spec 2.1.7), or where the rules no longer allow them."""
     table = Table(
-        "For the panel to reassess: existing placements kept with a suspended provider",
+        "For the panel to reassess: existing placements kept with a suspended provider or "
+        "where the rules no longer allow them",
         ["Variant", "Child", "Provider", "Service", "Why"],
     )
     for v in variants:

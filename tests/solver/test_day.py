@@ -280,6 +280,46 @@ def test_the_existing_child_keeps_a_suspended_provider() -> None:
     assert "suspended" in flag.message and "reassessment" in flag.message
 
 
+def test_a_placement_the_rules_no_longer_allow_is_kept_for_review_and_holds_its_place() -> None:
+    # P-1 stopped covering Preston, where R-0001 lives and is placed with it. Moves not
+    # allowed: R-0001 keeps the placement (the allocation never ends a package), the panel
+    # is told, and its 3.4 staff-hours are not given to R-0002 (P-1 has 5 on Saturday).
+    provider = f.provider(districts=["chorley"], staff_hours={"sat_morning": 5})
+    instance = f.instance(
+        providers=[provider],
+        referrals=[
+            f.referral(current_provider_id="P-1", home_district="chorley"),
+            f.referral(id="R-0002", home_district="chorley"),
+        ],
+    )
+    moved_away = instance.model_copy(
+        update={
+            "referrals": [
+                instance.referrals[0].model_copy(update={"home_district": "preston"}),
+                instance.referrals[1],
+            ]
+        }
+    )
+    result = solved(moved_away)
+    assert placed(result) == {"R-0001": "P-1"}
+    assert reason_codes(result) == {"R-0002": ["eligible_providers_full"]}
+    [flag] = result.reassess
+    assert (flag.referral_id, flag.provider_id, flag.code) == (
+        "R-0001",
+        "P-1",
+        "kept_no_longer_eligible",
+    )
+    assert "does not cover Preston" in flag.message
+    # The checker holds the list to it, both ways.
+    assert codes(check(moved_away, result.model_copy(update={"reassess": []}))) == {
+        "reassess_missing"
+    }
+    # With moves allowed the placement is not kept: R-0001 has nowhere eligible to go,
+    # and R-0002 takes the place.
+    free = solved(moved_away, allow_moves=True)
+    assert placed(free) == {"R-0002": "P-1"} and free.reassess == []
+
+
 def test_an_existing_overnight_stay_with_a_suspended_provider_is_flagged() -> None:
     home = f.overnight_provider(
         ratings=[

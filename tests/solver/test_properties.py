@@ -22,7 +22,6 @@ from matcher.check import check
 from matcher.counties.generate import generate
 from matcher.model import Instance, Referral
 from matcher.result import Params, Result, Status
-from matcher.rules.checks import failed_rules
 from matcher.rules.consumption import staff_hours_needed
 from tests import factories as f
 from tests.strategies import SLOTS, instances
@@ -72,9 +71,9 @@ def overloaded_by_existing(instance: Instance) -> list[tuple[str, str]]:
         current = referral.current_provider_id
         if current is None or referral.service.is_overnight:
             continue
+        # Moves not allowed: every existing placement continues, the rules allowing it
+        # or not (one they no longer allow is kept for the panel to review).
         provider = instance.provider(current)
-        if failed_rules(instance, referral, provider):
-            continue  # no longer eligible: matched afresh, not an existing placement
         for slot, hours in staff_hours_needed(instance, referral, provider).items():
             used[(current, slot)] += hours
             at_once[(current, slot)] += workers_at_once(referral)
