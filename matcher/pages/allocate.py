@@ -215,7 +215,8 @@ def _allocation(
         if result is not None:
             placed, left = _placed(instance, result)
             if not figures_only:
-                for referral_id in sorted({p.referral_id for p in placed} | {r for r, _ in left}):
+                named = {p.referral_id for p in placed} | {r for r, _ in left}
+                for referral_id in sorted(named | {r.referral_id for r in result.reassess}):
                     audit(db, who, Action.READ, referral_id, f"allocation {job_id} (page)")
     nights = result.overnight if result is not None else None
     context = {
@@ -240,6 +241,12 @@ def _allocation(
         "units": [] if nights is None else nights.units,
         "placed": [] if figures_only else placed,
         "left": [] if figures_only else left,
+        "review": []
+        if figures_only or result is None
+        else [
+            (r.referral_id, instance.provider_name(r.provider_id), r.message)
+            for r in result.reassess
+        ],
         "is_maker": job.created_by == who.subject or who.role is Role.ADMIN,
         "errors": errors or [],
         "notice": notice,

@@ -423,3 +423,54 @@ def test_an_offer_s_journey_on_the_childs_page_the_list_and_the_providers_portal
     page.get_by_role("button", name="Release this booking").click()
     expect(page.get_by_text("Released.")).to_be_visible()
     expect(page.locator("#state")).to_contain_text("Waiting")
+
+
+@pytest.fixture(scope="module")
+def county_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The demo's county (700 children, 152 of them attending a provider already)."""
+    from matcher.demo import COUNTY_FILE
+    from matcher.formats.files import load_instance
+
+    county = load_instance(Path(__file__).parents[2] / COUNTY_FILE)
+    folder = tmp_path_factory.mktemp("county")
+    url = f"sqlite:///{folder / 'register.sqlite'}"
+    register = Register(url)
+    register.replace(county)
+    register.database.dispose()
+    running = start_server(url, folder, planning_date=county.settings.planning_date.isoformat())
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_the_panel_approves_the_demo_countys_allocation_whole(
+    browser: Browser, county_server: Server
+) -> None:
+    context = browser.new_context(
+        base_url=county_server.url, viewport={"width": 1000, "height": 720}
+    )
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        sign_in(page, "navigator")
+        page.get_by_role("link", name="Allocate").click()
+        page.get_by_label("Quick: a good answer in seconds").check()
+        page.get_by_role("button", name="Allocate now").click()
+        expect(page.locator("#status")).to_contain_text("Finished", timeout=180_000)
+        ticked = page.locator("#placed input[name=referral_ids]:checked").count()
+        assert ticked > 300  # the children it places, those placed already among them
+        # The children kept with a provider the rules no longer allow are for the panel.
+        expect(page.locator("#review")).to_contain_text("The rules no longer allow")
+        page.get_by_role("button", name="Book the ticked children").click()
+        notice = page.locator(".govuk-notification-banner__heading")
+        expect(notice).to_contain_text(f"of the {ticked} children ticked")
+        # Every child it places is booked or kept where they are: none refused.
+        expect(page.locator(".govuk-error-summary")).to_have_count(0)
+        booked = re.search(r"Booked (\d+) of", notice.inner_text())
+        kept = re.search(r"(\d+) placed already stay", notice.inner_text())
+        assert booked and kept and int(booked[1]) + int(kept[1]) == ticked
+        page.goto("/waiting-list?status=placed")
+        expect(page.get_by_role("button", name=re.compile("^Book "))).to_have_count(0)
+    finally:
+        context.close()
