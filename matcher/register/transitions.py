@@ -48,7 +48,8 @@ def _placement(session: Session, placement_id: str) -> PlacementRow:
 def release_booking(session: Session, placement_id: str, who: str) -> PlacementRow:
     """Undo a booking (made in error, or refused by the family before it started): its
     capacity goes back and the child is on the list again. An open offer is withdrawn.
-    Releasing twice changes nothing; an existing placement is ended, not released."""
+    Releasing twice changes nothing; a placement ended or moved on from meanwhile answers
+    409 with that state; an existing placement is ended, not released."""
     row = session.get(PlacementRow, placement_id)
     if row is None:
         raise NotFound(f"no placement {placement_id}")
@@ -61,6 +62,11 @@ def release_booking(session: Session, placement_id: str, who: str) -> PlacementR
             "placement with a reason instead",
         )
     released, won = settle(session, placement_id, holding=ACTIVE, to=RELEASED)
+    if not won and released.status != RELEASED:
+        # Ended or moved on from meanwhile: the state that won, not a silent success.
+        raise Conflict(
+            f"placement_{released.status}", f"this placement is {released.status}, not active"
+        )
     if won:
         released.end_date = utcnow().date()
         journey.record(

@@ -571,3 +571,94 @@ def test_an_existing_placement_starts_on_the_day_the_data_gives(tmp_path: Path) 
         placement = transitions.placement_of(session, "R-0001")
         assert placement is not None and placement.start_date == day(2026, 9, 1)
     register.database.dispose()
+
+
+# ----- races on one placement ---------------------------------------------------------------
+
+
+def race_placement(db: Database, first: int) -> tuple[list[str], str]:
+    """Release, end and a move, started together on one booking (the threads started in
+    an order beginning at ``first``, as the last to reach the barrier tends to win): what
+    each got, and the booking's final status."""
+    placement_id = day_booking(db, "R-0001", "P-1")
+    start = threading.Barrier(3)
+    outcomes: list[str] = []
+    guard = threading.Lock()
+
+    def act(name: str) -> None:
+        start.wait()
+        try:
+            with db.write() as session:
+                if name == "release":
+                    transitions.release_booking(session, placement_id, NAVIGATOR.subject)
+                elif name == "end":
+                    transitions.end_placement(
+                        session,
+                        loaded(session),
+                        placement_id,
+                        "withdrawn_by_family",
+                        NAVIGATOR.subject,
+                    )
+                else:
+                    request = BookingRequest("R-0001", "P-2")
+                    transitions.move(
+                        session, loaded(session), placement_id, request, NAVIGATOR.subject
+                    )
+            result = f"{name}:won"
+        except (Conflict, NotFound) as exc:
+            result = f"{name}:{exc.code}"
+        except Exception as exc:  # anything else fails the test below, with what it was
+            result = f"{name}:error {exc!r}"
+        with guard:
+            outcomes.append(result)
+
+    names = ["release", "end", "move"]
+    names = names[first:] + names[:first]
+    threads = [threading.Thread(target=act, args=(n,)) for n in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with db.read() as session:
+        status = session.get(PlacementRow, placement_id).status  # type: ignore[union-attr]
+    return outcomes, status
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_release_end_and_move_racing_on_one_placement_have_one_outcome(
+    kind: str, tmp_path: Path
+) -> None:
+    expected = {  # the winner: the booking's status, the child's state, the step recorded
+        "release": ("released", State.WAITING, Event.RELEASED),
+        "end": ("ended", State.ENDED, Event.ENDED),
+        "move": ("moved", State.PLACED, Event.MOVED),
+    }
+    winners_seen: set[str] = set()
+    with database(kind, tmp_path) as url:
+        register = Register(url)
+        db = Database(url)
+        try:
+            for trial in range(30):
+                register.replace(county())
+                outcomes, status = race_placement(db, trial % 3)
+                won = [o.split(":")[0] for o in outcomes if o.endswith(":won")]
+                assert len(outcomes) == 3 and len(won) == 1, outcomes
+                # The others are told the state that won, never a silent success.
+                assert all(
+                    o.split(":")[1].startswith("placement_")
+                    for o in outcomes
+                    if not o.endswith(":won")
+                ), outcomes
+                winner_status, winner_state, winner_step = expected[won[0]]
+                assert status == winner_status, (outcomes, status)
+                with db.read() as session:
+                    assert journey.state(session, "R-0001")[0] is winner_state
+                    steps = [s.kind for s in journey.history(session, "R-0001")]
+                    ends = [k for k in steps if k in (Event.RELEASED, Event.ENDED, Event.MOVED)]
+                    assert ends == [winner_step], (outcomes, steps)
+                consistent(db)
+                winners_seen.add(won[0])
+        finally:
+            db.dispose()
+            register.database.dispose()
+    assert len(winners_seen) >= 2, winners_seen  # the races were real
