@@ -16,7 +16,7 @@ import calendar
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, time
 from enum import StrEnum
 from typing import Annotated, Any, Self, TypeVar, cast
 
@@ -337,6 +337,18 @@ class District(Record):
     area: str = Field(min_length=1, description="e.g. North, Central, East")
 
 
+#: The hours a part of the day covers where the council's settings give none (an
+#: assumption: a council states its own with ``starts`` and ``ends``). On a school day
+#: the afternoon is after school.
+PART_HOURS: dict[str, tuple[time, time]] = {
+    "morning": (time(9), time(12)),
+    "afternoon": (time(13), time(17)),
+    "after school": (time(15, 30), time(18)),
+    "evening": (time(18), time(21)),
+    "night": (time(21), time(8)),
+}
+
+
 class TimeSlot(Record):
     """A weekly period in which day services use staff-hours (e.g. Saturday morning)."""
 
@@ -344,6 +356,23 @@ class TimeSlot(Record):
     label: str = Field(min_length=1)
     day: Weekday
     part: str = Field(min_length=1, description="e.g. morning, afternoon, evening, night")
+    starts: time | None = Field(None, description="When the slot starts, e.g. 15:30.")
+    ends: time | None = Field(None, description="When it ends, e.g. 18:00.")
+
+    @model_validator(mode="after")
+    def _both_times(self) -> Self:
+        if (self.starts is None) != (self.ends is None):
+            raise ValueError("give both starts and ends, or neither")
+        return self
+
+    def hours_of_day(self) -> tuple[time, time] | None:
+        """When the slot starts and ends: as the settings give it, else as its part of the
+        day usually runs (:data:`PART_HOURS`), else None."""
+        if self.starts is not None and self.ends is not None:
+            return self.starts, self.ends
+        school_day = self.day not in (Weekday.SAT, Weekday.SUN)
+        part = "after school" if self.part == "afternoon" and school_day else self.part
+        return PART_HOURS.get(part)
 
 
 class RankingWeights(Record):

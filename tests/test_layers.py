@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"errors"},
     {"result", "provenance", "executor", "rules.catalogue"},
     {"model"},
-    {"rules"},
+    {"rules", "words"},
     {"ranking", "problem", "check", "counties"},
     {"formats"},
     {"objective", "greedy", "constraints"},

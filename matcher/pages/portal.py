@@ -28,6 +28,7 @@ from matcher.register.records import set_capacity
 from matcher.register.store import bump_version
 from matcher.register.tables import PlacementRow
 from matcher.service.deps import Services, ServicesDep
+from matcher.words import slot_when
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,6 +88,16 @@ def _grid(
     return parts, rows
 
 
+def _held(instance: Instance, offer: PlacementRow) -> list[tuple[str, float]]:
+    """What a day offer holds of the provider's staff-hours, slot by slot, in words."""
+    slots = instance.settings.time_slots
+    return [
+        (slot_when(slots[instance.slot_index[slot]]), int(minutes) / 60)
+        for slot, minutes in offer.taken.get("staff_minutes", {}).items()
+        if slot in instance.slot_index
+    ]
+
+
 def _portal(
     request: Request,
     found: Services,
@@ -126,7 +137,7 @@ def _portal(
         "rows": rows,
         "days": list(DAY_WORDS.items()),
         "placements": placements,
-        "offers": [(o, offers.profile(instance, o)) for o in waiting],
+        "offers": [(o, offers.profile(instance, o), _held(instance, o)) for o in waiting],
         "reasons": list(offers.DECLINE_REASONS.items()),
         "errors": errors or [],
         "notice": notice,

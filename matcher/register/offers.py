@@ -54,6 +54,7 @@ from matcher.register.tables import (
     ReferralRow,
 )
 from matcher.rules.explain import NEED_WORDS
+from matcher.words import slot_when
 
 log = logging.getLogger("matcher.register")
 
@@ -329,7 +330,7 @@ class Profile:
     age: int  # in whole years, on the planned start
     district: str
     needs: list[str]
-    hours: list[tuple[str, float]]  # (slot, care hours a week), a day service's
+    hours: list[tuple[str, float]]  # (slot with its clock times, care hours a week)
     nights: list[date]  # an overnight offer's
     planned_start: date
 
@@ -349,7 +350,9 @@ def profile(instance: Instance, offer: PlacementRow) -> Profile | None:
         district=instance.district_name(referral.home_district),
         needs=[NEED_WORDS[n] for n in referral.needs],
         hours=[
-            (instance.slot_label(slot), hours) for slot, hours in referral.hours.items() if hours
+            (slot_when(instance.settings.time_slots[instance.slot_index[slot]]), hours)
+            for slot, hours in referral.hours.items()
+            if hours
         ],
         nights=offer.nights(),
         planned_start=start,

@@ -408,7 +408,7 @@ def test_an_offer_s_journey_on_the_childs_page_the_list_and_the_providers_portal
         expect(offer).to_contain_text("Referral R-0003")
         expect(offer).to_contain_text("10 years")  # the child's profile, to answer by
         expect(offer).to_contain_text("Preston")
-        expect(offer).to_contain_text("Saturday afternoon: 2 hours")
+        expect(offer).to_contain_text("Saturday afternoon, 1pm to 5pm: 2 hours")
         provider.get_by_role("button", name="Accept referral R-0003").click()
     finally:
         portal.close()

@@ -298,7 +298,7 @@ def test_the_provider_answering_reads_the_childs_profile_and_only_while_it_may(
         "age": 10,
         "district": "Preston",
         "needs": [],
-        "hours": [["Saturday morning", 3.0]],
+        "hours": [["Saturday morning, 9am to 12pm", 3.0]],
         "nights": [],
         "planned_start": "2026-11-09",
     }
