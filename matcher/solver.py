@@ -85,6 +85,13 @@ GLOP_UNITS = 10.0
 #: part (about 800,000 pairs) does not finish within its share, and the neighbourhood
 #: search starts from the incumbent instead.
 RELAXATION_PAIRS = 300_000
+#: Night models with more variables than this leave the MIP out. HiGHS offers no limit
+#: that binds before its root: an iteration limit does not bind its MIP, and a node limit
+#: counts from the root on. Its root grows faster than the model (a 5,000-referral county,
+#: 34,000 variables: 6 s to prove the priority stage; 8,000 referrals, 97,000 variables:
+#: 42 s; the 15,000-referral region, 270,000: over 4 minutes, no answer), so beyond this
+#: size only the wall clock would end it, and the answer would depend on the machine.
+MIP_MAX_VARIABLES = 50_000
 #: CP-SAT alone first, for this share of a stage's budget (at least QUICK_DTIME).
 QUICK_SHARE = 0.1
 QUICK_DTIME = 0.5
@@ -285,9 +292,13 @@ class NightStages:
         CP-SAT cannot (Northamptonshire's 6-day units: in about 2 s, where CP-SAT's bound
         stays 2 weighted nights above the optimum after 90 s), but on routine, whose flags
         it sees only through weak rows, its nodes are slow and a node limit is no budget
-        (159 s for 2,300 nodes there)."""
-        return ROUTINE not in stage.levels and all(
-            self.levels.index(level) < self.levels.index(ROUTINE) for level in stage.levels
+        (159 s for 2,300 nodes there). Only on models it can finish deterministically
+        (:data:`MIP_MAX_VARIABLES`)."""
+        small = len(self.model.Proto().variables) <= MIP_MAX_VARIABLES
+        return (
+            small
+            and ROUTINE not in stage.levels
+            and all(self.levels.index(level) < self.levels.index(ROUTINE) for level in stage.levels)
         )
 
     def complete(self, solution: IntArray) -> IntArray:
