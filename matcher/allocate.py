@@ -74,8 +74,9 @@ from matcher.solver import (
     stop_reason,
 )
 
-#: Overnight's share of the budget when an instance has day referrals too.
-OVERNIGHT_SHARE = 0.3
+#: Overnight's share of the budget when an instance has day referrals too: its share of
+#: the decisions (nights a child may stay against day pairs), within these bounds.
+OVERNIGHT_SHARE = (0.2, 0.8)
 #: The least budget a part of the day problem gets (what it does not use passes on).
 LEAST_PART_BUDGET = 0.25
 #: Of a large part's budget, the share its district blocks may use (the staged core goes on
@@ -97,25 +98,30 @@ def allocate(
     ``stage`` hears, in words, what is being solved as each part starts.
     """
     params = params or Params()
-    clock = Clock(params.wall_cap)
-    budget = params.deterministic_budget
     overnight = any(r.service.is_overnight for r in instance.referrals)
+    has_day = any(not r.service.is_overnight for r in instance.referrals)
+    # The budget grows with the work: the decisions of both parts (Params.budget_for).
+    day_problem = build_day(instance, allow_moves=params.allow_moves)
+    night_problem = build_nights(instance) if overnight else None
+    pairs = len(day_problem.pair_provider)
+    stays = len(night_problem.stay_child) if night_problem is not None else 0
+    budget = params.budget_for(pairs + stays)
+    clock = Clock(params.wall_cap_for(budget))
     nights: NightsResult | None = None
-    if overnight:
-        has_day = any(not r.service.is_overnight for r in instance.referrals)
+    if night_problem is not None:
         if stage is not None:
             children = sum(r.service.is_overnight for r in instance.referrals)
             stage(f"overnight stays for {children} children")
-        nights = solve_nights(
-            instance, budget * (OVERNIGHT_SHARE if has_day else 1.0), clock, params
-        )
+        low, high = OVERNIGHT_SHARE
+        share = min(high, max(low, stays / max(1, pairs + stays))) if has_day else 1.0
+        nights = solve_nights(instance, budget * share, clock, params, night_problem)
         if progress is not None:
             progress(min(1.0, nights.budget_used / budget))
         budget = max(0.0, budget - nights.budget_used)
     if stage is not None:
         children = sum(not r.service.is_overnight for r in instance.referrals)
         stage(f"day services for {children} children")
-    day = allocate_day(instance, budget, clock, params)
+    day = allocate_day(instance, budget, clock, params, day_problem)
     reassess = to_reassess(instance, day.placements, nights)
     return day.model_copy(update={"overnight": nights, "reassess": reassess})
 
@@ -125,10 +131,18 @@ def allocate(
 # --------------------------------------------------------------------------------------
 
 
-def allocate_day(instance: Instance, budget: float, clock: Clock, params: Params) -> Result:
-    """The day referrals of ``instance`` to its providers' staff-hours."""
+def allocate_day(
+    instance: Instance,
+    budget: float,
+    clock: Clock,
+    params: Params,
+    problem: DayProblem | None = None,
+) -> Result:
+    """The day referrals of ``instance`` to its providers' staff-hours (``problem``: the
+    day problem, if built already)."""
     start = time.perf_counter()
-    problem = build_day(instance, allow_moves=params.allow_moves)
+    if problem is None:
+        problem = build_day(instance, allow_moves=params.allow_moves)
     built = time.perf_counter()
     overloaded = [] if params.allow_moves else _overloaded_by_existing(problem)
     if overloaded:
@@ -382,14 +396,24 @@ def _placements(problem: DayProblem, chosen: IntArray) -> list[Placement]:
 def allocate_nights(instance: Instance, params: Params | None = None) -> NightsResult:
     """The overnight referrals alone, within the whole budget of ``params``."""
     params = params or Params()
-    return solve_nights(instance, params.deterministic_budget, Clock(params.wall_cap), params)
-
-
-def solve_nights(instance: Instance, budget: float, clock: Clock, params: Params) -> NightsResult:
-    """The overnight referrals of ``instance`` to its units' bed-nights, within ``budget``
-    deterministic seconds and the ``clock``'s safety cap."""
-    started = time.perf_counter()
     problem = build_nights(instance)
+    budget = params.budget_for(len(problem.stay_child))
+    return solve_nights(instance, budget, Clock(params.wall_cap_for(budget)), params, problem)
+
+
+def solve_nights(
+    instance: Instance,
+    budget: float,
+    clock: Clock,
+    params: Params,
+    problem: NightProblem | None = None,
+) -> NightsResult:
+    """The overnight referrals of ``instance`` to its units' bed-nights, within ``budget``
+    deterministic seconds and the ``clock``'s safety cap (``problem``: the night problem,
+    if built already)."""
+    started = time.perf_counter()
+    if problem is None:
+        problem = build_nights(instance)
     spec = NightStages(problem)
     decisions = np.zeros(len(problem.stay_child), dtype=np.int64)
     decisions[greedy_nights(problem)] = 1

@@ -194,7 +194,7 @@ TimeLimit = Annotated[
     float | None,
     typer.Option(
         min=0.1,
-        help="Wall-clock safety cap in seconds (default 60 + 10 × the budget); a solve it "
+        help="Wall-clock safety cap in seconds (default 60 + 40 × the budget); a solve it "
         "stops says so, and may differ between runs.",
     ),
 ]

@@ -9,6 +9,7 @@ all read the same records. ``matcher allocate --out`` writes a :class:`Result` a
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from enum import StrEnum
 
@@ -36,6 +37,18 @@ class Effort(StrEnum):
 #: quiet one. On the project's 2-core machine one deterministic second takes about 1 to
 #: 1.5 s of wall time with two workers (docs/allocation.md, "Budget and determinism").
 BUDGETS: dict[Effort, float] = {Effort.QUICK: 2.0, Effort.STANDARD: 10.0, Effort.THOROUGH: 40.0}
+#: The work an effort's budget is set for: decisions (a day pair of a child and a provider
+#: that may take them, or a night a child may stay in a unit), about a 2,000-referral
+#: county's. A larger problem gets more, growing with the square root of its decisions: a
+#: 5,000-referral county (145,000 decisions) 1.6 times the budget, the 15,000-referral
+#: region (1.3 million) 4.6 times (docs/allocation.md, "Budget and determinism").
+BUDGET_DECISIONS = 60_000
+#: The wall-clock safety cap: this many seconds, plus WALL_PER_DSEC for each deterministic
+#: second. A deterministic second takes 1 to 2 s of wall here on a county and up to 18 s
+#: on the region's overnight part (model building and presolve are not counted in it); the
+#: cap is set so that it bites only on a machine far slower or busier than that.
+WALL_BASE = 60.0
+WALL_PER_DSEC = 40.0
 
 
 class StopReason(StrEnum):
@@ -63,7 +76,7 @@ class Params(Record):
     time_limit: float | None = Field(
         None,
         gt=0,
-        description="Wall-clock safety cap in seconds (default: 60 + 10 × the budget). "
+        description="Wall-clock safety cap in seconds (default: 60 + 40 × the budget). "
         "A solve it stops is reported as time_limit and may differ between runs.",
     )
     workers: int = Field(2, ge=1, le=64, description="Threads the search may use.")
@@ -80,15 +93,30 @@ class Params(Record):
 
     @property
     def deterministic_budget(self) -> float:
-        """The budget in deterministic seconds."""
+        """The budget in deterministic seconds for a problem of the usual size (a
+        county's); :meth:`budget_for` gives it for a problem's own size."""
         return self.budget if self.budget is not None else BUDGETS[self.effort]
+
+    def budget_for(self, decisions: int) -> float:
+        """The budget for a problem with this many decisions: the one given, else the
+        effort's, grown with the square root of the decisions beyond
+        :data:`BUDGET_DECISIONS` (never less than the effort's)."""
+        if self.budget is not None:
+            return self.budget
+        growth = max(1.0, math.sqrt(decisions / BUDGET_DECISIONS))
+        return round(BUDGETS[self.effort] * growth, 1)
 
     @property
     def wall_cap(self) -> float:
-        """The wall-clock safety cap in seconds."""
+        """The wall-clock safety cap in seconds, for the usual size's budget."""
+        return self.wall_cap_for(self.deterministic_budget)
+
+    def wall_cap_for(self, budget: float) -> float:
+        """The wall-clock safety cap in seconds for a solve of ``budget``: the one given,
+        else :data:`WALL_BASE` + :data:`WALL_PER_DSEC` × the budget."""
         if self.time_limit is not None:
             return self.time_limit
-        return 60.0 + 10.0 * self.deterministic_budget
+        return WALL_BASE + WALL_PER_DSEC * budget
 
 
 class Explanation(Record):

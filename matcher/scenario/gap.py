@@ -39,9 +39,11 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -217,6 +219,13 @@ def with_candidates(
     return Instance.build(doc)
 
 
+#: Independent solves, and how to read their answers (in the same order) into figures.
+Solves = tuple[
+    list[Callable[[], tuple[int, int] | None]],
+    Callable[[list[tuple[int, int] | None]], list[Marginal]],
+]
+
+
 class _Search:
     """Every model of one analysis: CP-SAT with one worker and a deterministic budget, so
     the same variant gives the same analysis on every run; what each model proved."""
@@ -251,11 +260,12 @@ def analyse(
     wall_s: float = 600.0,
     block_hours: float = 10.0,
     block_nights: int = 13,
+    workers: int = 2,
 ) -> GapAnalysis:
     """The cheapest additions that place the children ``result`` leaves out (see the
     module docstring), and the marginal value of capacity per district. ``budget`` is the
     deterministic seconds of each of its two main models; the marginal values get a
-    quarter each."""
+    quarter each. ``workers`` solves run side by side; the answer is the same."""
     started = time.perf_counter()
     search = _Search(Clock(wall_s), seed)
     not_closable: list[Left] = []
@@ -269,11 +279,20 @@ def analyse(
     )
     candidates = with_candidates(instance, day_districts, night_districts)
     day = _DayGap(candidates, result, not_closable)
-    day_out, assignments = day.cheapest(budget, search)
     nights = _NightGap(candidates, instance, result, not_closable)
-    night_out, stays = nights.cheapest(budget, search)
-    marginal = day.marginal(block_hours, budget / 4, search)
-    marginal += nights.marginal(block_nights, budget / 4, search)
+    # The solves are independent and each deterministic (one CP-SAT worker, a
+    # deterministic budget): run side by side, they give what they give one by one.
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        cheapest_day = pool.submit(day.cheapest, budget, search)
+        cheapest_nights = pool.submit(nights.cheapest, budget, search)
+        (day_out, assignments), (night_out, stays) = (
+            cheapest_day.result(),
+            cheapest_nights.result(),
+        )
+        day_solves, read_day = day.marginal(block_hours, budget / 4, search)
+        night_solves, read_nights = nights.marginal(block_nights, budget / 4, search)
+        answers = list(pool.map(lambda solve: solve(), day_solves + night_solves))
+    marginal = read_day(answers[: len(day_solves)]) + read_nights(answers[len(day_solves) :])
     cost = round(sum(a.cost for a in day_out) + sum(a.cost for a in night_out), 2)
     proven = all(search.proven)
     return GapAnalysis(
@@ -444,19 +463,28 @@ class _DayGap:
         }
         return out, dict(sorted(assignments.items()))
 
-    def marginal(self, block: float, budget: float, search: _Search) -> list[Marginal]:
-        """Per district: weighted children placed with ``block`` extra staff-hours a week."""
+    def marginal(self, block: float, budget: float, search: _Search) -> Solves:
+        """Per district: weighted children placed with ``block`` extra staff-hours a week:
+        the solves to run (each independent of the others), and how to read their
+        answers."""
         if not self.waiting:
-            return []
+            return [], lambda answers: []
         added = self._model(must_place=False).added
         districts = sorted({self.instance.providers[p].base_district for p, _ in added})
-        spare = self._best(None, 0, budget, search) or (0, 0)
-        out = []
-        for district in districts:
-            found = self._best(district, block, budget, search)
-            if found is not None:
-                out.append(_marginal(district, "staff_hour", block, found, spare))
-        return out
+        solves: list[Callable[[], tuple[int, int] | None]] = [
+            partial(self._best, district, block if district else 0, budget, search)
+            for district in [None, *districts]
+        ]
+
+        def read(answers: list[tuple[int, int] | None]) -> list[Marginal]:
+            spare = answers[0] or (0, 0)
+            return [
+                _marginal(district, "staff_hour", block, found, spare)
+                for district, found in zip(districts, answers[1:], strict=True)
+                if found is not None
+            ]
+
+        return solves, read
 
     def _best(
         self, district: str | None, block: float, budget: float, search: _Search
@@ -676,18 +704,27 @@ class _NightGap:
                 )
         return out, dict(sorted(stays.items()))
 
-    def marginal(self, block: int, budget: float, search: _Search) -> list[Marginal]:
-        """Per district: weighted nights given with ``block`` extra bed-nights there."""
+    def marginal(self, block: int, budget: float, search: _Search) -> Solves:
+        """Per district: weighted nights given with ``block`` extra bed-nights there: the
+        solves to run, and how to read their answers."""
         problem = self.problem
         if problem is None or not self.short:
-            return []
-        spare = self._best(None, 0, budget, search) or (0, 0)
-        out = []
-        for district in sorted({u.unit.district for u in problem.units}):
-            found = self._best(district, block, budget, search)
-            if found is not None:
-                out.append(_marginal(district, "bed_night", block, found, spare))
-        return out
+            return [], lambda answers: []
+        districts = sorted({u.unit.district for u in problem.units})
+        solves: list[Callable[[], tuple[int, int] | None]] = [
+            partial(self._best, district, block if district else 0, budget, search)
+            for district in [None, *districts]
+        ]
+
+        def read(answers: list[tuple[int, int] | None]) -> list[Marginal]:
+            spare = answers[0] or (0, 0)
+            return [
+                _marginal(district, "bed_night", block, found, spare)
+                for district, found in zip(districts, answers[1:], strict=True)
+                if found is not None
+            ]
+
+        return solves, read
 
     def _best(
         self, district: str | None, block: int, budget: float, search: _Search

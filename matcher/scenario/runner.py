@@ -91,6 +91,7 @@ def solve_variant(
             wall_s=params.wall_cap,
             block_hours=scenario.gap.block_hours,
             block_nights=scenario.gap.block_nights,
+            workers=scenario.solver.workers,
         )
         # The analysis's promise checked like an allocation: by the rules, in plain Python.
         broken = [f"capacity gap: {v}" for v in check_gap(instance, result, gap)]

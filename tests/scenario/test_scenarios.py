@@ -669,3 +669,33 @@ def test_the_service_runs_a_document_on_its_register() -> None:
             None,
             base=mixed(),
         )
+
+
+def test_a_gap_analysis_run_side_by_side_gives_what_it_gives_one_by_one() -> None:
+    # Day children left waiting and nights left unmet: the cheapest additions and every
+    # district's marginal value, solved on two workers and on one, are the same.
+    unit = {
+        "id": "U-1",
+        "name": "Pendle House",
+        "district": "pendle",
+        "beds": 1,
+        "specialisms": ["autism_learning_disability"],
+        "open_days": ["fri", "sat"],
+    }
+    base = f.instance(
+        providers=[f.provider(staff_hours={"sat_morning": 4}), f.overnight_provider(units=[unit])],
+        referrals=[
+            f.referral(),
+            f.referral(id="R-0002"),
+            f.referral(id="R-0003", home_district="chorley"),
+            *[
+                f.overnight_referral(id=f"R-00{i}", nights_per_month=6, preferred_nights=["sat"])
+                for i in (11, 12, 13)
+            ],
+        ],
+    )
+    result = solved(base)
+    two = analyse(base, result, budget=3, workers=2)
+    one = analyse(base, result, budget=3, workers=1)
+    assert two.day and two.nights and two.marginal  # both sides and the marginal values ran
+    assert two.model_dump(exclude={"solve_s"}) == one.model_dump(exclude={"solve_s"})
