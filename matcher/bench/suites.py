@@ -117,7 +117,11 @@ FULL: list[Task] = [
             "twice": True,
         },
     ),
-    Task("generated", "region", {"referrals": 15000, "providers": 1500, "budget": 60.0}),
+    Task(
+        "generated",
+        "region",
+        {"referrals": 15000, "providers": 1500, "budget": 60.0, "twice": True},
+    ),
     Task("scenario", "example-small.yaml", {"budget": QUICK_BUDGET}),
     Task("scenario", "lancashire-county.json", {"budget": STANDARD}),
     Task("rank", "county", {"referrals": 2000, "providers": 200, "sample": 2000}),
