@@ -329,6 +329,29 @@ def _caveat(allocation_proven: bool, proven: bool) -> str:
     return " ".join(parts)
 
 
+def _per_district(
+    districts: list[str],
+    kind: str,
+    block: float,
+    best: Callable[[str | None, float], tuple[int, int] | None],
+) -> Solves:
+    """The marginal value's solves: spare capacity alone, then ``block`` bought in each
+    district (``best(district, block)``); and how to read their answers, in that order."""
+    solves: list[Callable[[], tuple[int, int] | None]] = [
+        partial(best, district, block if district else 0) for district in [None, *districts]
+    ]
+
+    def read(answers: list[tuple[int, int] | None]) -> list[Marginal]:
+        spare = answers[0] or (0, 0)
+        return [
+            _marginal(district, kind, block, found, spare)
+            for district, found in zip(districts, answers[1:], strict=True)
+            if found is not None
+        ]
+
+    return solves, read
+
+
 def _marginal(
     district: str, kind: str, block: float, found: tuple[int, int], base: tuple[int, int]
 ) -> Marginal:
@@ -471,20 +494,8 @@ class _DayGap:
             return [], lambda answers: []
         added = self._model(must_place=False).added
         districts = sorted({self.instance.providers[p].base_district for p, _ in added})
-        solves: list[Callable[[], tuple[int, int] | None]] = [
-            partial(self._best, district, block if district else 0, budget, search)
-            for district in [None, *districts]
-        ]
-
-        def read(answers: list[tuple[int, int] | None]) -> list[Marginal]:
-            spare = answers[0] or (0, 0)
-            return [
-                _marginal(district, "staff_hour", block, found, spare)
-                for district, found in zip(districts, answers[1:], strict=True)
-                if found is not None
-            ]
-
-        return solves, read
+        best = partial(self._best, budget=budget, search=search)
+        return _per_district(districts, "staff_hour", block, best)
 
     def _best(
         self, district: str | None, block: float, budget: float, search: _Search
@@ -711,20 +722,8 @@ class _NightGap:
         if problem is None or not self.short:
             return [], lambda answers: []
         districts = sorted({u.unit.district for u in problem.units})
-        solves: list[Callable[[], tuple[int, int] | None]] = [
-            partial(self._best, district, block if district else 0, budget, search)
-            for district in [None, *districts]
-        ]
-
-        def read(answers: list[tuple[int, int] | None]) -> list[Marginal]:
-            spare = answers[0] or (0, 0)
-            return [
-                _marginal(district, "bed_night", block, found, spare)
-                for district, found in zip(districts, answers[1:], strict=True)
-                if found is not None
-            ]
-
-        return solves, read
+        best = partial(self._best, budget=budget, search=search)
+        return _per_district(districts, "bed_night", block, best)
 
     def _best(
         self, district: str | None, block: int, budget: float, search: _Search
