@@ -101,8 +101,11 @@ def allocate(
     overnight = any(r.service.is_overnight for r in instance.referrals)
     has_day = any(not r.service.is_overnight for r in instance.referrals)
     # The budget grows with the work: the decisions of both parts (Params.budget_for).
+    began = time.perf_counter()
     day_problem = build_day(instance, allow_moves=params.allow_moves)
+    day_built = time.perf_counter()
     night_problem = build_nights(instance) if overnight else None
+    night_built_s = time.perf_counter() - day_built
     pairs = len(day_problem.pair_provider)
     stays = len(night_problem.stay_child) if night_problem is not None else 0
     budget = params.budget_for(pairs + stays)
@@ -114,14 +117,14 @@ def allocate(
             stage(f"overnight stays for {children} children")
         low, high = OVERNIGHT_SHARE
         share = min(high, max(low, stays / max(1, pairs + stays))) if has_day else 1.0
-        nights = solve_nights(instance, budget * share, clock, params, night_problem)
+        nights = solve_nights(instance, budget * share, clock, params, night_problem, night_built_s)
         if progress is not None:
             progress(min(1.0, nights.budget_used / budget))
         budget = max(0.0, budget - nights.budget_used)
     if stage is not None:
         children = sum(not r.service.is_overnight for r in instance.referrals)
         stage(f"day services for {children} children")
-    day = allocate_day(instance, budget, clock, params, day_problem)
+    day = allocate_day(instance, budget, clock, params, day_problem, day_built - began)
     reassess = to_reassess(instance, day.placements, nights)
     return day.model_copy(update={"overnight": nights, "reassess": reassess})
 
@@ -137,10 +140,11 @@ def allocate_day(
     clock: Clock,
     params: Params,
     problem: DayProblem | None = None,
+    built_s: float = 0.0,
 ) -> Result:
     """The day referrals of ``instance`` to its providers' staff-hours (``problem``: the
-    day problem, if built already)."""
-    start = time.perf_counter()
+    day problem, if built already, in ``built_s`` seconds, which the timings count)."""
+    start = time.perf_counter() - built_s
     if problem is None:
         problem = build_day(instance, allow_moves=params.allow_moves)
     built = time.perf_counter()
@@ -407,11 +411,12 @@ def solve_nights(
     clock: Clock,
     params: Params,
     problem: NightProblem | None = None,
+    built_s: float = 0.0,
 ) -> NightsResult:
     """The overnight referrals of ``instance`` to its units' bed-nights, within ``budget``
     deterministic seconds and the ``clock``'s safety cap (``problem``: the night problem,
-    if built already)."""
-    started = time.perf_counter()
+    if built already, in ``built_s`` seconds, which its time counts)."""
+    started = time.perf_counter() - built_s
     if problem is None:
         problem = build_nights(instance)
     spec = NightStages(problem)

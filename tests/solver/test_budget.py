@@ -38,9 +38,9 @@ def test_overnight_gets_its_share_of_the_decisions(monkeypatch: pytest.MonkeyPat
     asked: list[float] = []
     real = allocation.solve_nights
 
-    def noted(instance, budget, clock, params, problem=None):  # type: ignore[no-untyped-def]
+    def noted(instance, budget, *rest):  # type: ignore[no-untyped-def]
         asked.append(budget)
-        return real(instance, budget, clock, params, problem)
+        return real(instance, budget, *rest)
 
     monkeypatch.setattr(allocation, "solve_nights", noted)
     instance = f.instance(
