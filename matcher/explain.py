@@ -82,28 +82,26 @@ def to_reassess(
         ]
         if failed:
             # Kept because moves are not allowed, though the rules no longer allow it.
-            out.append(
-                Reassess(
-                    referral_id=referral_id,
-                    provider_id=provider_id,
-                    service=service,
-                    code=ReasonCode.KEPT_NO_LONGER_ELIGIBLE.value,
-                    message="The rules no longer allow this placement ("
-                    + " ".join(r.message for r in failed)
-                    + ") It continues until the panel ends or moves it.",
-                )
+            code = ReasonCode.KEPT_NO_LONGER_ELIGIBLE
+            message = (
+                "The rules no longer allow this placement ("
+                + " ".join(r.message for r in failed)
+                + ") It continues until the panel ends or moves it."
             )
         elif provider.suspended:
             reason = explain(ReasonCode.SUSPENDED_EXISTING_PLACEMENT, instance, referral, provider)
-            out.append(
-                Reassess(
-                    referral_id=referral_id,
-                    provider_id=provider_id,
-                    service=service,
-                    code=reason.code.value,
-                    message=reason.message,
-                )
+            code, message = reason.code, reason.message
+        else:
+            continue
+        out.append(
+            Reassess(
+                referral_id=referral_id,
+                provider_id=provider_id,
+                service=service,
+                code=code.value,
+                message=message,
             )
+        )
     return sorted(out, key=lambda r: (r.provider_id, r.referral_id, r.service))
 
 

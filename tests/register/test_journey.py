@@ -5,7 +5,7 @@ random walk through every step keeps the ledger exact and no child in two places
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from matcher.errors import Conflict, InputError, NotFound
 from matcher.model import Instance
@@ -429,6 +430,38 @@ def test_any_order_of_steps_keeps_the_ledger_the_states_and_one_place_a_child(
         )
 
 
+# ----- races ---------------------------------------------------------------------------------
+
+
+def race(db: Database, steps: dict[str, Callable[[Session], object]]) -> list[str]:
+    """Each step in a transaction of its own, all started together (threads started in
+    the steps' order; the last to reach the barrier tends to win): what each got,
+    "NAME:won" or "NAME:CODE" for a 404 or 409, "NAME:error ..." for anything else."""
+    start = threading.Barrier(len(steps))
+    outcomes: list[str] = []
+    guard = threading.Lock()
+
+    def act(name: str) -> None:
+        start.wait()
+        try:
+            with db.write() as session:
+                steps[name](session)
+            result = f"{name}:won"
+        except (Conflict, NotFound) as exc:
+            result = f"{name}:{exc.code}"
+        except Exception as exc:  # anything else fails the caller's test, with what it was
+            result = f"{name}:error {exc!r}"
+        with guard:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=act, args=(name,)) for name in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
 # ----- races on one offer -------------------------------------------------------------------
 
 
@@ -442,36 +475,22 @@ def race_once(db: Database, reply_in: timedelta) -> tuple[str, list[str], str]:
             .where(PlacementRow.id == offer_id)
             .values(reply_by=utcnow() + reply_in)
         )
-    start = threading.Barrier(4)
-    outcomes: list[str] = []
-    guard = threading.Lock()
 
-    def act(name: str) -> None:
-        start.wait()
-        try:
-            with db.write() as session:
-                if name == "accept":
-                    offers.accept(session, offer_id, provider_of("P-1"))
-                elif name == "decline":
-                    offers.decline(session, loaded(session), offer_id, "other", provider_of("P-1"))
-                elif name == "withdraw":
-                    offers.withdraw(session, offer_id, NAVIGATOR)
-                else:
-                    if not offers.expire_due(session, loaded(session)):
-                        raise Conflict("not_due", "nothing to expire")
-            result = f"{name}:won"
-        except Conflict as exc:
-            result = f"{name}:{exc.code}"
-        with guard:
-            outcomes.append(result)
+    def expire(session: Session) -> None:
+        if not offers.expire_due(session, loaded(session)):
+            raise Conflict("not_due", "nothing to expire")
 
-    threads = [
-        threading.Thread(target=act, args=(n,)) for n in ("accept", "decline", "withdraw", "expire")
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = race(
+        db,
+        {
+            "accept": lambda session: offers.accept(session, offer_id, provider_of("P-1")),
+            "decline": lambda session: offers.decline(
+                session, loaded(session), offer_id, "other", provider_of("P-1")
+            ),
+            "withdraw": lambda session: offers.withdraw(session, offer_id, NAVIGATOR),
+            "expire": expire,
+        },
+    )
     with db.read() as session:
         status = session.get(PlacementRow, offer_id).status  # type: ignore[union-attr]
     return offer_id, outcomes, status
@@ -581,44 +600,23 @@ def race_placement(db: Database, first: int) -> tuple[list[str], str]:
     an order beginning at ``first``, as the last to reach the barrier tends to win): what
     each got, and the booking's final status."""
     placement_id = day_booking(db, "R-0001", "P-1")
-    start = threading.Barrier(3)
-    outcomes: list[str] = []
-    guard = threading.Lock()
-
-    def act(name: str) -> None:
-        start.wait()
-        try:
-            with db.write() as session:
-                if name == "release":
-                    transitions.release_booking(session, placement_id, NAVIGATOR.subject)
-                elif name == "end":
-                    transitions.end_placement(
-                        session,
-                        loaded(session),
-                        placement_id,
-                        "withdrawn_by_family",
-                        NAVIGATOR.subject,
-                    )
-                else:
-                    request = BookingRequest("R-0001", "P-2")
-                    transitions.move(
-                        session, loaded(session), placement_id, request, NAVIGATOR.subject
-                    )
-            result = f"{name}:won"
-        except (Conflict, NotFound) as exc:
-            result = f"{name}:{exc.code}"
-        except Exception as exc:  # anything else fails the test below, with what it was
-            result = f"{name}:error {exc!r}"
-        with guard:
-            outcomes.append(result)
-
-    names = ["release", "end", "move"]
-    names = names[first:] + names[:first]
-    threads = [threading.Thread(target=act, args=(n,)) for n in names]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    steps: dict[str, Callable[[Session], object]] = {
+        "release": lambda session: transitions.release_booking(
+            session, placement_id, NAVIGATOR.subject
+        ),
+        "end": lambda session: transitions.end_placement(
+            session, loaded(session), placement_id, "withdrawn_by_family", NAVIGATOR.subject
+        ),
+        "move": lambda session: transitions.move(
+            session,
+            loaded(session),
+            placement_id,
+            BookingRequest("R-0001", "P-2"),
+            NAVIGATOR.subject,
+        ),
+    }
+    names = list(steps)
+    outcomes = race(db, {n: steps[n] for n in names[first:] + names[:first]})
     with db.read() as session:
         status = session.get(PlacementRow, placement_id).status  # type: ignore[union-attr]
     return outcomes, status
