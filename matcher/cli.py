@@ -377,6 +377,21 @@ def bench(
     gap_dir: Annotated[
         Path | None, typer.Option(help="Folder of the public GAP instances and best_known.csv.")
     ] = None,
+    shard: Annotated[
+        str,
+        typer.Option(
+            help="Run the K-th of every N tasks (K/N), e.g. 1/3, 2/3 and 3/3 on three "
+            "machines or one after another; 'matcher bench merge' joins them."
+        ),
+    ] = "1/1",
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Keep the records already in --out (a run of the same profile, shard and "
+            "commit that was stopped) and run only the tasks it lacks. The file is "
+            "rewritten after every task."
+        ),
+    ] = False,
     workers: Workers = 2,
 ) -> None:
     """Run a profile's tasks (each in a fresh process) and print their tables."""
@@ -395,6 +410,8 @@ def bench(
         writable_file(out.with_suffix(".md"))
     if profile not in ("quick", "full"):
         raise InputError([Issue("--profile", f"{profile!r} is not a profile: quick or full")])
+    part = _shard(shard)
+    earlier = _resumed(out, profile, shard, only or []) if resume else None
     if only and not select(tasks(profile, gap_dir or GAP_DIR), only):
         raise InputError([Issue("--only", f"no task of the {profile} profile matches {only}")])
     baseline = read_document(compare) if compare is not None else None
@@ -405,7 +422,20 @@ def bench(
         figure = record.get("error") or _headline(record)
         console.print(f"[{done}/{total}] {record['suite']}: {record['name']}: {figure}")
 
-    run = run_profile(profile, gap_dir or GAP_DIR, workers, progress, only=only or [])
+    def save(run: dict[str, object]) -> None:
+        if out is not None:
+            write_text_atomic(out, json.dumps(run, indent=1) + "\n")
+
+    run = run_profile(
+        profile,
+        gap_dir or GAP_DIR,
+        workers,
+        progress,
+        only=only or [],
+        shard=part,
+        earlier=earlier,
+        save=save,
+    )
     text = markdown(run)
     if out is not None:
         write_text_atomic(out, json.dumps(run, indent=1) + "\n")
@@ -429,6 +459,82 @@ def bench(
                 )
         if worse:
             raise typer.Exit(1)
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """``K/N`` as (K, N), 1 <= K <= N."""
+    from matcher.errors import InputError
+    from matcher.errors import Problem as Issue
+
+    k, _, n = text.partition("/")
+    if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise InputError([Issue("--shard", f"{text!r} is not K/N with 1 <= K <= N, e.g. 2/3")])
+    return int(k), int(n)
+
+
+def _resumed(
+    out: Path | None, profile: str, shard: str, only: list[str]
+) -> dict[str, object] | None:
+    """The stopped run in ``out`` to go on from (None if there is none yet); an error if it
+    is another profile's, shard's or commit's, since one table must come from one run."""
+    from matcher.errors import InputError
+    from matcher.errors import Problem as Issue
+    from matcher.formats.files import read_document
+    from matcher.provenance import commit
+
+    if out is None:
+        raise InputError([Issue("--resume", "needs --out: the file the run is saved in")])
+    if not out.exists():
+        return None
+    earlier = read_document(out)
+    if not (isinstance(earlier, dict) and isinstance(earlier.get("records"), list)):
+        raise InputError([Issue(str(out), "not a bench record: no 'records' list")])
+    wanted = {"profile": profile, "shard": shard, "only": only, "commit": commit()}
+    for key, value in wanted.items():
+        if earlier.get(key) != value:
+            raise InputError(
+                [
+                    Issue(
+                        str(out),
+                        f"its run has {key} {earlier.get(key)!r}, this one {value!r}: "
+                        "resume only the same run (or write to another file)",
+                    )
+                ]
+            )
+    return earlier
+
+
+@bench_app.command("merge")
+def bench_merge(
+    shards: Annotated[list[Path], typer.Argument(help="The shards' files (--out of each).")],
+    out: Annotated[Path, typer.Option(help="Write the joined run (JSON) here, and .md beside.")],
+    gap_dir: Annotated[
+        Path | None, typer.Option(help="Folder of the public GAP instances and best_known.csv.")
+    ] = None,
+) -> None:
+    """Join the shards of one run (same profile and commit, each complete) into one."""
+    from matcher.bench.report import markdown
+    from matcher.bench.run import merge
+    from matcher.bench.suites import GAP_DIR, tasks
+    from matcher.errors import InputError
+    from matcher.errors import Problem as Issue
+    from matcher.formats.files import read_document, writable_file, write_text_atomic
+
+    writable_file(out)
+    writable_file(out.with_suffix(".md"))
+    runs = []
+    for path in shards:
+        run = read_document(path)
+        if not (isinstance(run, dict) and isinstance(run.get("records"), list)):
+            raise InputError([Issue(str(path), "not a bench record: no 'records' list")])
+        runs.append(run)
+    try:
+        joined = merge(tasks(str(runs[0].get("profile")), gap_dir or GAP_DIR), runs)
+    except ValueError as error:
+        raise InputError([Issue("shards", str(error))]) from error
+    write_text_atomic(out, json.dumps(joined, indent=1) + "\n")
+    write_text_atomic(out.with_suffix(".md"), markdown(joined))
+    console.print(f"Joined {len(runs)} shards, {len(joined['records'])} records: {out}")
 
 
 @bench_app.command("gap")

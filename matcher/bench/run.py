@@ -39,29 +39,85 @@ def run_profile(
     workers: int,
     progress: Callable[[Task, dict[str, Any], int, int], None] | None = None,
     only: list[str] | None = None,
+    shard: tuple[int, int] = (1, 1),
+    earlier: dict[str, Any] | None = None,
+    save: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Every task of ``profile`` (those matching ``only``), one at a time; ``progress`` is
-    told of each record."""
-    todo = select(tasks(profile, gap_dir), only or [])
-    started = time.perf_counter()
+    """Every task of ``profile`` (those matching ``only``, and of those the ``shard``: the
+    K-th of every N, counting from 1), one at a time; ``progress`` is told of each record.
+
+    ``earlier`` is an interrupted run of the same profile, shard and commit: its records
+    are kept and their tasks not run again. ``save`` is given the run so far after every
+    task, so that a run stopped part way can be resumed from what it saved."""
+    chosen = shard_of(select(tasks(profile, gap_dir), only or []), shard)
+    kept = {(r["suite"], r["name"]): r for r in (earlier or {}).get("records", [])}
+    started = time.perf_counter() - float((earlier or {}).get("wall_s", 0.0))
     calibration = _in_fresh_process(_calibration, Task("calibrate", "reference"), gap_dir, workers)
     unit = calibration.get("seconds") or 1.0
-    records = []
-    for i, task in enumerate(todo):
-        record = _measure(task, gap_dir, workers, unit)
-        records.append(record)
-        if progress is not None:
-            progress(task, record, i + 1, len(todo))
-    return {
+    run = {
         "benchmark": "matcher bench",
         "profile": profile,
         "only": only or [],
+        "shard": f"{shard[0]}/{shard[1]}",
         "commit": commit(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine() | versions("ortools", "highspy", "numpy"),
         "workers": workers,
-        "calibration_s": unit,
-        "wall_s": round(time.perf_counter() - started, 1),
+        "calibration_s": (earlier or {}).get("calibration_s", unit),
+        "tasks": len(chosen),
+        "complete": False,
+        "wall_s": 0.0,
+        "records": [],
+    }
+    records: list[dict[str, Any]] = run["records"]
+    for i, task in enumerate(chosen):
+        record = kept.get((task.suite, task.name)) or _measure(task, gap_dir, workers, unit)
+        records.append(record)
+        run["wall_s"] = round(time.perf_counter() - started, 1)
+        run["complete"] = len(records) == len(chosen)
+        if save is not None:
+            save(run)
+        if progress is not None:
+            progress(task, record, i + 1, len(chosen))
+    run["complete"] = True
+    return run
+
+
+def shard_of(chosen: list[Task], shard: tuple[int, int]) -> list[Task]:
+    """The ``k``-th of every ``n`` tasks (``shard == (k, n)``, counting from 1): shards
+    1/N to N/N together are every task once, and each takes a like mix of them."""
+    k, n = shard
+    return chosen[k - 1 :: n]
+
+
+def merge(profile_tasks: list[Task], runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Shards of one run joined into one: the same profile and commit, each shard once and
+    complete; the records in the profile's order. Raises ValueError naming what differs."""
+    if not runs:
+        raise ValueError("no runs to merge")
+    first = runs[0]
+    for run in runs:
+        for key in ("benchmark", "profile", "commit", "workers", "only"):
+            if run.get(key) != first.get(key):
+                raise ValueError(
+                    f"shard {run.get('shard')} has {key} {run.get(key)!r}, "
+                    f"shard {first.get('shard')} {first.get(key)!r}"
+                )
+        if not run.get("complete"):
+            raise ValueError(f"shard {run.get('shard')} is not complete: resume it first")
+    shards = sorted(str(run.get("shard")) for run in runs)
+    if len(set(shards)) != len(shards):
+        raise ValueError(f"a shard appears twice: {', '.join(shards)}")
+    order = {(t.suite, t.name): i for i, t in enumerate(profile_tasks)}
+    records = sorted(
+        (r for run in runs for r in run["records"]),
+        key=lambda r: order.get((r["suite"], r["name"]), len(order)),
+    )
+    return first | {
+        "shard": " + ".join(shards),
+        "tasks": sum(int(run.get("tasks", len(run["records"]))) for run in runs),
+        "wall_s": round(sum(float(run["wall_s"]) for run in runs), 1),
+        "date": max(str(run["date"]) for run in runs),
         "records": records,
     }
 
@@ -74,12 +130,20 @@ def _measure(task: Task, gap_dir: Path, workers: int, unit: float) -> dict[str, 
     if "total_s" in record:
         record["relative_s"] = round(record["total_s"] / unit, 3)
     baselines = {}
+    # The peers get what the engine had: HiGHS its wall time, plain CP-SAT its
+    # deterministic time (at least the task's nominal budget, where the engine proved early).
     seconds = max(1.0, float(record.get("total_s", 1.0)))
-    for kind in ("highs", "plain"):
-        if task.options.get(kind):
+    dtime = max(float(task.options.get("budget") or 0), float(record.get("budget_used") or 0))
+    crisis = record.get("levels", {}).get("crisis_placed", {}).get("value")
+    for kind in ("highs", "plain", "lp"):
+        if task.options.get(kind) and (kind != "lp" or crisis is not None):
             baselines[kind] = _in_fresh_process(
                 _baseline,
-                Task(task.suite, task.name, task.options | {"kind": kind}),
+                Task(
+                    task.suite,
+                    task.name,
+                    task.options | {"kind": kind, "dtime": dtime, "crisis": crisis},
+                ),
                 gap_dir,
                 workers,
                 seconds,
@@ -159,7 +223,8 @@ def _in_fresh_process(work: Work, task: Task, *args: Any) -> dict[str, Any]:
     child = context.Process(target=_child, args=(send, work, task, *args))
     child.start()
     send.close()
-    limit = 10 * float(task.options.get("budget", 1.0)) + GRACE_S
+    limit = float(task.options.get("most_s", 10 * float(task.options.get("budget", 1.0))))
+    limit += GRACE_S
     record: dict[str, Any]
     try:
         if receive.poll(limit):

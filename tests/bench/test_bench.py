@@ -12,8 +12,17 @@ import pytest
 
 from matcher.bench.compare import compare
 from matcher.bench.report import markdown
-from matcher.bench.run import _baseline, _in_fresh_process
-from matcher.bench.suites import GAP_DIR, Task, merge_baselines, run_task, select, tasks
+from matcher.bench.run import _baseline, _in_fresh_process, merge, run_profile, shard_of
+from matcher.bench.suites import (
+    GAP_DIR,
+    SCALING,
+    Task,
+    merge_baselines,
+    run_baseline,
+    run_task,
+    select,
+    tasks,
+)
 from tests.test_cli import run as run_matcher
 
 
@@ -265,6 +274,86 @@ def test_the_full_profile_reads_its_gap_instances_from_the_listing() -> None:
     generated = sorted(n for n in names if n.startswith("generated/"))
     assert len(generated) == 12
     assert {"generated/d80-3200", "generated/e20-1600"} <= set(generated)
+
+
+def test_the_full_profile_runs_peers_only_where_they_say_something() -> None:
+    chosen = {t.name: t for t in tasks("full", GAP_DIR) if t.suite == "gap"}
+    with_peers = {name for name, t in chosen.items() if t.options["plain"] and t.options["highs"]}
+    assert not any(name.startswith("cattrysse1994/") for name in with_peers)
+    assert {"chu1997/d20200", "chu1997/c05100", "yagiura2004/e60900"} <= with_peers
+    assert not {"chu1997/a05100", "yagiura2004/d10400", "yagiura2004/c60900"} & with_peers
+    assert all(name in with_peers for name in chosen if name.startswith("generated/"))
+
+
+def test_the_full_profile_scales_from_500_referrals_to_the_region() -> None:
+    scaling = [t for t in tasks("full", GAP_DIR) if t.suite == "scaling"]
+    assert [t.options["referrals"] for t in scaling] == list(SCALING)
+    assert SCALING[0] == 500 and SCALING[-1] == 15000
+    assert all(t.options["plain"] and t.options["highs"] and t.options["lp"] for t in scaling)
+    # Its budget grows with the problem (no fixed budget), and the region runs twice.
+    assert all("budget" not in t.options and t.options["effort"] == "standard" for t in scaling)
+    assert [t.options["twice"] for t in scaling] == [False] * (len(SCALING) - 1) + [True]
+
+
+def test_shards_take_every_task_once() -> None:
+    chosen = tasks("full", GAP_DIR)
+    shards = [shard_of(chosen, (k, 3)) for k in (1, 2, 3)]
+    assert sorted(t.label for part in shards for t in part) == sorted(t.label for t in chosen)
+    assert max(map(len, shards)) - min(map(len, shards)) <= 1
+    assert shard_of(chosen, (1, 1)) == chosen
+
+
+def test_a_scaling_task_records_the_lp_bound_and_peers_at_equal_budget() -> None:
+    task = Task("scaling", "200 referrals", {"referrals": 200, "providers": 20, "seed": 7})
+    record = run_task(task, GAP_DIR, 2)
+    assert "error" not in record and record["violations"] == 0
+    crisis = record["levels"]["crisis_placed"]["value"]
+    priority = record["levels"]["priority_placed"]
+    lp = run_baseline(
+        "lp", Task(task.suite, task.name, task.options | {"crisis": crisis}), GAP_DIR, 2, 5
+    )
+    plain_task = Task(task.suite, task.name, task.options | {"dtime": record["budget_used"] + 1})
+    plain = run_baseline("plain", plain_task, GAP_DIR, 2, 5)
+    # The relaxation bounds every integer solution with that crisis value, the engine's too.
+    assert lp["status"] == "optimal"
+    assert lp["priority_bound"] >= priority["value"]
+    assert plain["crisis"] <= crisis or not record["levels"]["crisis_placed"]["optimal"]
+    merged = merge_baselines(record, {"lp": lp, "plain": plain})
+    assert merged["engine_over_lp"] == round(priority["value"] / lp["priority_bound"], 4)
+    assert "As the problem grows" in markdown(bench_run(merged | {"suite": "scaling"}))
+
+
+def test_a_stopped_run_resumes_where_it_saved_and_shards_merge(tmp_path: Path) -> None:
+    only = ["weekly+50", "example-small"]
+    saved: list[dict[str, Any]] = []
+    first = run_profile("full", GAP_DIR, 2, only=only, shard=(1, 2), save=saved.append)
+    assert first["complete"] and len(first["records"]) == 1
+    assert len(saved) == 1 and saved[-1]["complete"]
+    # A run stopped after its first task: resumed, it keeps that record and runs the rest.
+    second_full = run_profile("full", GAP_DIR, 2, only=only, shard=(2, 2))
+    stopped = copy.deepcopy(second_full) | {"complete": False}
+    stopped["records"][0]["fingerprint"] = "kept from before"
+    resumed = run_profile("full", GAP_DIR, 2, only=only, shard=(2, 2), earlier=stopped)
+    assert resumed["records"][0]["fingerprint"] == "kept from before"
+    joined = merge(tasks("full", GAP_DIR), [resumed, first])
+    assert [r["name"] for r in joined["records"]] == ["weekly+50", "example-small.yaml"]
+    assert joined["shard"] == "1/2 + 2/2"
+    with pytest.raises(ValueError, match="not complete"):
+        merge(tasks("full", GAP_DIR), [first, stopped])
+    with pytest.raises(ValueError, match="commit"):
+        merge(tasks("full", GAP_DIR), [first, resumed | {"commit": "0000000"}])
+
+
+def test_resume_refuses_another_runs_file(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    out.write_text(json.dumps({"profile": "quick", "shard": "1/1", "only": [], "records": []}))
+    done = run_matcher("bench", "--profile", "full", "--resume", "--out", str(out))
+    assert done.returncode == 2
+    assert "its run has profile 'quick'" in done.stderr
+    done = run_matcher("bench", "--resume")
+    assert done.returncode == 2 and "needs --out" in done.stderr
+    done = run_matcher("bench", "--shard", "0/2")
+    assert done.returncode == 2 and "is not K/N" in done.stderr
 
 
 def test_only_chooses_tasks_by_their_label() -> None:
