@@ -635,7 +635,7 @@ def scenario_run(
     ] = None,
     jobs: Annotated[
         int | None,
-        typer.Option(min=1, max=64, help="Variants solved at once (default: cores / workers)."),
+        typer.Option(min=1, max=64, help="Variants solved at once (default: one per core)."),
     ] = None,
     executor: ExecutorOption = "local",
 ) -> None:

@@ -281,17 +281,21 @@ def analyse(
     day = _DayGap(candidates, result, not_closable)
     nights = _NightGap(candidates, instance, result, not_closable)
     # The solves are independent and each deterministic (one CP-SAT worker, a
-    # deterministic budget): run side by side, they give what they give one by one.
+    # deterministic budget): run side by side, they give what they give one by one. All
+    # are queued at once, the two largest first, so that the marginal values run beside
+    # the cheapest additions rather than after them. Each model is built once, here;
+    # a solve works on a copy.
+    day_solves, read_day = day.marginal(block_hours, budget / 4, search)
+    night_solves, read_nights = nights.marginal(block_nights, budget / 4, search)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         cheapest_day = pool.submit(day.cheapest, budget, search)
         cheapest_nights = pool.submit(nights.cheapest, budget, search)
+        marginals = [pool.submit(solve) for solve in day_solves + night_solves]
         (day_out, assignments), (night_out, stays) = (
             cheapest_day.result(),
             cheapest_nights.result(),
         )
-        day_solves, read_day = day.marginal(block_hours, budget / 4, search)
-        night_solves, read_nights = nights.marginal(block_nights, budget / 4, search)
-        answers = list(pool.map(lambda solve: solve(), day_solves + night_solves))
+        answers = [future.result() for future in marginals]
     marginal = read_day(answers[: len(day_solves)]) + read_nights(answers[len(day_solves) :])
     cost = round(sum(a.cost for a in day_out) + sum(a.cost for a in night_out), 2)
     proven = all(search.proven)
@@ -492,18 +496,23 @@ class _DayGap:
         answers."""
         if not self.waiting:
             return [], lambda answers: []
-        added = self._model(must_place=False).added
-        districts = sorted({self.instance.providers[p].base_district for p, _ in added})
-        best = partial(self._best, budget=budget, search=search)
+        base = self._model(must_place=False)
+        districts = sorted({self.instance.providers[p].base_district for p, _ in base.added})
+        best = partial(self._best, base, budget=budget, search=search)
         return _per_district(districts, "staff_hour", block, best)
 
     def _best(
-        self, district: str | None, block: float, budget: float, search: _Search
+        self,
+        day: _DayModel,
+        district: str | None,
+        block: float,
+        budget: float,
+        search: _Search,
     ) -> tuple[int, int] | None:
         """Weighted and plain children placed with at most ``block`` staff-hours a week
-        bought in ``district`` (None: none bought, spare capacity alone)."""
-        day = self._model(must_place=False)
-        model = day.model
+        bought in ``district`` (None: none bought, spare capacity alone), on a copy of the
+        model ``day`` (its variables keep their indices in the copy)."""
+        model = day.model.clone()
         inside = []
         for (p, c), var in day.added.items():
             if self.instance.providers[p].base_district == district:
@@ -540,6 +549,16 @@ class _DayModel:
 # --------------------------------------------------------------------------------------
 # Overnight: beds per unit and weekday
 # --------------------------------------------------------------------------------------
+
+
+#: The overnight gap model: the model, each stay's variable, the beds and solo rooms that
+#: may be bought per (unit, weekday), and the stays free to give (children left short).
+_NightModel = tuple[
+    cp_model.CpModel,
+    list[cp_model.IntVar],
+    dict[tuple[int, int], tuple[cp_model.IntVar, cp_model.IntVar]],
+    list[int],
+]
 
 
 class _NightGap:
@@ -598,14 +617,7 @@ class _NightGap:
         # A new unit's bed-night costs a penny more: existing units grow first.
         return round(rate * 100) + (provider.id == NEW_NIGHTS)
 
-    def _model(
-        self,
-    ) -> tuple[
-        cp_model.CpModel,
-        list[cp_model.IntVar],
-        dict[tuple[int, int], tuple[cp_model.IntVar, cp_model.IntVar]],
-        list[int],
-    ]:
+    def _model(self) -> _NightModel:
         problem = self.problem
         assert problem is not None
         model = cp_model.CpModel()
@@ -722,18 +734,25 @@ class _NightGap:
         if problem is None or not self.short:
             return [], lambda answers: []
         districts = sorted({u.unit.district for u in problem.units})
-        best = partial(self._best, budget=budget, search=search)
+        best = partial(self._best, self._model(), budget=budget, search=search)
         return _per_district(districts, "bed_night", block, best)
 
     def _best(
-        self, district: str | None, block: int, budget: float, search: _Search
+        self,
+        built: _NightModel,
+        district: str | None,
+        block: int,
+        budget: float,
+        search: _Search,
     ) -> tuple[int, int] | None:
         """Weighted and plain nights given with at most ``block`` bed-nights bought in
-        ``district`` (None: none bought, free beds alone); None if the district has no
-        unit that a child left short could use."""
+        ``district`` (None: none bought, free beds alone), on a copy of the model ``built``
+        (its variables keep their indices in the copy); None if the district has no unit
+        that a child left short could use."""
         problem = self.problem
         assert problem is not None
-        model, x, extra, free = self._model()
+        base, x, extra, free = built
+        model = base.clone()
         inside = []
         for (u, wd), (beds, solo) in extra.items():
             if problem.units[u].unit.district == district:
