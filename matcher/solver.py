@@ -66,7 +66,7 @@ from matcher.problem.day import DayProblem, IntArray
 from matcher.problem.nights import NightProblem
 from matcher.result import Params, StopReason
 from matcher.rules.nights import fair_scale, night_worth
-from matcher.search import cpsat, lns, mip, night_lns, relaxation
+from matcher.search import cpsat, lns, mip, night_lns, night_relaxation, relaxation
 from matcher.search.relaxation import Held
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,9 @@ LOCAL_SEARCH_PAIRS = 5_000
 #: :data:`GLOP_UNITS` of its units for each second charged.
 RELAXATION_SHARE = 0.2
 GLOP_UNITS = 10.0
+#: The most deterministic seconds a stage's own relaxation (:meth:`Stages.relaxed_bound`)
+#: is charged.
+RELAXED_MOST = 1.0
 #: Pairs above which the relaxation is left out: GLOP's dual simplex on a region's largest
 #: part (about 800,000 pairs) does not finish within its share, and the neighbourhood
 #: search starts from the incumbent instead.
@@ -156,6 +159,13 @@ class Stages(Protocol):
         """Whether the relaxation and the neighbourhood search join the portfolio."""
         ...
 
+    def relaxed_bound(
+        self, stage: Stage, incumbent: IntArray, dtime: float, wall_s: float
+    ) -> int | None:
+        """A bound on the stage from a relaxation of its own, before any search (within
+        ``dtime`` deterministic seconds), or None where the problem has none."""
+        ...
+
     def values(self, solution: IntArray) -> list[int]:
         """Each level's value of a full solution, in level order."""
         ...
@@ -215,6 +225,12 @@ class DayStages:
 
     def local_search(self) -> bool:
         return len(self.problem.pair_provider) >= LOCAL_SEARCH_PAIRS
+
+    def relaxed_bound(
+        self, stage: Stage, incumbent: IntArray, dtime: float, wall_s: float
+    ) -> int | None:
+        """The day's relaxation runs inside the portfolio (:func:`_local_search`)."""
+        return None
 
     def values(self, solution: IntArray) -> list[int]:
         return level_values(self, solution)
@@ -316,6 +332,24 @@ class NightStages:
         chosen by the core; the day's relaxation and search do not apply."""
         return False
 
+    def relaxed_bound(
+        self, stage: Stage, incumbent: IntArray, dtime: float, wall_s: float
+    ) -> int | None:
+        """The cost stage's bound from the stays' relaxation with crisis and priority held
+        (:mod:`matcher.search.night_relaxation`), on a model with the units' own beds (the
+        capacity gap analysis buys beds, and has no such bound)."""
+        if stage.levels != (NIGHT_LEVELS[-1],) or self.room.added is not None:
+            return None
+        n = self.n_stays
+        held = [
+            (self.coefficients(level)[:n], int(self.coefficients(level) @ incumbent))
+            for level in self.levels[:2]
+        ]
+        objective = stage_coefficients(self, stage)[:n]
+        return night_relaxation.bound(
+            self.problem, self.room.beds, objective, held, GLOP_UNITS * dtime, wall_s
+        )
+
     def values(self, solution: IntArray) -> list[int]:
         return level_values(self, solution)
 
@@ -384,6 +418,15 @@ def solve_stages(
             bound = decided
             state.decided += stage.levels
         elif int(coef @ state.incumbent) != bound and share > 0.01:
+            # The stage's own relaxation first, if it has one: its bound is also the
+            # search's target. Charged its whole share (GLOP reports no deterministic time).
+            relaxed_dtime = min(RELAXED_MOST, RELAXATION_SHARE * share)
+            relaxed = spec.relaxed_bound(stage, state.incumbent, relaxed_dtime, clock.left())
+            if relaxed is not None:
+                state.used += relaxed_dtime
+                share -= relaxed_dtime
+                bound = (min if sense is Sense.MAX else max)(bound, relaxed)
+        if not shortcut and int(coef @ state.incumbent) != bound and share > 0.01:
             found = _search(spec, coef, stage, state, bound, share, clock, params)
             if found.infeasible:
                 return Outcome(state.incumbent, state.proofs, state.used, state.source, True)

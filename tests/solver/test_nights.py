@@ -296,6 +296,26 @@ def test_routine_keeps_a_child_in_one_unit() -> None:
     assert len(result.children[0].units) == 1
 
 
+def test_the_cost_has_a_real_bound_from_the_stays_relaxation() -> None:
+    from matcher.objective import NIGHT_LEVELS, night_coefficients
+    from matcher.problem.nights import build_nights
+    from matcher.search import night_relaxation
+
+    # Two children, one bed: the nights given decide the cost, and the relaxation with
+    # crisis and priority held at the allocation's values bounds it exactly.
+    inst = instance(*two(), units=[unit(beds=1, solo_rooms=0)])
+    result = nights(inst)
+    levels = {lv.name: lv for lv in result.levels}
+    problem = build_nights(inst)
+    held = [(night_coefficients(problem, lv), levels[lv.name].value) for lv in NIGHT_LEVELS[:2]]
+    cost = night_coefficients(problem, NIGHT_LEVELS[-1])
+    bound = night_relaxation.bound(problem, [1], cost, held, 100.0, 60.0)
+    assert bound == levels["cost"].value > 0
+    # Holding more nights than one bed can give leaves no solution: no bound, not a wrong one.
+    more = [(held[1][0], held[1][1] + 10_000)]
+    assert night_relaxation.bound(problem, [1], cost, more, 100.0, 60.0) is None
+
+
 # --------------------------------------------------------------------------------------
 # The checker, and matcher allocate
 # --------------------------------------------------------------------------------------
@@ -367,9 +387,12 @@ def test_generated_overnight_allocations_keep_every_rule(
     )
     result = nights(inst)
     levels = {lv.name: lv for lv in result.levels}
-    for name in ("crisis_nights", "priority_nights"):
+    for name in ("crisis_nights", "priority_nights", "cost"):
         lv = levels[name]
         assert lv.value <= lv.bound if lv.sense == "max" else lv.value >= lv.bound
+    # The cost's bound is a real one (the stays' relaxation), not 0, once nights are given.
+    if any(c.allocated for c in result.children) and levels["cost"].value:
+        assert levels["cost"].bound > 0
     crisis, priority = levels["crisis_nights"], levels["priority_nights"]
     assert (crisis.value, priority.value) >= (crisis.greedy, priority.greedy)
     assert {c.referral_id for c in result.children} == {r.id for r in overnight}
