@@ -30,6 +30,7 @@ from matcher.api import (
     returns,
     scenarios,
 )
+from matcher.api import metrics as metrics_api
 from matcher.api.docs import add_docs
 from matcher.api.schemas import ErrorOut, ValidationErrorOut
 from matcher.errors import Conflict, InputError, MatcherError, NotFound
@@ -44,7 +45,8 @@ from matcher.register.offers import OfferClock
 from matcher.register.records import RegisterView
 from matcher.service.config import ServiceConfig
 from matcher.service.deps import Services
-from matcher.service.middleware import AccessLog, BodyLimit
+from matcher.service.middleware import AccessLog, BodyLimit, SecurityHeaders
+from matcher.service.observe import Metrics
 from matcher.service.ranker import Ranker
 
 #: Responses any authenticated endpoint may give, documented once for every route.
@@ -65,6 +67,7 @@ COMMON_RESPONSES: dict[int | str, dict[str, object]] = {
 
 def create_app(config: ServiceConfig | None = None) -> FastAPI:
     config = config or ServiceConfig.from_env()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,7 +80,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             worker.start()
             clock.start()
         ranker = Ranker(config.database_url, config.planning_date) if config.rank_process else None
-        app.state.services = Services(config, database, view, worker, ranker)
+        app.state.services = Services(config, database, view, worker, ranker, metrics=metrics)
         try:
             yield
         finally:
@@ -100,6 +103,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     # pages' routes (no common prefix) would otherwise be tried before every API call.
     for module in (
         health,
+        metrics_api,
         providers,
         capacity,
         referrals,
@@ -114,13 +118,17 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     add_pages(app)
     _handlers(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
-    app.add_middleware(AccessLog)
+    app.add_middleware(AccessLog, metrics=metrics)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
 def _handlers(app: FastAPI) -> None:
     @app.exception_handler(AuthError)
     async def unauthenticated(request: Request, exc: AuthError) -> JSONResponse:
+        services = getattr(request.app.state, "services", None)
+        if services is not None:
+            services.metrics.refused.labels("token").inc()
         return JSONResponse(
             {"detail": exc.render(), "code": "unauthenticated"},
             status_code=401,

@@ -754,6 +754,39 @@ def load(
 
 
 @app.command()
+def backup(
+    out: Annotated[Path, typer.Argument(help="The backup file to write.")],
+    database: Annotated[
+        str | None,
+        typer.Option(help="Register URL (default: $DATABASE_URL, else .matcher/register.sqlite)."),
+    ] = None,
+) -> None:
+    """Back up an SQLite register while the service runs (a consistent, checked copy)."""
+    from matcher.register.backup import backup as back_up
+    from matcher.register.database import database_url
+
+    counts = back_up(database or database_url(), out)
+    console.print(f"backed up to {out}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+
+
+@app.command()
+def restore(
+    backup_file: Annotated[Path, typer.Argument(help="A backup made by matcher backup.")],
+    database: Annotated[
+        str | None,
+        typer.Option(help="Register URL (default: $DATABASE_URL, else .matcher/register.sqlite)."),
+    ] = None,
+) -> None:
+    """Put a backup in the register's place (stop the service first)."""
+    from matcher.register.backup import restore as put_back
+    from matcher.register.database import database_url
+
+    url = database or database_url()
+    counts = put_back(url, backup_file)
+    console.print(f"restored {backup_file}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+
+
+@app.command()
 def returns(
     month: Annotated[str | None, typer.Option(help="A month, YYYY-MM.")] = None,
     quarter: Annotated[str | None, typer.Option(help="A quarter, YYYY-Qn.")] = None,
@@ -825,11 +858,21 @@ def serve(
         str | None,
         typer.Option(help="Register URL (default: $DATABASE_URL, else .matcher/register.sqlite)."),
     ] = None,
+    production: Annotated[
+        bool,
+        typer.Option(
+            envvar="MATCHER_PRODUCTION",
+            help="Refuse to start without a session secret, the trusted proxy's address "
+            "and a way to sign in; never load the demo county or write demo tokens; log "
+            "JSON lines (docs/deploy.md).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the HTTP API over the register; an empty register gets the demo county."""
+    """Serve the HTTP API and pages over the register; an empty register gets the demo
+    county (not in production)."""
     from matcher.serve import serve as run_service
 
-    run_service(host, port, database, console)
+    run_service(host, port, database, console, production)
 
 
 def main() -> None:

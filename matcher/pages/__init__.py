@@ -50,8 +50,8 @@ def add_pages(app: FastAPI) -> None:
     @app.exception_handler(SignInNeeded)
     async def sign_in_needed(request: Request, exc: SignInNeeded) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        response = RedirectResponse(f"/sign-in?next={_quote(target)}", status_code=303)
-        return response
+        why = f"&ended={exc.code}" if exc.code else ""
+        return RedirectResponse(f"/sign-in?next={_quote(target)}{why}", status_code=303)
 
     @app.exception_handler(PageForbidden)
     async def forbidden(request: Request, exc: PageForbidden) -> Response:

@@ -16,8 +16,10 @@ from matcher.formats.csv import import_providers_csv
 from matcher.pages.render import page
 from matcher.pages.session import AdminPage, CheckedForm, SessionDep
 from matcher.register.access import Role
-from matcher.register.people import add_person, people, revoke
+from matcher.register.database import utcnow
+from matcher.register.people import add_person, people, revoke, rotate
 from matcher.register.records import add_providers
+from matcher.register.sessions import Ended, end_for, live
 from matcher.service.deps import ServicesDep
 
 router = APIRouter(include_in_schema=False)
@@ -104,6 +106,7 @@ def _people_page(
 ) -> Response:
     with found.database.read() as db:
         rows = people(db)
+        signed_in_now = sorted(live(db, utcnow(), found.config.session_rules).items())
     from_file = sorted(
         ((p.subject, p.role.value, p.provider_id) for p in found.config.tokens.values()),
         key=lambda t: t[0],
@@ -111,6 +114,7 @@ def _people_page(
     context = {
         "title": "Who may sign in",
         "rows": rows,
+        "signed_in_now": signed_in_now,
         "from_file": from_file,
         "roles": [(r.value, words) for r, words in ROLE_WORDS.items()],
         "providers": [(p.id, p.name) for p in found.register.instance().providers],
@@ -162,12 +166,44 @@ def add_person_page(
                 provider_id or None,
                 who.subject,
                 taken,
+                found.config.token_days,
             )
     except (InputError, Conflict) as exc:
         errors = [(p.location or "subject", p.message) for p in exc.problems]
         return _people_page(request, found, session, errors, values=values, status_code=422)
     notice = f"{subject.strip()} may sign in now."
     return _people_page(request, found, session, notice=notice, new_token=(subject.strip(), token))
+
+
+@router.post("/admin/people/end-sessions", dependencies=[CheckedForm])
+def end_sessions_page(
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: AdminPage,
+    subject: Annotated[str, Form()],
+) -> Response:
+    """End every session ``subject`` has now (they may sign in again)."""
+    with found.database.write() as db:
+        count = end_for(db, subject, Ended.BY_ADMIN, utcnow())
+    sessions = "session" if count == 1 else "sessions"
+    notice = f"Ended {count} {sessions} of {subject}. They can sign in again."
+    return _people_page(request, found, session, notice=notice)
+
+
+@router.post("/admin/people/rotate", dependencies=[CheckedForm])
+def rotate_page(
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: AdminPage,
+    subject: Annotated[str, Form()],
+) -> Response:
+    """A new token for ``subject``, shown once; the old one works for a day more."""
+    with found.database.write() as db:
+        token = rotate(db, subject, who.subject, found.config.token_days)
+    notice = f"A new token for {subject}. Their old token works for 24 hours more, then stops."
+    return _people_page(request, found, session, notice=notice, new_token=(subject, token))
 
 
 @router.post("/admin/people/revoke", dependencies=[CheckedForm])
@@ -181,4 +217,5 @@ def revoke_page(
     with found.database.write() as db:
         hashed = revoke(db, subject)
     found.checked.pop(hashed, None)
-    return _people_page(request, found, session, notice=f"{subject} can no longer sign in.")
+    notice = f"{subject} can no longer sign in, and every session they had has ended."
+    return _people_page(request, found, session, notice=notice)

@@ -97,6 +97,7 @@ def page(
         navigation=NAVIGATION.get(who.role, []) if who is not None else [],
         current=request.url.path,
         csrf_token=session.csrf,
+        cspNonce=getattr(request.state, "csp_nonce", None),
     )
     response = HTMLResponse(html, status_code=status_code)
     fresh = getattr(request.state, "new_session", None)

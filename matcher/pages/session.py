@@ -1,51 +1,66 @@
-"""Who is looking at a page: a signed, HTTP-only session cookie, and a CSRF token per form.
+"""Who is looking at a page: a session kept in the register, a signed HTTP-only cookie
+that names it, and a CSRF token per form.
 
-Signing in takes one of the service's tokens (the same tokens the API takes as bearer
-tokens) and keeps only its hash in the cookie, signed with the service's session secret
-(``MATCHER_SESSION_SECRET``): the cookie cannot be forged or altered, and what it holds
-is no credential. Every page request checks the token as the API does (unknown or idle
-too long: signed out), so a page never lets a role do what its token could not.
+Signing in (a token pasted, or the council's identity provider) starts a session in the
+register (:mod:`matcher.register.sessions`); the cookie holds only the session's random id
+and this browser's CSRF token, signed with the service's session secret
+(``MATCHER_SESSION_SECRET``), so it cannot be forged or altered. Every page request looks
+the session up: signing out, an idle time-out, the session's lifetime, revoking the
+person's sign-in or an administrator end it at once, whatever the cookie says.
 
-The cookie is ``HttpOnly`` and ``SameSite=Strict``, ``Secure`` when the page was asked
-for over HTTPS (behind a council's TLS proxy), and lasts at most :data:`MAX_AGE`. Every
-form carries the session's CSRF token; a POST without the right one is refused (403)
-before anything is read or written.
+The cookie is ``HttpOnly`` and ``SameSite=Strict``; over HTTPS (behind a council's TLS
+proxy) it is ``Secure`` and named with the ``__Host-`` prefix, which a browser accepts
+only from this host, over HTTPS, for the whole site. Every form carries the session's
+CSRF token; a POST without the right one is refused (403) before anything is read or
+written.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from matcher.register.access import AuthError, Principal, Role
-from matcher.service.deps import Services, ServicesDep, signed_in
+from matcher.register import sessions
+from matcher.register.access import Principal, Role
+from matcher.register.database import utcnow
+from matcher.register.faults import FaultKind, RegisterBusy, classify
+from matcher.service.deps import Services, ServicesDep
 
 COOKIE = "matcher_session"
-#: Seconds a page session lasts at most (the token's idle time-out ends it sooner).
-MAX_AGE = 8 * 3600
+#: The cookie's name over HTTPS.
+SECURE_COOKIE = "__Host-matcher_session"
+#: Seconds the browser keeps the cookie at most (the session's lifetime in the register
+#: ends it sooner or at the same time).
+MAX_AGE = 24 * 3600
 
 
 @dataclass(frozen=True)
 class PageSession:
-    """The cookie's content: the CSRF token of this browser's forms, and the hash of the
-    token it signed in with (None before signing in)."""
+    """The cookie's content: the CSRF token of this browser's forms, and the id of the
+    session it signed in to (None before signing in)."""
 
     csrf: str
-    token_hash: str | None = None
+    session_id: str | None = None
 
 
 class SignInNeeded(Exception):
-    """No session, or its token is unknown or timed out: the page asks to sign in."""
+    """No session, or it has ended: the page asks to sign in (``code`` says why, for the
+    sign-in page: :data:`matcher.register.sessions.CODES`)."""
 
-    def __init__(self, message: str = "Sign in to continue.") -> None:
+    def __init__(self, message: str = "Sign in to continue.", code: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 class PageForbidden(Exception):
@@ -65,8 +80,12 @@ def _serializer(found: Services) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(found.config.session_secret, salt="matcher-pages-session")
 
 
+def cookie_name(request: Request) -> str:
+    return SECURE_COOKIE if request.url.scheme == "https" else COOKIE
+
+
 def read_session(request: Request, found: Services) -> PageSession | None:
-    raw = request.cookies.get(COOKIE)
+    raw = request.cookies.get(cookie_name(request))
     if raw is None:
         return None
     try:
@@ -75,32 +94,51 @@ def read_session(request: Request, found: Services) -> PageSession | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("c"), str):
         return None
-    token = data.get("t")
-    return PageSession(data["c"], token if isinstance(token, str) else None)
+    session_id = data.get("s")
+    return PageSession(data["c"], session_id if isinstance(session_id, str) else None)
 
 
 def write_session(
     response: Response, request: Request, found: Services, session: PageSession | None
 ) -> None:
     """Set (or, for None, clear) the session cookie on ``response``."""
+    name = cookie_name(request)
+    secure = name == SECURE_COOKIE
     if session is None:
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="strict")
         return
-    value = _serializer(found).dumps({"c": session.csrf, "t": session.token_hash})
+    value = _serializer(found).dumps({"c": session.csrf, "s": session.session_id})
     response.set_cookie(
-        COOKIE,
-        value,
-        max_age=MAX_AGE,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
+        name, value, max_age=MAX_AGE, path="/", httponly=True, samesite="strict", secure=secure
     )
 
 
-def new_session(token_hash: str | None = None) -> PageSession:
-    """A fresh session (a new CSRF token: signing in or out never keeps the old one)."""
-    return PageSession(secrets.token_urlsafe(24), token_hash)
+def new_session(session_id: str | None = None) -> PageSession:
+    """A fresh cookie (a new CSRF token: signing in or out never keeps the old one)."""
+    return PageSession(secrets.token_urlsafe(24), session_id)
+
+
+async def begin(found: Services, who: Principal, via: str, credential: str | None) -> str:
+    """Start a session in the register for ``who``; its id."""
+
+    def write() -> str:
+        with found.database.write() as db:
+            return sessions.start(db, who, via, utcnow(), credential)
+
+    return await run_in_threadpool(write)
+
+
+async def finish(found: Services, session: PageSession) -> None:
+    """End this browser's session in the register (signing out)."""
+    if session.session_id is None:
+        return
+    session_id = session.session_id
+
+    def write() -> None:
+        with found.database.write() as db:
+            sessions.end(db, session_id, sessions.Ended.SIGNED_OUT, utcnow())
+
+    await run_in_threadpool(write)
 
 
 async def page_session(request: Request, found: ServicesDep) -> PageSession:
@@ -117,15 +155,44 @@ SessionDep = Annotated[PageSession, Depends(page_session)]
 
 
 async def page_user(request: Request, found: ServicesDep, session: SessionDep) -> Principal:
-    """Who is signed in, checked as the API checks a bearer token."""
-    if session.token_hash is None:
+    """Who is signed in: the session in the register, live, within its idle time-out and
+    lifetime (one that is past either is ended now)."""
+    if session.session_id is None:
         raise SignInNeeded()
-    try:
-        who = await signed_in(found, session.token_hash)
-    except AuthError:
-        raise SignInNeeded("Your session has ended: sign in again.") from None
+    who = await run_in_threadpool(_live, found, session.session_id)
     request.state.who = who
     return who
+
+
+def _live(found: Services, session_id: str) -> Principal:
+    now = utcnow()
+    rules = found.config.session_rules
+    ended: sessions.SessionOver | None = None
+    with found.database.read() as db:
+        try:
+            who, due = sessions.check(db, session_id, now, rules)
+        except sessions.SessionOver as over:
+            ended = over
+    if ended is not None:
+        why = ended.timed_out
+        if why is not None:
+            _quietly(found, lambda db: sessions.end(db, session_id, why, now))
+        raise SignInNeeded(ended.why, ended.code)
+    if due:
+        _quietly(found, lambda db: sessions.seen(db, session_id, now))
+    return who
+
+
+def _quietly(found: Services, change: Callable[[Session], None]) -> None:
+    """Write a session's bookkeeping where the register can take it: a busy or read-only
+    register must not stop people reading pages (the time-out is then ended next time)."""
+    try:
+        with found.database.write() as db:
+            change(db)
+    except (DBAPIError, RegisterBusy) as exc:
+        fault = classify(exc)
+        if fault is None or fault.kind is FaultKind.UNAVAILABLE:
+            raise
 
 
 def page_role(*roles: Role) -> object:

@@ -1,17 +1,19 @@
-"""Who is asking: bearer tokens mapped to roles, an idle time-out, and the audit trail.
+"""Who is asking: bearer tokens mapped to roles, their expiry, and the audit trail.
 
 Tokens come from configuration (a JSON file, or the ``MATCHER_TOKENS`` variable holding
 the same JSON), each with a subject (who it is, as the audit trail names them), a role,
-and for the provider role the provider it speaks for::
+for the provider role the provider it speaks for, and optionally when it expires::
 
     {"tokens": [
       {"token": "...", "subject": "navigator-1", "role": "navigator"},
-      {"token": "...", "subject": "portal-P-001", "role": "provider", "provider_id": "P-001"}
+      {"token": "...", "subject": "portal-P-001", "role": "provider", "provider_id": "P-001",
+       "expires": "2027-03-01T00:00:00Z"}
     ]}
 
 Tokens are secrets: they are never logged or stored. The database keeps, per token's
-SHA-256, when it was last used; a token idle for longer than the configured minutes is
-refused (the specification's "activity time-out") until it is replaced in the file.
+SHA-256, when it was last used (shown to administrators). A token is refused after its
+expiry; it does not die of disuse (a page session does: :mod:`matcher.register.sessions`).
+Tokens an administrator issues in the pages (:mod:`matcher.register.people`) expire too.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import cast
@@ -73,6 +75,9 @@ class TokenEntry(BaseModel):
     subject: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@\-]+$")
     role: Role
     provider_id: str | None = None
+    expires: datetime | None = Field(
+        None, description="When the token stops working (ISO 8601; UTC if no zone is given)."
+    )
 
     @model_validator(mode="after")
     def _provider_named(self) -> TokenEntry:
@@ -99,6 +104,11 @@ def token_hash(token: str) -> str:
 
 def parse_tokens(text: str, source: str) -> dict[str, Principal]:
     """Token hash to principal, from the JSON of a token file."""
+    return parse_token_file(text, source)[0]
+
+
+def parse_token_file(text: str, source: str) -> tuple[dict[str, Principal], dict[str, datetime]]:
+    """Token hash to principal, and to expiry (UTC, naive) for the tokens that have one."""
     try:
         parsed = TokenFile.model_validate_json(text)
     except ValidationError as exc:
@@ -108,12 +118,26 @@ def parse_tokens(text: str, source: str) -> dict[str, Principal]:
     }
     if len(table) != len(parsed.tokens):
         raise InputError("a token is listed twice", source=source)
-    return table
+    expiry = {
+        token_hash(e.token): as_utc(e.expires) for e in parsed.tokens if e.expires is not None
+    }
+    return table, expiry
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A moment as naive UTC, the register's way (naive input is taken as UTC)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def load_tokens(path: Path) -> dict[str, Principal]:
+    return load_token_file(path)[0]
+
+
+def load_token_file(path: Path) -> tuple[dict[str, Principal], dict[str, datetime]]:
     try:
-        return parse_tokens(path.read_text(encoding="utf-8"), str(path))
+        return parse_token_file(path.read_text(encoding="utf-8"), str(path))
     except FileNotFoundError:
         raise InputError(f"{path}: token file not found") from None
 
@@ -155,20 +179,18 @@ def last_use(session: Session, hashed: str) -> datetime | None:
     return row.last_used_at if row is not None else None
 
 
-def check_idle(last_used: datetime | None, idle: timedelta, now: datetime) -> None:
-    if last_used is not None and now - last_used > idle:
-        minutes = idle.total_seconds() / 60
+def check_expiry(expires: datetime | None, now: datetime) -> None:
+    """Refuse a token past its expiry."""
+    if expires is not None and now >= expires:
         raise AuthError(
-            f"this token has not been used for more than {minutes:g} minutes and has timed "
-            "out; ask an administrator for a new one"
+            f"this token expired on {expires:%Y-%m-%d %H:%M} UTC; ask an administrator for a "
+            "new one"
         )
 
 
-def needs_touch(last_used: datetime | None, now: datetime, idle: timedelta) -> bool:
-    """Whether to record this use: at most every :data:`TOUCH_EVERY`, and at least twice
-    within the idle time-out (a time-out of seconds would otherwise expire a token on its
-    second use, its first use never having been recorded again)."""
-    return last_used is None or now - last_used >= min(TOUCH_EVERY, idle / 2)
+def needs_touch(last_used: datetime | None, now: datetime) -> bool:
+    """Whether to record this use: at most every :data:`TOUCH_EVERY`."""
+    return last_used is None or now - last_used >= TOUCH_EVERY
 
 
 def touch(session: Session, hashed: str, subject: str, now: datetime) -> None:

@@ -261,6 +261,8 @@ class SignInRow(Base):
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: When the token stops working (None: a row from before tokens expired).
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class AuditRow(Base):
@@ -275,3 +277,23 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(16))
     referral_id: Mapped[str] = mapped_column(String(40), index=True)
     detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PageSessionRow(Base):
+    """A signed-in browser: the SHA-256 of its session id (the cookie holds the id, signed;
+    the register never does), who it is, how they signed in, and when it was started, last
+    seen and ended. Ended rows are kept, so a session cannot start again, and as a record."""
+
+    __tablename__ = "page_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: How they signed in: "token", "oidc" or "link".
+    via: Mapped[str] = mapped_column(String(16))
+    #: The SHA-256 of the token it signed in with (revoking the token ends the session).
+    credential_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    ended_why: Mapped[str | None] = mapped_column(String(32), nullable=True)

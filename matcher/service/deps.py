@@ -17,7 +17,7 @@ from matcher.register.access import (
     AuthError,
     Principal,
     Role,
-    check_idle,
+    check_expiry,
     last_use,
     needs_touch,
     token_hash,
@@ -30,6 +30,8 @@ from matcher.register.people import principal_of
 from matcher.register.records import RegisterView
 from matcher.register.tables import JobRow
 from matcher.service.config import ServiceConfig
+from matcher.service.observe import Metrics
+from matcher.service.oidc import Issuer
 from matcher.service.ranker import Ranker
 
 
@@ -43,6 +45,16 @@ class Services:
     ranker: Ranker | None = None
     #: When this process last checked each token against the database (by hash).
     checked: dict[str, datetime] = field(default_factory=dict)
+    #: The council's identity provider's metadata and keys, if it has one.
+    issuer: Issuer | None = None
+    #: The service's metrics (matcher.service.observe).
+    metrics: Metrics = field(default_factory=Metrics)
+    #: The last job finish time whose solve time the metrics have counted.
+    jobs_seen_until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.issuer is None and self.config.oidc is not None:
+            self.issuer = Issuer(self.config.oidc)
 
 
 async def services(request: Request) -> Services:
@@ -63,49 +75,42 @@ async def principal(
     found: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The token's principal; 401 if it is missing, unknown or timed out.
-
-    A token this process checked less than :data:`TOUCH_EVERY` ago (and less than the
-    idle time-out) cannot have timed out since: it is let through without asking the
-    database. Otherwise its last use is read (and written, at most every TOUCH_EVERY) in
-    the thread pool, off the event loop.
-    """
+    """The token's principal; 401 if it is missing, unknown, revoked or expired."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthError("send a bearer token: Authorization: Bearer <token>")
     return await signed_in(found, token_hash(credentials.credentials))
 
 
 async def signed_in(found: Services, hashed: str) -> Principal:
-    """The principal of the token whose hash is ``hashed`` (a bearer token's, or the one a
-    page's session was signed in with); AuthError if unknown or timed out."""
+    """The principal of the token whose hash is ``hashed`` (a bearer token's, or one pasted
+    to sign in to the pages); AuthError if unknown, revoked or expired. Its use is recorded
+    (for administrators to see) at most every :data:`TOUCH_EVERY`."""
+    now = utcnow()
     who = found.config.tokens.get(hashed)
-    if who is None:
+    if who is not None:
+        check_expiry(found.config.token_expiry.get(hashed), now)
+    else:
         # Not in the token file: perhaps someone an administrator added in the pages.
-        who = await run_in_threadpool(_added, found.database, hashed)
+        who = await run_in_threadpool(_added, found.database, hashed, now)
     if who is None:
         raise AuthError("this token is not known to the service")
-    now = utcnow()
-    idle = timedelta(minutes=found.config.idle_minutes)
     seen = found.checked.get(hashed)
-    if seen is not None and timedelta(0) <= now - seen < min(TOUCH_EVERY, idle / 2):
+    if seen is not None and timedelta(0) <= now - seen < TOUCH_EVERY:
         return who
-    await run_in_threadpool(_check_and_touch, found.database, hashed, who, idle, now)
+    await run_in_threadpool(_touch, found.database, hashed, who, now)
     found.checked[hashed] = now
     return who
 
 
-def _added(database: Database, hashed: str) -> Principal | None:
+def _added(database: Database, hashed: str, now: datetime) -> Principal | None:
     with database.read() as session:
-        return principal_of(session, hashed)
+        return principal_of(session, hashed, now)
 
 
-def _check_and_touch(
-    database: Database, hashed: str, who: Principal, idle: timedelta, now: datetime
-) -> None:
+def _touch(database: Database, hashed: str, who: Principal, now: datetime) -> None:
     with database.read() as session:
         used = last_use(session, hashed)
-    check_idle(used, idle, now)
-    if needs_touch(used, now, idle):
+    if needs_touch(used, now):
         try:
             with database.write() as session:
                 touch(session, hashed, who.subject, now)

@@ -7,23 +7,24 @@ register is reloaded before every test, so tests do not see each other's booking
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
 
 from matcher.app import create_app
+from matcher.register.access import parse_token_file, token_hash
 from matcher.register.database import Database, utcnow
 from matcher.register.store import Register
 from matcher.register.tables import (
     TokenUse,
 )
 from tests.api.conftest import remaining
-from tests.clients import ROLES, auth, config, small_instance
+from tests.clients import ROLES, TOKENS, auth, config, small_instance
 
 # Every endpoint with a request that is well formed, and the roles allowed to make it.
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
@@ -129,37 +130,47 @@ def test_bodies_above_the_limit_get_413(client: TestClient) -> None:
     assert "larger than 200000 bytes" in response.json()["detail"]
 
 
-def test_an_idle_token_times_out(
-    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert client.get("/providers", headers=auth("commissioner")).status_code == 200
-    # 31 minutes later (the idle time-out is 30): the service's clock moves on.
-    later = utcnow() + timedelta(minutes=31)
-    monkeypatch.setattr("matcher.service.deps.utcnow", lambda: later)
-    response = client.get("/providers", headers=auth("commissioner"))
-    assert response.status_code == 401
-    assert "timed out" in response.json()["detail"]
-    assert response.headers["WWW-Authenticate"] == "Bearer"
-    with db.write() as session:  # the token is dead until replaced; later tests need it
-        session.execute(delete(TokenUse))
-
-
-def test_a_time_out_of_seconds_keeps_a_token_in_use_alive(
+def test_a_token_does_not_die_of_disuse_but_is_refused_after_its_expiry(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # An idle time-out of 6 s: a token used every 4 s stays alive (its use is recorded at
-    # least twice within the time-out), and dies after 7 s unused.
+    # A machine client's token unused for a month still works (its last use is recorded);
+    # past the expiry its entry in the token file gives, it is refused with words that say so.
     url = f"sqlite:///{tmp_path / 'register.sqlite'}"
     Register(url).replace(small_instance())
     clock = [utcnow()]
     monkeypatch.setattr("matcher.service.deps.utcnow", lambda: clock[0])
-    app = create_app(config(url, idle_minutes=0.1, start_worker=False))
+    expiry = {token_hash(TOKENS["navigator"]["token"]): clock[0] + timedelta(days=40)}
+    app = create_app(config(url, token_expiry=expiry, start_worker=False))
     with TestClient(app) as quick:
-        for _ in range(6):
-            assert quick.get("/providers", headers=auth("navigator")).status_code == 200
-            clock[0] += timedelta(seconds=4)
-        clock[0] += timedelta(seconds=3)
-        assert quick.get("/providers", headers=auth("navigator")).status_code == 401
+        assert quick.get("/providers", headers=auth("navigator")).status_code == 200
+        clock[0] += timedelta(days=31)
+        assert quick.get("/providers", headers=auth("navigator")).status_code == 200
+        clock[0] += timedelta(days=10)
+        response = quick.get("/providers", headers=auth("navigator"))
+        assert response.status_code == 401
+        assert "expired" in response.json()["detail"]
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        # Other tokens, with no expiry, go on working.
+        assert quick.get("/providers", headers=auth("commissioner")).status_code == 200
+    with Database(url).read() as session:
+        assert session.get(TokenUse, token_hash(TOKENS["navigator"]["token"])) is not None
+
+
+def test_a_token_files_expiry_is_read_with_its_time_zone() -> None:
+    text = json.dumps(
+        {
+            "tokens": [
+                {
+                    "token": "a-token-of-16-chars-or-more",
+                    "subject": "client",
+                    "role": "commissioner",
+                    "expires": "2027-03-01T09:00:00+01:00",
+                }
+            ]
+        }
+    )
+    _, expiry = parse_token_file(text, "test")
+    assert list(expiry.values()) == [datetime(2027, 3, 1, 8, 0)]
 
 
 def test_a_fault_of_the_service_is_a_500_that_names_no_child(

@@ -1,5 +1,5 @@
 """The pages in a real browser: Debian's Chromium (``/usr/bin/chromium``, installed by
-``tools/chromium.sh``), driven by Playwright, against ``matcher serve`` on loopback.
+``tools/debian-packages.sh``), driven by Playwright, against ``matcher serve`` on loopback.
 
 Each journey is what a person does: a navigator ranks and books a day placement and an
 overnight stay; a provider changes its capacity and the navigator sees it; a commissioner
@@ -11,6 +11,7 @@ how ``docs/pages/`` is made: ``MATCHER_SCREENSHOTS=docs/pages pytest tests/pages
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -44,7 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "Chromium is missing: run tools/chromium.sh (apt-get)"
+    assert CHROMIUM.exists(), "Chromium is missing: run tools/debian-packages.sh (apt-get)"
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
@@ -474,3 +475,48 @@ def test_the_panel_approves_the_demo_countys_allocation_whole(
         expect(page.get_by_role("button", name=re.compile("^Book "))).to_have_count(0)
     finally:
         context.close()
+
+
+def test_a_navigator_signs_in_with_the_councils_identity_provider(
+    browser: Browser, tmp_path: Path
+) -> None:
+    from oidc_provider_mock import User, run_server_in_thread
+
+    people = [
+        User(sub="u-nav", claims={"roles": ["Matcher.Navigator"], "email": "nav@council.example"})
+    ]
+    with run_server_in_thread(require_nonce=True, user_claims=people) as provider:
+        url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+        register = Register(url)
+        register.replace(small_instance())
+        register.database.dispose()
+        settings = {
+            "MATCHER_OIDC_ISSUER": f"http://localhost:{provider.server_port}",
+            "MATCHER_OIDC_CLIENT_ID": "matcher-browser-test",
+            "MATCHER_OIDC_CLIENT_SECRET": "a-client-secret",
+            "MATCHER_OIDC_ROLES": json.dumps(
+                {"claim": "roles", "roles": {"Matcher.Navigator": "navigator"}}
+            ),
+            "MATCHER_OIDC_LABEL": "Sign in with your council account",
+        }
+        running = start_server(url, tmp_path, settings=settings)
+        context = browser.new_context(base_url=running.url)
+        try:
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            page.goto("/waiting-list")
+            expect(page).to_have_url(re.compile("/sign-in"))
+            inspect(page, "sign-in-oidc")
+            page.get_by_role("button", name="Sign in with your council account").click()
+            # The identity provider's own page: the person signs in there.
+            expect(page).to_have_url(
+                re.compile(f"localhost:{provider.server_port}/oauth2/authorize")
+            )
+            page.get_by_role("button", name="u-nav").click()
+            expect(page).to_have_url(re.compile("/waiting-list$"))
+            expect(
+                page.get_by_role("button", name=re.compile(r"Sign out \(nav@council.example-"))
+            ).to_be_visible()
+        finally:
+            context.close()
+            running.stop()

@@ -80,15 +80,19 @@ def start_server(
     folder: Path,
     max_body: int = 100_000,
     planning_date: str | None = f.PLANNING_DATE.isoformat(),
+    settings: dict[str, str] | None = None,
+    options: tuple[str, ...] = (),
 ) -> Server:
     """``matcher serve`` on a free port; planning from the factories' date unless
-    ``planning_date`` is None (then today)."""
+    ``planning_date`` is None (then today); ``settings`` added to its environment and
+    ``options`` to its command line."""
     port = free_port()
     log = folder / "server.log"
     env = {
         **os.environ,
         "MATCHER_TOKENS": json.dumps({"tokens": list(TOKENS.values())}),
         "MATCHER_MAX_BODY_BYTES": str(max_body),
+        **(settings or {}),
     }
     if planning_date is not None:
         env["MATCHER_PLANNING_DATE"] = planning_date
@@ -104,6 +108,7 @@ def start_server(
                 str(port),
                 "--database",
                 database_url,
+                *options,
             ],
             cwd=folder,
             env=env,
