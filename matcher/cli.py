@@ -787,6 +787,53 @@ def restore(
 
 
 @app.command()
+def erase(
+    referral: Annotated[
+        list[str] | None, typer.Option(help="A closed referral to erase (repeatable).")
+    ] = None,
+    closed_before: Annotated[
+        str | None,
+        typer.Option(help="Erase every referral closed before this day, YYYY-MM-DD (retention)."),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(help="Register URL (default: $DATABASE_URL, else .matcher/register.sqlite)."),
+    ] = None,
+) -> None:
+    """Erase closed referrals (an erasure request, or the retention period run out): the
+    record goes; history, placements and the audit keep their rows under a one-way token,
+    and past returns do not change (docs/deploy.md)."""
+    from datetime import date as day
+
+    from matcher.errors import InputError
+    from matcher.register.access import Principal, Role
+    from matcher.register.database import Database
+    from matcher.register.erasure import closed_before as closed
+    from matcher.register.erasure import erase as erase_one
+
+    if not referral and not closed_before:
+        raise InputError("give --referral ID or --closed-before YYYY-MM-DD")
+    before = None
+    if closed_before:
+        try:
+            before = day.fromisoformat(closed_before)
+        except ValueError:
+            raise InputError(f"--closed-before: {closed_before!r} is not YYYY-MM-DD") from None
+    who = Principal("matcher-erase", Role.ADMIN)
+    db = Database(database)
+    try:
+        with db.write() as session:
+            chosen = list(referral or [])
+            if before is not None:
+                chosen += [r for r in closed(session, before) if r not in chosen]
+            for referral_id in chosen:
+                erase_one(session, referral_id, who)
+    finally:
+        db.dispose()
+    console.print(f"erased {len(chosen)} referral{'s' if len(chosen) != 1 else ''}")
+
+
+@app.command()
 def returns(
     month: Annotated[str | None, typer.Option(help="A month, YYYY-MM.")] = None,
     quarter: Annotated[str | None, typer.Option(help="A quarter, YYYY-Qn.")] = None,
