@@ -15,12 +15,15 @@ from matcher.errors import Conflict, InputError
 from matcher.formats.csv import import_providers_csv
 from matcher.pages.render import page
 from matcher.pages.session import AdminPage, CheckedForm, SessionDep
+from matcher.pages.signin import send_link
+from matcher.register import invitations
 from matcher.register.access import Role
 from matcher.register.database import utcnow
 from matcher.register.people import add_person, people, revoke, rotate
 from matcher.register.records import add_providers
 from matcher.register.sessions import Ended, end_for, live
 from matcher.service.deps import ServicesDep
+from matcher.service.mail import MailFailed
 
 router = APIRouter(include_in_schema=False)
 
@@ -107,6 +110,7 @@ def _people_page(
     with found.database.read() as db:
         rows = people(db)
         signed_in_now = sorted(live(db, utcnow(), found.config.session_rules).items())
+        invited_rows = invitations.invited(db)
     from_file = sorted(
         ((p.subject, p.role.value, p.provider_id) for p in found.config.tokens.values()),
         key=lambda t: t[0],
@@ -115,6 +119,8 @@ def _people_page(
         "title": "Who may sign in",
         "rows": rows,
         "signed_in_now": signed_in_now,
+        "invited": invited_rows,
+        "mail": found.config.mail is not None,
         "from_file": from_file,
         "roles": [(r.value, words) for r, words in ROLE_WORDS.items()],
         "providers": [(p.id, p.name) for p in found.register.instance().providers],
@@ -173,6 +179,77 @@ def add_person_page(
         return _people_page(request, found, session, errors, values=values, status_code=422)
     notice = f"{subject.strip()} may sign in now."
     return _people_page(request, found, session, notice=notice, new_token=(subject.strip(), token))
+
+
+@router.post("/admin/people/invite", dependencies=[CheckedForm])
+def invite_page(
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: AdminPage,
+    email: Annotated[str, Form()] = "",
+    provider_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Invite a provider's person: they get an e-mail with a one-time sign-in link."""
+    values = {"email": email, "invite_provider_id": provider_id}
+    if found.config.mail is None:
+        errors = [("email", "E-mail is not set up for this service (MATCHER_SMTP_HOST)")]
+        return _people_page(request, found, session, errors, values=values, status_code=422)
+    try:
+        with found.database.write() as db:
+            secret = invitations.invite(
+                db, found.register.instance(db), email, provider_id, who.subject, utcnow()
+            )
+    except (InputError, Conflict) as exc:
+        errors = [
+            ("invite_provider_id" if p.location == "provider_id" else "email", p.message)
+            for p in exc.problems
+        ]
+        return _people_page(request, found, session, errors, values=values, status_code=422)
+    return _sent(request, found, session, email.strip().lower(), secret)
+
+
+@router.post("/admin/people/link", dependencies=[CheckedForm])
+def resend_page(
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: AdminPage,
+    email: Annotated[str, Form()],
+) -> Response:
+    """Send an invited person a new sign-in link."""
+    with found.database.write() as db:
+        secret = invitations.link_for(db, email, utcnow())
+    if secret is None:
+        notice = f"No new link for {email}: one was sent less than a minute ago, or revoked."
+        return _people_page(request, found, session, notice=notice)
+    return _sent(request, found, session, email, secret)
+
+
+def _sent(
+    request: Request, found: ServicesDep, session: SessionDep, email: str, secret: str
+) -> Response:
+    try:
+        send_link(request, found, email, secret)
+    except MailFailed:
+        errors = [("email", f"The e-mail to {email} could not be sent: try 'Send a new link'")]
+        return _people_page(request, found, session, errors, status_code=503)
+    notice = f"An e-mail with a sign-in link is on its way to {email}."
+    return _people_page(request, found, session, notice=notice)
+
+
+@router.post("/admin/people/revoke-invited", dependencies=[CheckedForm])
+def revoke_invited_page(
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    who: AdminPage,
+    email: Annotated[str, Form()],
+) -> Response:
+    with found.database.write() as db:
+        invitations.revoke_invited(db, email, utcnow())
+    notice = f"{email} can no longer sign in, and every session they had has ended."
+    return _people_page(request, found, session, notice=notice)
 
 
 @router.post("/admin/people/end-sessions", dependencies=[CheckedForm])

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from authlib.integrations.base_client import OAuthError
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.responses import Response
@@ -24,8 +25,12 @@ from matcher.pages.session import (
     page_user,
     write_session,
 )
-from matcher.register.access import AuthError, token_hash
+from matcher.register import invitations
+from matcher.register.access import AuthError, Principal, token_hash
+from matcher.register.database import utcnow
+from matcher.register.invitations import LINK_MINUTES
 from matcher.register.sessions import words_for_code
+from matcher.service import mail
 from matcher.service.deps import Services, ServicesDep, signed_in
 from matcher.service.oidc import HTTP_ERRORS, SignInRefused, principal
 
@@ -55,6 +60,7 @@ def _context(found: Services, next: str | None, **more: object) -> dict[str, obj
         "next": _local(next),
         "errors": [],
         "oidc_label": oidc.label if oidc is not None else None,
+        "links": found.config.mail is not None,
     } | more
 
 
@@ -232,4 +238,98 @@ async def sign_out(request: Request, found: ServicesDep, session: SessionDep) ->
     await finish(found, session)
     response = RedirectResponse("/sign-in", status_code=303)
     write_session(response, request, found, None)
+    return response
+
+
+# --------------------------------------------------------------------------------------
+# Providers' people: a one-time link by e-mail (matcher.register.invitations)
+# --------------------------------------------------------------------------------------
+
+LINK_SENT = (
+    "If that address may sign in, a sign-in link is on its way to it. The link works once, "
+    f"for {LINK_MINUTES} minutes."
+)
+
+
+def link_url(request: Request, found: Services, secret: str) -> str:
+    """The address of a sign-in link (the service's public address if set)."""
+    mail = found.config.mail
+    if mail is not None and mail.public_url:
+        return f"{mail.public_url}/sign-in/link/{secret}"
+    return str(request.url_for("sign_in_link", secret=secret))
+
+
+def send_link(request: Request, found: Services, email: str, secret: str) -> None:
+    """E-mail a sign-in link (MailFailed if the relay cannot take it)."""
+    assert found.config.mail is not None
+    body = (
+        f"Sign in to {found.register.instance().settings.council}'s short breaks service "
+        f"with this link:\n\n{link_url(request, found, secret)}\n\n"
+        f"It works once, for {LINK_MINUTES} minutes. If you did not ask for it, ignore "
+        "this message."
+    )
+    mail.send(found.config.mail, email, "Your sign-in link", body)
+
+
+@router.post("/sign-in/link", dependencies=[CheckedForm])
+async def ask_for_link(
+    request: Request,
+    found: ServicesDep,
+    session: SessionDep,
+    email: Annotated[str, Form()] = "",
+) -> Response:
+    """Send a new link to an invited address; the page says the same whatever the address."""
+    if found.config.mail is None:
+        return page(request, session, "sign_in.html", _context(found, None), status_code=404)
+
+    def make() -> str | None:
+        with found.database.write() as db:
+            return invitations.link_for(db, email, utcnow())
+
+    secret = await run_in_threadpool(make)
+    if secret is not None:
+        try:
+            await run_in_threadpool(send_link, request, found, email.strip().lower(), secret)
+        except mail.MailFailed:
+            message = "The e-mail could not be sent just now. Try again in a few minutes."
+            context = _context(found, None, errors=[("email", message)])
+            return page(request, session, "sign_in.html", context, status_code=503)
+    return page(request, session, "sign_in.html", _context(found, None, message=LINK_SENT))
+
+
+@router.get("/sign-in/link/{secret}", name="sign_in_link")
+def link_page(request: Request, found: ServicesDep, session: SessionDep, secret: str) -> Response:
+    """Who the link signs in, and a button to do it: opening the link changes nothing (a
+    mail scanner that opens it does not spend it)."""
+    with found.database.read() as db:
+        email = invitations.peek(db, secret, utcnow())
+    if email is None:
+        message = "This sign-in link is not known, has been used or has expired."
+        context = _context(found, None, errors=[("email", message)])
+        return page(request, session, "sign_in.html", context, status_code=400)
+    context = {"title": "Sign in", "email": email, "secret": secret}
+    return page(request, session, "sign_in_link.html", context)
+
+
+@router.post("/sign-in/link/{secret}", dependencies=[CheckedForm])
+async def use_link(
+    request: Request, found: ServicesDep, session: SessionDep, secret: str
+) -> Response:
+    """Spend the link (once) and start a session for its person."""
+    now = utcnow()
+
+    def spend() -> Principal:
+        with found.database.write() as db:
+            who = invitations.use_link(db, secret, now)
+            return who
+
+    try:
+        who = await run_in_threadpool(spend)
+    except invitations.LinkRefused as refused:
+        found.metrics.refused.labels("link").inc()
+        context = _context(found, None, errors=[("email", refused.message)])
+        return page(request, session, "sign_in.html", context, status_code=400)
+    session_id = await begin(found, who, "link", None)
+    response = RedirectResponse("/", status_code=303)
+    write_session(response, request, found, new_session(session_id))
     return response

@@ -297,3 +297,28 @@ class PageSessionRow(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     ended_why: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class InvitedPerson(Base):
+    """Someone outside the council (a provider's person) who signs in with a one-time link
+    sent to their e-mail address: the address is their name for the audit trail."""
+
+    __tablename__ = "invited_people"
+    email: Mapped[str] = mapped_column(String(128), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32))
+    provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    invited_by: Mapped[str] = mapped_column(String(128))
+    invited_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class SignInLink(Base):
+    """A one-time sign-in link: the SHA-256 of its secret (the e-mail holds the secret,
+    the register never does), whom it signs in, until when, and when it was used."""
+
+    __tablename__ = "sign_in_links"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -15,6 +15,7 @@
 | ``MATCHER_OFFER_HOURS`` | hours a provider has to answer an offer | 24 |
 | ``MATCHER_SESSION_SECRET`` | signs the pages' session cookies | new at each start |
 | ``MATCHER_OIDC_*`` | the council's identity provider (:mod:`matcher.service.oidc`) | unset |
+| ``MATCHER_SMTP_*`` (:mod:`matcher.service.mail`) | e-mail for providers' sign-in links | unset |
 | ``MATCHER_EXECUTOR`` | where jobs solve blocks and variants (``dask://HOST:PORT``) | ``local`` |
 """
 
@@ -31,6 +32,7 @@ from matcher.register.access import Principal, load_token_file, parse_token_file
 from matcher.register.database import database_url, utcnow
 from matcher.register.jobs import JobLimits, executor_setting
 from matcher.register.sessions import SessionRules
+from matcher.service.mail import MailSettings
 from matcher.service.oidc import OidcSettings
 
 DEFAULT_TOKENS_FILE = Path(".matcher/tokens.json")
@@ -49,6 +51,8 @@ class ServiceConfig:
     token_days: float = 90.0
     #: The council's identity provider (None: staff sign in with tokens only).
     oidc: OidcSettings | None = None
+    #: The mail relay for providers' people's sign-in links (None: no invitations).
+    mail: MailSettings | None = None
     max_body_bytes: int = 1_000_000
     start_worker: bool = True
     job_limits: JobLimits = field(default_factory=JobLimits)
@@ -92,6 +96,7 @@ class ServiceConfig:
             session_hours=_number("MATCHER_SESSION_HOURS", 8.0),
             token_days=_number("MATCHER_TOKEN_DAYS", 90.0),
             oidc=OidcSettings.from_env(),
+            mail=MailSettings.from_env(),
             max_body_bytes=int(_number("MATCHER_MAX_BODY_BYTES", 1_000_000)),
             planning_date=_date("MATCHER_PLANNING_DATE"),
             session_secret=os.environ.get("MATCHER_SESSION_SECRET") or secrets.token_urlsafe(32),
