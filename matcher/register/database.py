@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -111,7 +112,13 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get("write", False)
+        options = connection.get_execution_options()
+        immediate = options.get("write", False)
+        # A writer waits for what is left of its SQLITE_BUSY_SECONDS after queueing in the
+        # process (Database.write); a reader, on the same pooled connection, the whole.
+        left = options.get("wait_ms") if immediate else None
+        wait = int(left) if left is not None else SQLITE_BUSY_SECONDS * 1000
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={max(1, wait)}")
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
@@ -153,12 +160,19 @@ class Database:
         On SQLite, this process's writers also queue on a lock of their own before
         ``BEGIN IMMEDIATE``: SQLite's busy handler waits by sleeping, in steps of up to
         100 ms, so twenty threads contending for its lock would see long, random waits;
-        a lock in the process hands it on at once. Other processes still queue in SQLite.
+        a lock in the process hands it on at once. Other processes still queue in SQLite,
+        for what is left of the writer's :data:`SQLITE_BUSY_SECONDS` after queueing here:
+        a writer waits that long at most, in all, before it is answered busy.
         """
+        started = time.monotonic()
         if not self._write_lock.acquire(timeout=SQLITE_BUSY_SECONDS):
             raise RegisterBusy("this process's writers queued too long")
         try:
-            with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            left = SQLITE_BUSY_SECONDS - (time.monotonic() - started)
+            writer = self._writer
+            if self.is_sqlite:
+                writer = writer.execution_options(wait_ms=int(max(0.001, left) * 1000))
+            with Session(writer, expire_on_commit=False) as session, session.begin():
                 yield session
         finally:
             self._write_lock.release()

@@ -110,6 +110,42 @@ def test_a_locked_sqlite_register_answers_busy_and_reads_go_on(tmp_path: Path) -
     assert "unhandled" not in log
 
 
+def test_many_writers_behind_a_held_sqlite_lock_each_wait_at_most_the_promised_seconds(
+    tmp_path: Path,
+) -> None:
+    # Twenty bookings at once while another process holds the lock: each queues in the
+    # service, then in SQLite, for at most WAIT_SECONDS in all (not one after the other).
+    path = tmp_path / "register.sqlite"
+    url = f"sqlite:///{path}"
+    loaded(url)
+    server = start_server(url, tmp_path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        with client(server) as c:
+            assert c.get("/providers").status_code == 200
+            holder.execute("BEGIN IMMEDIATE")
+            answers: list[tuple[int, float]] = []
+            guard = threading.Lock()
+
+            def book(i: int) -> None:
+                answer, seconds = timed(lambda: c.post("/placements", json=booking(i)))
+                with guard:
+                    answers.append((answer.status_code, seconds))
+
+            writers = [threading.Thread(target=book, args=(i,)) for i in range(20)]
+            for writer in writers:
+                writer.start()
+            for writer in writers:
+                writer.join(timeout=120)
+            holder.execute("ROLLBACK")
+            assert {status for status, _ in answers} == {503}
+            assert max(seconds for _, seconds in answers) < WAIT_SECONDS + 2.5, answers
+    finally:
+        holder.close()
+        log = server.stop()
+    assert "unhandled" not in log
+
+
 def test_a_row_locked_in_postgresql_answers_busy_within_seconds(tmp_path: Path) -> None:
     with postgres_schema() as url:
         loaded(url)
