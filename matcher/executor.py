@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from matcher.errors import InputError, Problem
@@ -136,7 +137,9 @@ class DaskExecutor:
     #: Times Dask runs a task again when the worker running it is lost.
     RETRIES = 2
 
-    def __init__(self, name: str, address: str, cores: int | None = None) -> None:
+    def __init__(
+        self, name: str, address: str, cores: int | None = None, security: Any = None
+    ) -> None:
         try:
             from distributed import Client
         except ImportError:
@@ -148,8 +151,10 @@ class DaskExecutor:
             ) from None
         self.name = name
         try:
-            self.client = Client(address, timeout=self.CONNECT_S, set_as_default=False)
-        except OSError as exc:
+            self.client = Client(
+                address, timeout=self.CONNECT_S, set_as_default=False, security=security
+            )
+        except (OSError, ValueError) as exc:
             raise InputError(
                 Problem("executor", f"no Dask scheduler answers at {address}: {exc}")
             ) from None
@@ -219,4 +224,35 @@ def open_executor(
     """
     if checked(spec) == "local":
         return LocalExecutor(slots, cores)
-    return DaskExecutor(spec, "tcp://" + spec.removeprefix("dask://"), cores)
+    security = dask_security()
+    scheme = "tls://" if security is not None else "tcp://"
+    return DaskExecutor(spec, scheme + spec.removeprefix("dask://"), cores, security)
+
+
+#: The certificates for a Dask cluster over TLS: the cluster's certificate authority, and
+#: this client's certificate and key (signed by it). All three, or none (plain TCP).
+TLS_SETTINGS = ("MATCHER_DASK_TLS_CA", "MATCHER_DASK_TLS_CERT", "MATCHER_DASK_TLS_KEY")
+
+
+def dask_security() -> Any:
+    """Dask's Security for the cluster the settings name (mutual TLS, encryption
+    required), or None when no certificates are set. The scheduler and workers must show a
+    certificate signed by the settings' authority: results, which Dask sends pickled, are
+    taken only from that cluster."""
+    given = {name: os.environ.get(name) for name in TLS_SETTINGS}
+    if not any(given.values()):
+        return None
+    missing = [name for name, value in given.items() if not value]
+    if missing:
+        raise InputError([Problem(name, "set all three TLS settings, or none") for name in missing])
+    for name, value in given.items():
+        if not Path(str(value)).is_file():
+            raise InputError(Problem(name, f"{value}: no such file"))
+    from distributed.security import Security
+
+    return Security(
+        tls_ca_file=given["MATCHER_DASK_TLS_CA"],
+        tls_client_cert=given["MATCHER_DASK_TLS_CERT"],
+        tls_client_key=given["MATCHER_DASK_TLS_KEY"],
+        require_encryption=True,
+    )
