@@ -26,11 +26,10 @@ from collections import defaultdict
 
 import numpy as np
 import ortools.linear_solver.linear_solver_pb2 as linear_solver_pb2
-from ortools.glop import parameters_pb2
-from ortools.linear_solver.python import model_builder_helper
 
 from matcher.problem.day import IntArray
 from matcher.problem.nights import NightProblem
+from matcher.search.relaxation import glop_optimum
 
 
 def bound(
@@ -76,16 +75,8 @@ def bound(
     for coefficient, value in held:
         nonzero = np.flatnonzero(coefficient)
         _row(model, nonzero, coefficient[nonzero], value, math.inf)
-    parameters = parameters_pb2.GlopParameters()
-    parameters.use_dual_simplex = True
-    parameters.max_deterministic_time = max(0.0, dtime)
-    parameters.max_time_in_seconds = max(0.01, wall_s)
-    parameters.random_seed = 1
-    request.solver_specific_parameters = str(parameters)
-    helper = model_builder_helper.ModelSolverHelper("glop")
-    raw = helper.solve_serialized_request(request.SerializeToString())
-    response = linear_solver_pb2.MPSolutionResponse.FromString(raw)
-    if response.status != linear_solver_pb2.MPSOLVER_OPTIMAL:
+    response = glop_optimum(request, dtime, wall_s)
+    if response is None:
         return None
     optimum = float(response.objective_value)
     # Every solution's objective is a whole number at least the relaxation's optimum; the

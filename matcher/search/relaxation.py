@@ -84,16 +84,8 @@ def solve(
         row.upper_bound = math.inf if at_least else float(value)
         row.var_index.extend(nonzero.tolist())
         row.coefficient.extend(coef[nonzero].astype(np.float64).tolist())
-    parameters = parameters_pb2.GlopParameters()
-    parameters.use_dual_simplex = True
-    parameters.max_deterministic_time = dtime
-    parameters.max_time_in_seconds = max(0.01, wall_s)
-    parameters.random_seed = 1
-    request.solver_specific_parameters = str(parameters)
-    helper = model_builder_helper.ModelSolverHelper("glop")
-    raw = helper.solve_serialized_request(request.SerializeToString())
-    response = linear_solver_pb2.MPSolutionResponse.FromString(raw)
-    if response.status != linear_solver_pb2.MPSOLVER_OPTIMAL:
+    response = glop_optimum(request, dtime, wall_s)
+    if response is None:
         return None
     optimum = float(response.objective_value)
     # The integer optimum is an integer no better than the relaxation's; the margin covers
@@ -106,6 +98,26 @@ def solve(
         sign=-1 if maximise else 1,
         complete=bool(np.all(must)),
     )
+
+
+def glop_optimum(
+    request: linear_solver_pb2.MPModelRequest, dtime: float, wall_s: float
+) -> linear_solver_pb2.MPSolutionResponse | None:
+    """GLOP's dual simplex on the linear program ``request`` within ``dtime`` of its own
+    deterministic units (the wall clock only a safety cap): its answer if proven optimal,
+    else None."""
+    parameters = parameters_pb2.GlopParameters()
+    parameters.use_dual_simplex = True
+    parameters.max_deterministic_time = max(0.0, dtime)
+    parameters.max_time_in_seconds = max(0.01, wall_s)
+    parameters.random_seed = 1
+    request.solver_specific_parameters = str(parameters)
+    helper = model_builder_helper.ModelSolverHelper("glop")
+    raw = helper.solve_serialized_request(request.SerializeToString())
+    response = linear_solver_pb2.MPSolutionResponse.FromString(raw)
+    if response.status != linear_solver_pb2.MPSOLVER_OPTIMAL:
+        return None
+    return response
 
 
 def capacity_rows(problem: DayProblem) -> list[tuple[IntArray, IntArray, int]]:
