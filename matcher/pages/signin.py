@@ -178,13 +178,9 @@ async def oidc_callback(
     # A page of our own goes on to where they were going: the session cookie is
     # SameSite=Strict, and a redirect straight from the identity provider's navigation
     # would arrive without it.
-    response = page(
-        request,
-        new_session(session_id),
-        "signed_in.html",
-        {"title": "Signed in", "next": _local(next)},
-    )
-    write_session(response, request, found, new_session(session_id))
+    fresh = new_session(session_id)
+    response = page(request, fresh, "signed_in.html", {"title": "Signed in", "next": _local(next)})
+    write_session(response, request, found, fresh)
     response.delete_cookie(_pending_name(request), path="/", secure=request.url.scheme == "https")
     return response
 
