@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from matcher.register.store import Register
+from tests.certificates import authority, signed
 from tests.clients import TOKENS, small_instance
 from tests.pages.test_pages import csrf
 from tests.service.test_server import Server, free_port, start_server
@@ -76,27 +77,9 @@ def behind_nginx(tmp_path: Path) -> Iterator[tuple[str, Server]]:
     )
     service_port = server.url.rsplit(":", 1)[1]
     tls_port, plain_port = free_port(), free_port()
-    key, cert = tmp_path / "tls.key", tmp_path / "tls.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    # A certificate for localhost, signed by an authority of the test's own.
+    ca = authority(tmp_path, "test")
+    key, cert = signed(tmp_path, ca, "tls")
     # The site file as shipped, with this test's host, ports and certificate.
     site = (ROOT / "deploy" / "nginx-site.conf").read_text()
     site = (
@@ -140,7 +123,7 @@ http {{
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                httpx.get(f"{base}/health", verify=str(cert), timeout=1)
+                httpx.get(f"{base}/health", verify=str(ca[1]), timeout=1)
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
@@ -156,7 +139,7 @@ def test_a_person_signs_in_through_the_tls_proxy(
     behind_nginx: tuple[str, Server], tmp_path: Path
 ) -> None:
     base, server = behind_nginx
-    cert = str(tmp_path / "tls.pem")
+    cert = str(tmp_path / "test-ca.pem")
     with httpx.Client(base_url=base, verify=cert, follow_redirects=False) as browser:
         page = browser.get("/sign-in")
         assert page.status_code == 200
